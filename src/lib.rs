@@ -1,0 +1,2 @@
+//! exh-task: run an Extra Horizon task or AWS Lambda function that talks to
+//! the Extra Horizon API (OAuth1) and the HEXONET API.
