@@ -1,2 +1,33 @@
 //! exh-task: run an Extra Horizon task or AWS Lambda function that talks to
 //! the Extra Horizon API (OAuth1) and the HEXONET API.
+//!
+//! - [`config`]: the environment, read and validated once at start-up.
+//! - [`secret`]: values that are never printed; [`redact`] keeps them out of
+//!   quoted upstream text.
+//! - [`event`]: the request an event asks for; [`outcome`]: the result.
+//! - [`handler`]: one event in, one result out; built once, cloned per worker.
+//! - [`exh`]: the Extra Horizon client (OAuth1, paging).
+//! - [`allow_list`]: refusals before any network call.
+//! - [`retry`] (private) and [`http`]: back-off within the deadline, and the one
+//!   HTTP client of the process.
+//! - [`error`]: the one error type and its stable `errorType` names;
+//!   [`init_error`]: start-up failures reported to the Runtime API.
+//! - `sandbox` (feature `sandbox`): the loopback emulation used by tests and
+//!   demos; never linked into `bootstrap`.
+#![warn(missing_docs)]
+
+pub mod allow_list;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod exh;
+pub mod handler;
+pub mod http;
+pub mod init_error;
+pub mod outcome;
+pub mod redact;
+mod retry;
+pub mod secret;
+
+pub use error::Error;
+pub use handler::Handler;

@@ -1,0 +1,371 @@
+//! Configuration: read from the environment and validated once at start-up.
+//!
+//! A side (Extra Horizon or HEXONET) whose variables are missing stays
+//! unconfigured without failing start-up, so the other side stays usable; a
+//! request for it then fails with [`Error::MissingConfig`]. A variable that is
+//! set to a value that cannot be right fails start-up with a [`ConfigError`].
+
+use crate::allow_list::{CommandAllowList, PathAllowList};
+use crate::error::Error;
+use crate::exh::ApiHost;
+use crate::secret::Secret;
+use std::fmt;
+
+/// Everything exh-task reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Extra Horizon side, or the names of its missing variables.
+    pub exh: Side<ExhConfig>,
+    /// The HEXONET side, or the names of its missing variables.
+    pub hexonet: Side<HexonetConfig>,
+    /// `HEXONET_ALLOWED_COMMANDS`: the only HEXONET commands a request may run.
+    /// Default: every command.
+    pub allowed_commands: Option<CommandAllowList>,
+    /// `EXH_ALLOWED_PATHS`: the only Extra Horizon path prefixes a request may
+    /// call. Default: every path.
+    pub allowed_paths: Option<PathAllowList>,
+    /// `EXH_TASK_DEBUG=1`: log every upstream request and response, secrets
+    /// masked. Default: off.
+    pub debug: bool,
+}
+
+/// One side's configuration, or the variables that keep it from being usable.
+pub type Side<T> = Result<T, Vec<&'static str>>;
+
+/// The Extra Horizon side: where to call and the four OAuth1 secrets.
+#[derive(Debug, Clone)]
+pub struct ExhConfig {
+    /// `API_HOST`, normalised as the `exh` CLI and the JS SDK do.
+    pub host: ApiHost,
+    /// `API_OAUTH_CONSUMER_KEY`, `API_OAUTH_CONSUMER_SECRET`,
+    /// `API_OAUTH_TOKEN`, `API_OAUTH_TOKEN_SECRET`.
+    pub credentials: OAuth1Credentials,
+}
+
+/// The four OAuth1 values of the seed, all held as secrets.
+#[derive(Debug, Clone)]
+pub struct OAuth1Credentials {
+    /// `API_OAUTH_CONSUMER_KEY`.
+    pub consumer_key: Secret,
+    /// `API_OAUTH_CONSUMER_SECRET`.
+    pub consumer_secret: Secret,
+    /// `API_OAUTH_TOKEN`.
+    pub token: Secret,
+    /// `API_OAUTH_TOKEN_SECRET`.
+    pub token_secret: Secret,
+}
+
+/// The HEXONET side: which system to call and as whom.
+#[derive(Debug, Clone)]
+pub struct HexonetConfig {
+    /// `HEXONET_LOGIN`.
+    pub login: String,
+    /// `HEXONET_PASSWORD`.
+    pub password: Secret,
+    /// `HEXONET_ROLE`: when set, the login becomes `login!role`. Default: none.
+    pub role: Option<String>,
+    /// `HEXONET_BACKEND`. Default: [`Backend::Hexonet`].
+    pub backend: Backend,
+    /// `HEXONET_SYSTEM`. Default: [`System::Ote`].
+    pub system: System,
+    /// `HEXONET_URL`: overrides the system's endpoint. Default: none.
+    pub url: Option<url::Url>,
+    /// `HEXONET_SUBUSER`: the default subuser view. Default: none.
+    pub subuser: Option<String>,
+}
+
+/// Which registrar platform speaks on the other end of `call.cgi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// HEXONET (`hexonet`).
+    Hexonet,
+    /// CentralNic Reseller (`centralnic`), HEXONET's successor.
+    CentralNic,
+}
+
+/// Which HEXONET system to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    /// OT&E (`ote`): the free test system.
+    Ote,
+    /// LIVE (`live`): the real system, with real costs.
+    Live,
+}
+
+/// A variable that is set but cannot be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What is wrong with it (never the value of a secret).
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup`, so tests and the CLI can supply
+    /// their own environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let vars = Vars(&lookup);
+        Ok(Config {
+            exh: exh_side(&vars)?,
+            hexonet: hexonet_side(&vars)?,
+            allowed_commands: vars
+                .get("HEXONET_ALLOWED_COMMANDS")
+                .map(|list| CommandAllowList::parse(&list)),
+            allowed_paths: vars
+                .get("EXH_ALLOWED_PATHS")
+                .map(|list| PathAllowList::parse(&list))
+                .transpose()
+                .map_err(|problem| ConfigError {
+                    variable: "EXH_ALLOWED_PATHS",
+                    problem,
+                })?,
+            debug: parse_flag(&vars, "EXH_TASK_DEBUG")?,
+        })
+    }
+
+    /// The Extra Horizon side, or [`Error::MissingConfig`].
+    pub fn exh(&self) -> Result<&ExhConfig, Error> {
+        self.exh
+            .as_ref()
+            .map_err(|missing| Error::MissingConfig(missing.clone()))
+    }
+
+    /// The HEXONET side, or [`Error::MissingConfig`].
+    pub fn hexonet(&self) -> Result<&HexonetConfig, Error> {
+        self.hexonet
+            .as_ref()
+            .map_err(|missing| Error::MissingConfig(missing.clone()))
+    }
+}
+
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// Reads every one of `names`, or returns the ones that are unset.
+    fn require<const N: usize>(&self, names: [&'static str; N]) -> Side<[String; N]> {
+        let values = names.map(|name| self.get(name));
+        let missing: Vec<_> = names
+            .iter()
+            .zip(&values)
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| *name)
+            .collect();
+        if missing.is_empty() {
+            Ok(values.map(Option::unwrap_or_default))
+        } else {
+            Err(missing)
+        }
+    }
+}
+
+fn exh_side(vars: &Vars) -> Result<Side<ExhConfig>, ConfigError> {
+    let [host, consumer_key, consumer_secret, token, token_secret] = match vars.require([
+        "API_HOST",
+        "API_OAUTH_CONSUMER_KEY",
+        "API_OAUTH_CONSUMER_SECRET",
+        "API_OAUTH_TOKEN",
+        "API_OAUTH_TOKEN_SECRET",
+    ]) {
+        Ok(values) => values,
+        Err(missing) => return Ok(Err(missing)),
+    };
+    let host = ApiHost::parse(&host).map_err(|problem| ConfigError {
+        variable: "API_HOST",
+        problem: problem.to_string(),
+    })?;
+    Ok(Ok(ExhConfig {
+        host,
+        credentials: OAuth1Credentials {
+            consumer_key: Secret::new(consumer_key),
+            consumer_secret: Secret::new(consumer_secret),
+            token: Secret::new(token),
+            token_secret: Secret::new(token_secret),
+        },
+    }))
+}
+
+fn hexonet_side(vars: &Vars) -> Result<Side<HexonetConfig>, ConfigError> {
+    let backend = match vars.get("HEXONET_BACKEND").as_deref() {
+        None | Some("hexonet") => Backend::Hexonet,
+        Some("centralnic") => Backend::CentralNic,
+        Some(other) => return Err(unexpected("HEXONET_BACKEND", other, "hexonet, centralnic")),
+    };
+    let system = match vars.get("HEXONET_SYSTEM").as_deref() {
+        None | Some("ote") => System::Ote,
+        Some("live") => System::Live,
+        Some(other) => return Err(unexpected("HEXONET_SYSTEM", other, "ote, live")),
+    };
+    let url = vars
+        .get("HEXONET_URL")
+        .map(|value| parse_http_url(&value))
+        .transpose()
+        .map_err(|problem| ConfigError {
+            variable: "HEXONET_URL",
+            problem,
+        })?;
+    let [login, password] = match vars.require(["HEXONET_LOGIN", "HEXONET_PASSWORD"]) {
+        Ok(values) => values,
+        Err(missing) => return Ok(Err(missing)),
+    };
+    Ok(Ok(HexonetConfig {
+        login,
+        password: Secret::new(password),
+        role: vars.get("HEXONET_ROLE"),
+        backend,
+        system,
+        url,
+        subuser: vars.get("HEXONET_SUBUSER"),
+    }))
+}
+
+fn parse_http_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|error| format!("not a URL ({error})"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        _ => Err("must be an http:// or https:// URL with a host".into()),
+    }
+}
+
+fn parse_flag(vars: &Vars, name: &'static str) -> Result<bool, ConfigError> {
+    match vars.get(name).as_deref() {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(unexpected(name, other, "1, true, 0, false")),
+    }
+}
+
+fn unexpected(variable: &'static str, value: &str, accepted: &str) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: format!("{value:?} is not one of {accepted}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const EXH: [(&str, &str); 5] = [
+        ("API_HOST", "x.extrahorizon.io"),
+        ("API_OAUTH_CONSUMER_KEY", "ck"),
+        ("API_OAUTH_CONSUMER_SECRET", "cs"),
+        ("API_OAUTH_TOKEN", "tk"),
+        ("API_OAUTH_TOKEN_SECRET", "ts"),
+    ];
+
+    #[test]
+    fn empty_environment_leaves_both_sides_unconfigured_and_names_every_variable() {
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            config.exh().unwrap_err(),
+            Error::MissingConfig(vec![
+                "API_HOST",
+                "API_OAUTH_CONSUMER_KEY",
+                "API_OAUTH_CONSUMER_SECRET",
+                "API_OAUTH_TOKEN",
+                "API_OAUTH_TOKEN_SECRET"
+            ])
+        );
+        assert_eq!(
+            config.hexonet().unwrap_err(),
+            Error::MissingConfig(vec!["HEXONET_LOGIN", "HEXONET_PASSWORD"])
+        );
+        assert!(!config.debug);
+    }
+
+    #[test]
+    fn exh_side_is_usable_without_hexonet_variables() {
+        let config = config(&EXH).unwrap();
+        let exh = config.exh().unwrap();
+        assert_eq!(exh.host.as_str(), "https://api.x.extrahorizon.io");
+        assert_eq!(exh.credentials.token_secret.expose(), "ts");
+        assert!(config.hexonet().is_err());
+    }
+
+    #[test]
+    fn empty_values_count_as_missing() {
+        let mut vars = EXH.to_vec();
+        vars[4] = ("API_OAUTH_TOKEN_SECRET", "  ");
+        assert_eq!(
+            config(&vars).unwrap().exh().unwrap_err(),
+            Error::MissingConfig(vec!["API_OAUTH_TOKEN_SECRET"])
+        );
+    }
+
+    #[test]
+    fn debug_of_config_never_shows_a_secret() {
+        let mut vars = EXH.to_vec();
+        vars.extend([("HEXONET_LOGIN", "me"), ("HEXONET_PASSWORD", "pa55word")]);
+        let printed = format!("{:?}", config(&vars).unwrap());
+        for secret in ["\"ck\"", "\"cs\"", "\"tk\"", "\"ts\"", "pa55word"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+    }
+
+    #[test]
+    fn hexonet_defaults_to_the_ote_system_of_hexonet() {
+        let config = config(&[("HEXONET_LOGIN", "me"), ("HEXONET_PASSWORD", "pw")]).unwrap();
+        let hexonet = config.hexonet().unwrap();
+        assert_eq!(hexonet.backend, Backend::Hexonet);
+        assert_eq!(hexonet.system, System::Ote);
+        assert_eq!(hexonet.url, None);
+    }
+
+    #[test]
+    fn an_unknown_system_fails_start_up_naming_the_variable() {
+        let error = config(&[("HEXONET_SYSTEM", "prod")]).unwrap_err();
+        assert_eq!(error.variable, "HEXONET_SYSTEM");
+        assert_eq!(error.to_string(), "HEXONET_SYSTEM: \"prod\" is not one of ote, live");
+    }
+
+    #[test]
+    fn an_invalid_api_host_fails_start_up_naming_the_variable() {
+        let mut vars = EXH.to_vec();
+        vars[0] = ("API_HOST", "ftp://x.extrahorizon.io");
+        assert_eq!(config(&vars).unwrap_err().variable, "API_HOST");
+    }
+
+    #[test]
+    fn a_debug_flag_other_than_yes_or_no_is_refused() {
+        assert_eq!(
+            config(&[("EXH_TASK_DEBUG", "verbose")]).unwrap_err().variable,
+            "EXH_TASK_DEBUG"
+        );
+        assert!(config(&[("EXH_TASK_DEBUG", "1")]).unwrap().debug);
+    }
+
+    #[test]
+    fn a_hexonet_url_must_be_http() {
+        let error = config(&[("HEXONET_URL", "127.0.0.1/api/call.cgi")]).unwrap_err();
+        assert_eq!(error.variable, "HEXONET_URL");
+    }
+}

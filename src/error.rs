@@ -1,0 +1,115 @@
+//! The one error type of exh-task and its stable `errorType` names.
+//!
+//! An invocation fails only when no upstream answer could be had or must not
+//! be sought; an upstream answer that is not ok is a result, not an error.
+//! Every message is written for the person reading the Lambda error and never
+//! contains a secret.
+
+use lambda_runtime::Diagnostic;
+
+/// Why an invocation (or one item of a batch) produced no upstream answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Occurs when the event is not one of the accepted shapes or a request in
+    /// it is malformed (unknown method, a path that is not a path, ...).
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// Occurs when a request needs a side (Extra Horizon or HEXONET) whose
+    /// environment variables are not all set; names every missing variable.
+    #[error("missing configuration: {} not set", .0.join(", "))]
+    MissingConfig(Vec<&'static str>),
+    /// Occurs when an allow-list refuses a command or a path.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Occurs when the upstream service refused the credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Occurs when the invocation deadline passed before an answer came.
+    #[error("timeout: {0}")]
+    Timeout(String),
+    /// Occurs when the upstream service could not be reached, after retries.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// Occurs when the upstream answer could not be read.
+    #[error("invalid response: {0}")]
+    InvalidResponse(String),
+}
+
+impl Error {
+    /// The contract's `errorType` name: stable, unlike Rust type names.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::InvalidEvent(_) => "InvalidEvent",
+            Error::MissingConfig(_) => "MissingConfig",
+            Error::Forbidden(_) => "Forbidden",
+            Error::Unauthorized(_) => "Unauthorized",
+            Error::Timeout(_) => "Timeout",
+            Error::Transport(_) => "Transport",
+            Error::InvalidResponse(_) => "InvalidResponse",
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidEvent`].
+    pub(crate) fn invalid_event(message: impl Into<String>) -> Self {
+        Error::InvalidEvent(message.into())
+    }
+
+    /// The error as the JSON object a batch item carries:
+    /// `{"type": ..., "message": ...}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"type": self.error_type(), "message": self.to_string()})
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(error: Error) -> Diagnostic {
+        Diagnostic {
+            error_type: error.error_type().into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! error_type {
+        ($($name:ident: $error:expr => $expected:literal;)*) => {$(
+            #[test]
+            fn $name() {
+                let diagnostic = Diagnostic::from($error);
+                assert_eq!(diagnostic.error_type, $expected);
+            }
+        )*};
+    }
+
+    error_type! {
+        invalid_event_is_reported_as_invalid_event: Error::invalid_event("x") => "InvalidEvent";
+        missing_config_is_reported_as_missing_config: Error::MissingConfig(vec!["API_HOST"]) => "MissingConfig";
+        forbidden_is_reported_as_forbidden: Error::Forbidden("x".into()) => "Forbidden";
+        unauthorized_is_reported_as_unauthorized: Error::Unauthorized("x".into()) => "Unauthorized";
+        timeout_is_reported_as_timeout: Error::Timeout("x".into()) => "Timeout";
+        transport_is_reported_as_transport: Error::Transport("x".into()) => "Transport";
+        invalid_response_is_reported_as_invalid_response: Error::InvalidResponse("x".into()) => "InvalidResponse";
+    }
+
+    #[test]
+    fn missing_config_message_names_every_variable() {
+        let error = Error::MissingConfig(vec!["API_HOST", "API_OAUTH_TOKEN"]);
+        assert_eq!(
+            Diagnostic::from(error).error_message,
+            "missing configuration: API_HOST, API_OAUTH_TOKEN not set"
+        );
+    }
+
+    #[test]
+    fn batch_items_carry_type_and_message() {
+        let json = Error::Forbidden("command DeleteDomain is not allowed".into()).to_json();
+        assert_eq!(json["type"], "Forbidden");
+        assert_eq!(
+            json["message"],
+            "forbidden: command DeleteDomain is not allowed"
+        );
+    }
+}

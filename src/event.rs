@@ -1,0 +1,197 @@
+//! The request an event asks for.
+//!
+//! # Format
+//! ```jsonc
+//! {}                                        // GET /users/v1/me, like the seed
+//! {"exh": {"method", "path", "query", "rql", "body", "all_pages"}}
+//! {"batch": [<request>, ...], "concurrency": 4}
+//! ```
+
+use crate::error::Error;
+use crate::exh;
+use serde_json::{Map, Value};
+
+/// How many batch items run at once when the event does not say.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The most batch items that may run at once.
+pub const MAX_CONCURRENCY: usize = 16;
+
+/// One request of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A call to Extra Horizon.
+    Exh(exh::Request),
+    /// Several requests, run concurrently, answered in order.
+    Batch {
+        /// The requests, never batches themselves; an item that is not a
+        /// valid request carries its own error, so it cannot sink the others.
+        requests: Vec<Result<Request, Error>>,
+        /// How many run at once (1 to [`MAX_CONCURRENCY`]).
+        concurrency: usize,
+    },
+}
+
+impl Request {
+    /// Reads the request of an event (already unwrapped from any envelope).
+    pub fn from_event(event: &Value) -> Result<Request, Error> {
+        let Value::Object(fields) = event else {
+            return Err(Error::invalid_event(format!(
+                "the event must be a JSON object such as {{}} or {{\"exh\": {{...}}}}, not {}",
+                kind_of(event)
+            )));
+        };
+        if fields.is_empty() {
+            return Ok(Request::Exh(exh::Request::default()));
+        }
+        if let Some(batch) = fields.get("batch") {
+            only_keys(fields, &["batch", "concurrency"])?;
+            return batch_request(batch, fields.get("concurrency"));
+        }
+        if let Some(request) = fields.get("exh") {
+            only_keys(fields, &["exh"])?;
+            return exh_request(request).map(Request::Exh);
+        }
+        Err(unknown_shape(fields))
+    }
+}
+
+fn exh_request(request: &Value) -> Result<exh::Request, Error> {
+    serde_json::from_value(request.clone())
+        .map_err(|error| Error::invalid_event(format!("exh: {error}")))
+}
+
+fn batch_request(batch: &Value, concurrency: Option<&Value>) -> Result<Request, Error> {
+    let Value::Array(items) = batch else {
+        return Err(Error::invalid_event(format!(
+            "batch must be an array of requests, not {}",
+            kind_of(batch)
+        )));
+    };
+    let concurrency = match concurrency {
+        None => DEFAULT_CONCURRENCY,
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=MAX_CONCURRENCY as u64).contains(n))
+            .ok_or_else(|| {
+                Error::invalid_event(format!(
+                    "concurrency must be a whole number from 1 to {MAX_CONCURRENCY}, not {value}"
+                ))
+            })? as usize,
+    };
+    let requests = items
+        .iter()
+        .map(|item| match Request::from_event(item)? {
+            Request::Batch { .. } => Err(Error::invalid_event("a batch cannot contain a batch")),
+            request => Ok(request),
+        })
+        .collect();
+    Ok(Request::Batch {
+        requests,
+        concurrency,
+    })
+}
+
+fn only_keys(fields: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
+    let unknown: Vec<&str> = fields
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !allowed.contains(key))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_event(format!(
+            "unexpected field(s) {} beside {}",
+            unknown.join(", "),
+            allowed[0]
+        )))
+    }
+}
+
+fn unknown_shape(fields: &Map<String, Value>) -> Error {
+    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    Error::invalid_event(format!(
+        "unrecognised event with field(s) {}: expected {{}}, {{\"exh\": {{...}}}} or {{\"batch\": [...]}}",
+        keys.join(", ")
+    ))
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_event_asks_for_the_current_user() {
+        assert_eq!(
+            Request::from_event(&json!({})).unwrap(),
+            Request::Exh(exh::Request::default())
+        );
+    }
+
+    #[test]
+    fn an_exh_event_carries_its_request() {
+        let request = Request::from_event(&json!({"exh": {"path": "/users/v1/", "all_pages": true}})).unwrap();
+        let Request::Exh(request) = request else { panic!("not exh") };
+        assert_eq!(request.path.as_deref(), Some("/users/v1/"));
+        assert!(request.all_pages);
+    }
+
+    #[test]
+    fn a_batch_defaults_to_a_small_concurrency() {
+        let request = Request::from_event(&json!({"batch": [{}, {"exh": {}}]})).unwrap();
+        assert_eq!(
+            request,
+            Request::Batch {
+                requests: vec![
+                    Ok(Request::Exh(exh::Request::default())),
+                    Ok(Request::Exh(exh::Request::default()))
+                ],
+                concurrency: DEFAULT_CONCURRENCY
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_batch_item_carries_its_own_error() {
+        let Request::Batch { requests, .. } =
+            Request::from_event(&json!({"batch": [{}, {"exh": {"pth": 1}}, {"batch": []}]})).unwrap()
+        else {
+            panic!("not a batch")
+        };
+        assert!(requests[0].is_ok());
+        assert!(requests[1].as_ref().unwrap_err().to_string().contains("exh: unknown field `pth`"));
+        assert!(requests[2].as_ref().unwrap_err().to_string().contains("a batch cannot contain a batch"));
+    }
+
+    macro_rules! refused {
+        ($($name:ident: $event:tt => $message:literal;)*) => {$(
+            #[test]
+            fn $name() {
+                let error = Request::from_event(&json!($event)).unwrap_err();
+                assert_eq!(error.error_type(), "InvalidEvent");
+                assert!(error.to_string().contains($message), "{error}");
+            }
+        )*};
+    }
+
+    refused! {
+        a_string_event_is_refused: "hello" => "must be a JSON object";
+        an_unknown_field_is_named: {"exhh": {}} => "field(s) exhh";
+        extra_fields_beside_exh_are_named: {"exh": {}, "x": 1} => "unexpected field(s) x beside exh";
+        a_batch_must_be_an_array: {"batch": {}} => "batch must be an array";
+        a_zero_concurrency_is_refused: {"batch": [], "concurrency": 0} => "concurrency must be a whole number from 1 to 16";
+        a_huge_concurrency_is_refused: {"batch": [], "concurrency": 1000} => "from 1 to 16";
+    }
+}

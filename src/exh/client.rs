@@ -1,0 +1,307 @@
+//! The Extra Horizon client: signs, sends, retries and pages.
+
+use super::oauth1::{authorization, mask_authorization};
+use super::request::Prepared;
+use super::ApiHost;
+use crate::config::{ExhConfig, OAuth1Credentials};
+use crate::error::Error;
+use crate::redact::Redactor;
+use crate::retry::{retrying, Attempt};
+use futures::{StreamExt, TryStreamExt};
+use reqwest::{header, Method, StatusCode};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::time::Instant;
+use url::Url;
+
+/// How many pages of an `all_pages` request are fetched at once.
+pub const PAGE_CONCURRENCY: usize = 4;
+
+/// An Extra Horizon client. Cheap to clone: clones share one connection pool.
+///
+/// # Example
+/// ```no_run
+/// # async fn run() -> Result<(), exh_task::Error> {
+/// use exh_task::{config::Config, exh};
+/// let config = Config::from_env().expect("valid configuration");
+/// let client = exh::Client::new(exh_task::http::client().unwrap(), config.exh()?.clone(), false);
+/// let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+/// let answer = client.send(&exh::Request::default(), deadline).await?;
+/// println!("{} {}", answer.status, answer.body);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    host: ApiHost,
+    credentials: OAuth1Credentials,
+    redactor: Redactor,
+    debug: bool,
+}
+
+/// Extra Horizon's answer: the HTTP status and the body (JSON, or text when
+/// the body is not JSON, or `null` when empty).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// HTTP status code.
+    pub status: u16,
+    /// The body.
+    pub body: Value,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl Client {
+    /// A client for `config`'s host and credentials, sending through `http`.
+    /// With `debug`, every request and response is logged, secrets masked.
+    pub fn new(http: reqwest::Client, config: ExhConfig, debug: bool) -> Client {
+        let credentials = config.credentials;
+        let redactor = Redactor::new([
+            &credentials.consumer_key,
+            &credentials.consumer_secret,
+            &credentials.token,
+            &credentials.token_secret,
+        ]);
+        Client {
+            inner: Arc::new(Inner {
+                http,
+                host: config.host,
+                credentials,
+                redactor,
+                debug,
+            }),
+        }
+    }
+
+    /// The host this client calls.
+    pub fn host(&self) -> &ApiHost {
+        &self.inner.host
+    }
+
+    /// Checks and sends `request`, all pages of it when it asks for them.
+    pub async fn send(&self, request: &super::Request, deadline: Instant) -> Result<Answer, Error> {
+        let prepared = request.prepare()?;
+        if prepared.all_pages {
+            self.all_pages(&prepared, deadline).await
+        } else {
+            let url = prepared.url(&self.inner.host);
+            self.fetch(&prepared.method, url, prepared.body.as_ref(), deadline)
+                .await
+        }
+    }
+
+    /// The first page, then the remaining ones concurrently, merged in order
+    /// into the first answer's `data`. A page that is not ok is returned as
+    /// the answer, since the merged list would be incomplete.
+    async fn all_pages(&self, request: &Prepared, deadline: Instant) -> Result<Answer, Error> {
+        let host = &self.inner.host;
+        let mut first = self
+            .fetch(&Method::GET, request.url(host), None, deadline)
+            .await?;
+        if !first.is_ok() {
+            return Ok(first);
+        }
+        let page = Page::read(&first.body)?;
+        let offsets = (page.offset.saturating_add(page.limit)..page.total).step_by(page.limit as usize);
+        let rest: Vec<Answer> = futures::stream::iter(offsets)
+            .map(|offset| {
+                let url = request.page_url(host, page.limit, offset);
+                self.fetch(&Method::GET, url, None, deadline)
+            })
+            .buffered(PAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut items = page.data;
+        for answer in rest {
+            if !answer.is_ok() {
+                return Ok(answer);
+            }
+            items.extend(Page::read(&answer.body)?.data);
+        }
+        first.body["page"] = json!({"total": page.total, "offset": page.offset, "limit": items.len()});
+        first.body["data"] = Value::Array(items);
+        Ok(first)
+    }
+
+    /// One call, retried when that is safe.
+    async fn fetch(&self, method: &Method, url: Url, body: Option<&Value>, deadline: Instant) -> Result<Answer, Error> {
+        let what = format!("Extra Horizon {method} {}", url.path());
+        retrying(deadline, &what, || self.attempt(method, &url, body, &what)).await
+    }
+
+    async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, what: &str) -> Attempt<Answer> {
+        // Signed per attempt: a retry with the same nonce would be refused as
+        // a replay (DUPLICATE_REQUEST_EXCEPTION).
+        let authorization = authorization(method.as_str(), url, &self.inner.credentials);
+        if self.inner.debug {
+            tracing::info!(
+                method = %method,
+                url = %url,
+                authorization = %mask_authorization(&authorization),
+                body = %body.map(|body| body.to_string()).unwrap_or_default(),
+                "Extra Horizon request"
+            );
+        }
+        let mut builder = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let failure = Error::Transport(format!("{what}: {}", describe(&error)));
+                // A connection that was never made carried nothing: safe to retry.
+                return if idempotent || error.is_connect() {
+                    Attempt::Retryable(Err(failure))
+                } else {
+                    Attempt::Done(Err(failure))
+                };
+            }
+        };
+        let status = response.status();
+        let answer = match read_answer(response, what).await {
+            Ok(answer) => answer,
+            Err(error) if idempotent => return Attempt::Retryable(Err(error)),
+            Err(error) => return Attempt::Done(Err(error)),
+        };
+        if self.inner.debug {
+            tracing::info!(status = answer.status, body = %self.inner.redactor.redact(&answer.body.to_string()), "Extra Horizon response");
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let reason = self.inner.redactor.redact(&describe_exh_error(&answer.body));
+            return Attempt::Done(Err(Error::Unauthorized(format!(
+                "Extra Horizon refused the OAuth1 credentials: {reason}"
+            ))));
+        }
+        if idempotent && (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
+            Attempt::Retryable(Ok(answer))
+        } else {
+            Attempt::Done(Ok(answer))
+        }
+    }
+}
+
+async fn read_answer(response: reqwest::Response, what: &str) -> Result<Answer, Error> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"));
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| Error::Transport(format!("{what}: reading the answer: {}", describe(&error))))?;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else if let Ok(json) = serde_json::from_slice(&bytes) {
+        json
+    } else if is_json && status.is_success() {
+        return Err(Error::InvalidResponse(format!(
+            "{what}: answered {status} with a body that is not the JSON it announced"
+        )));
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Value::String(text),
+            Err(_) => {
+                return Err(Error::InvalidResponse(format!(
+                    "{what}: answered {status} with a body that is neither JSON nor text"
+                )))
+            }
+        }
+    };
+    Ok(Answer {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+/// An Extra Horizon list answer: `{"page": {"total", "offset", "limit"}, "data": [...]}`.
+struct Page {
+    total: u64,
+    offset: u64,
+    limit: u64,
+    data: Vec<Value>,
+}
+
+impl Page {
+    fn read(body: &Value) -> Result<Page, Error> {
+        let figure = |name: &str| body["page"][name].as_u64();
+        match (figure("total"), figure("offset"), figure("limit"), body["data"].as_array()) {
+            (Some(total), Some(offset), Some(limit), Some(data)) if limit > 0 => Ok(Page {
+                total,
+                offset,
+                limit,
+                data: data.clone(),
+            }),
+            _ => Err(Error::InvalidResponse(
+                "all_pages needs a list answer with page.total, page.offset, page.limit > 0 and data".into(),
+            )),
+        }
+    }
+}
+
+/// Extra Horizon's error body `{"code", "name", "message"}` in one line.
+fn describe_exh_error(body: &Value) -> String {
+    match (body["code"].as_i64(), body["name"].as_str(), body["message"].as_str()) {
+        (Some(code), Some(name), Some(message)) => format!("{code} {name}: {message}"),
+        (Some(code), Some(name), None) => format!("{code} {name}"),
+        _ => format!("401 {}", body.as_str().unwrap_or("without an Extra Horizon error body")),
+    }
+}
+
+/// The error and its causes, without the URL (the cause says what failed).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exh_error_bodies_are_described_in_one_line() {
+        let body = json!({"code": 109, "name": "OAUTH_SIGNATURE_EXCEPTION", "message": "Invalid signature"});
+        assert_eq!(describe_exh_error(&body), "109 OAUTH_SIGNATURE_EXCEPTION: Invalid signature");
+        assert_eq!(describe_exh_error(&json!("nope")), "401 nope");
+    }
+
+    #[test]
+    fn a_list_answer_without_page_figures_cannot_be_paged() {
+        let error = Page::read(&json!({"data": []})).err().unwrap();
+        assert_eq!(error.error_type(), "InvalidResponse");
+        let error = Page::read(&json!({"page": {"total": 5, "offset": 0, "limit": 0}, "data": []}))
+            .err()
+            .unwrap();
+        assert_eq!(error.error_type(), "InvalidResponse");
+    }
+}

@@ -1,0 +1,28 @@
+//! Reporting a start-up failure to the Lambda Runtime API.
+//!
+//! A function that cannot start (say `API_HOST=ftp://...`) posts to
+//! `/runtime/init/error` before exiting, so the caller of the first
+//! invocation reads the cause instead of a bare `Runtime.ExitError`.
+
+use serde_json::json;
+
+/// The `errorType` of a configuration that cannot be right.
+pub const INVALID_CONFIG: &str = "InvalidConfig";
+
+/// Posts `{errorType, errorMessage}` to the Runtime API named by
+/// `AWS_LAMBDA_RUNTIME_API`. Outside Lambda (variable unset) it does nothing.
+pub async fn report(http: &reqwest::Client, error_type: &str, message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let url = format!("http://{api}/2018-06-01/runtime/init/error");
+    let sent = http
+        .post(url)
+        .header("Lambda-Runtime-Function-Error-Type", error_type)
+        .json(&json!({"errorType": error_type, "errorMessage": message}))
+        .send()
+        .await;
+    if let Err(error) = sent {
+        tracing::error!(%error, "could not report the start-up failure to the Runtime API");
+    }
+}

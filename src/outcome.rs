@@ -1,0 +1,85 @@
+//! The result of an invocation, as the contract shapes it.
+//!
+//! # Format
+//! ```jsonc
+//! {"ok": true, "exh": {"status": 200, "body": {...}}}
+//! {"ok": false, "batch": [{"ok": true, "exh": {...}}, {"ok": false, "error": {"type", "message"}}]}
+//! ```
+//! `ok` is true for a 2xx answer; a batch is ok when every item is.
+
+use crate::error::Error;
+use crate::exh;
+use serde_json::{json, Value};
+
+/// What a request got: an upstream answer (ok or not), or a batch of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Extra Horizon's answer.
+    Exh(exh::Answer),
+    /// Each batch item's outcome or error, in input order.
+    Batch(Vec<Result<Outcome, Error>>),
+}
+
+impl Outcome {
+    /// Whether the upstream answered 2xx (every item did, for a batch).
+    pub fn is_ok(&self) -> bool {
+        match self {
+            Outcome::Exh(answer) => answer.is_ok(),
+            Outcome::Batch(items) => items.iter().all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
+        }
+    }
+
+    /// The result document.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Outcome::Exh(answer) => json!({"ok": answer.is_ok(), "exh": answer}),
+            Outcome::Batch(items) => {
+                let items: Vec<Value> = items
+                    .iter()
+                    .map(|item| match item {
+                        Ok(outcome) => outcome.to_json(),
+                        Err(error) => json!({"ok": false, "error": error.to_json()}),
+                    })
+                    .collect();
+                json!({"ok": self.is_ok(), "batch": items})
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16) -> Outcome {
+        Outcome::Exh(exh::Answer {
+            status,
+            body: json!({"id": "1"}),
+        })
+    }
+
+    #[test]
+    fn a_2xx_answer_is_ok() {
+        assert_eq!(
+            answer(200).to_json(),
+            json!({"ok": true, "exh": {"status": 200, "body": {"id": "1"}}})
+        );
+    }
+
+    #[test]
+    fn a_404_answer_is_a_result_that_is_not_ok() {
+        assert_eq!(answer(404).to_json()["ok"], false);
+    }
+
+    #[test]
+    fn a_batch_is_ok_only_when_every_item_is() {
+        let batch = Outcome::Batch(vec![Ok(answer(200)), Err(Error::Forbidden("no".into()))]);
+        let json = batch.to_json();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["batch"][0]["ok"], true);
+        assert_eq!(
+            json["batch"][1],
+            json!({"ok": false, "error": {"type": "Forbidden", "message": "forbidden: no"}})
+        );
+    }
+}
