@@ -1,0 +1,78 @@
+# exh-task: `make run` shows it working on the embedded sandbox, `make test`
+# runs every test. Both install what they need (into .venv) and skip what is
+# already there. See README.md.
+
+CARGO   ?= cargo
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python3
+PIP     := $(VENV)/bin/pip --disable-pip-version-check --quiet
+CARGO_LAMBDA_VERSION := 1.9.2
+LAMBDA  := $(VENV)/bin/cargo-lambda
+EVENT   ?= events/users-me.json
+PORT    ?= 9001
+SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
+           events/data-create-document.json events/batch.json
+
+.PHONY: setup run test lint watch invoke build package deploy bench sandbox clean-venv
+
+## setup: the Python reference packages used by the conformance tests
+setup: $(VENV)/.test-deps
+
+$(VENV)/.test-deps: tests/conformance/requirements.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PIP) install -r tests/conformance/requirements.txt
+	touch $@
+
+$(LAMBDA):
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PIP) install cargo-lambda==$(CARGO_LAMBDA_VERSION)
+
+## run: the main job, on the embedded sandbox: several sample events, one after the other
+run:
+	$(CARGO) run --quiet --bin exh-task -- invoke $(SAMPLES)
+
+## test: every test (unit, integration, end-to-end, conformance)
+test: setup
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+## lint: formatting and clippy, as CI runs them
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## sandbox: the loopback Extra Horizon emulation, for your own scripts
+sandbox:
+	$(CARGO) run --quiet --bin exh-task -- sandbox --port $(PORT)
+
+## watch: `cargo lambda watch` against the sandbox; then `make invoke EVENT=...` in another shell
+watch: $(LAMBDA)
+	$(CARGO) build --quiet --bin exh-task
+	target/debug/exh-task sandbox --port $(PORT) > $(VENV)/sandbox.env & \
+	  sandbox=$$!; trap 'kill $$sandbox' EXIT INT TERM; \
+	  until grep -q HEXONET_SYSTEM $(VENV)/sandbox.env 2>/dev/null || grep -q TOKEN_SECRET $(VENV)/sandbox.env 2>/dev/null; do sleep 0.2; done; \
+	  . $(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin bootstrap
+
+## invoke: send EVENT to the function `make watch` serves
+invoke: $(LAMBDA)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke bootstrap --data-file $(EVENT)
+
+## build: the release bootstrap for Lambda (arm64), without the sandbox
+build: $(LAMBDA)
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release --arm64 --bin bootstrap --no-default-features
+
+## package: build, then the zip Lambda takes
+package: build
+	@ls -l target/lambda/bootstrap/bootstrap
+
+## deploy: `cargo lambda deploy` with your AWS credentials (not used by tests)
+deploy: build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --binary-name bootstrap exh-task
+
+## bench: criterion benchmarks and the process-level harness, as ratios to a baseline
+bench:
+	$(CARGO) bench
+
+clean-venv:
+	rm -rf $(VENV)
