@@ -1,0 +1,5 @@
+//! Test-support modules shared by the integration tests (`mod support;`).
+//! Each test crate uses only part of them, hence `dead_code` is allowed.
+
+#[allow(dead_code)]
+pub mod runtime_api;
