@@ -1,0 +1,527 @@
+//! End-to-end tests of the real `bootstrap` binary: the compiled function runs
+//! as a child process against the Lambda Runtime API emulator in
+//! `tests/support`, and calls upstream servers that these tests run on
+//! loopback: the sandbox, or small TCP servers that answer slowly, never, or
+//! hang up.
+//!
+//! Every scenario runs in both runtime modes: sequential
+//! (`AWS_LAMBDA_MAX_CONCURRENCY` unset, as on classic Lambda) and concurrent
+//! (`AWS_LAMBDA_MAX_CONCURRENCY=4`, as on Lambda Managed Instances), one
+//! function process per scenario and mode. Waits are bounded; nothing here
+//! asserts how long something took, only that it stayed within a bound.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::runtime_api::{
+    Function, FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// The binary under test.
+const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
+
+/// Bound for every wait; none should come near it.
+const BOUND: Duration = Duration::from_secs(10);
+
+/// The four OAuth1 secrets: distinctive, so a leak cannot be a coincidence,
+/// and with characters that OAuth1 percent-encodes, so the encoded form of a
+/// leak is looked for as well.
+const SECRETS: [(&str, &str); 4] = [
+    ("API_OAUTH_CONSUMER_KEY", "e2e-consumer-key-7c1f"),
+    ("API_OAUTH_CONSUMER_SECRET", "e2e-consumer/secret+9d2a="),
+    ("API_OAUTH_TOKEN", "e2e-token-3b8e"),
+    ("API_OAUTH_TOKEN_SECRET", "e2e-token&secret!5f4c"),
+];
+
+/// Every Extra Horizon variable `{}` needs, in the order the error names them.
+const EXH_VARIABLES: [&str; 5] = [
+    "API_HOST",
+    "API_OAUTH_CONSUMER_KEY",
+    "API_OAUTH_CONSUMER_SECRET",
+    "API_OAUTH_TOKEN",
+    "API_OAUTH_TOKEN_SECRET",
+];
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY` in concurrent mode.
+const CONCURRENCY: usize = 4;
+
+/// How the Lambda runtime hands out invocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` unset: one invocation at a time.
+    Sequential,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY=4`: up to four at once.
+    Concurrent,
+}
+
+impl Mode {
+    /// A `bootstrap` process pointed at `runtime`, in this mode.
+    fn function(self, runtime: &RuntimeApi) -> FunctionBuilder {
+        let function = Function::builder(BOOTSTRAP, runtime);
+        match self {
+            // The builder passes nothing of the test's environment on.
+            Mode::Sequential => function,
+            Mode::Concurrent => function.env("AWS_LAMBDA_MAX_CONCURRENCY", CONCURRENCY.to_string()),
+        }
+    }
+
+    /// The most invocations this mode may have in flight.
+    fn concurrency(self) -> usize {
+        match self {
+            Mode::Sequential => 1,
+            Mode::Concurrent => CONCURRENCY,
+        }
+    }
+}
+
+/// Runs each named scenario `async fn name(mode: Mode)` as two tests,
+/// `name::sequentially` and `name::concurrently`.
+macro_rules! in_both_modes {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sequentially() {
+                super::$scenario(super::Mode::Sequential).await;
+            }
+
+            #[tokio::test]
+            async fn concurrently() {
+                super::$scenario(super::Mode::Concurrent).await;
+            }
+        }
+    )*};
+}
+
+/// `function` with `API_HOST=host` and the four [`SECRETS`], registered as
+/// secrets so the output is checked for them.
+fn with_credentials(function: FunctionBuilder, host: &str) -> FunctionBuilder {
+    SECRETS
+        .iter()
+        .fold(function.env("API_HOST", host), |function, (name, value)| {
+            function.secret_env(*name, *value)
+        })
+}
+
+/// Fails the test if `text` carries one of the [`SECRETS`]; says which, not what.
+#[track_caller]
+fn assert_no_secret_in(text: &str, what: &str) {
+    for (name, value) in SECRETS {
+        assert!(!text.contains(value), "{what} contains the value of {name}");
+    }
+}
+
+/// A loopback port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// `(errorType, errorMessage)` of each invocation, which must all be errors.
+#[track_caller]
+fn errors(invocations: Vec<Invocation>) -> Vec<(String, String)> {
+    invocations
+        .into_iter()
+        .map(Invocation::expect_error)
+        .collect()
+}
+
+// ------------------------------------------------------------------------
+// A scriptable upstream: answers after a delay, never, or hangs up
+// ------------------------------------------------------------------------
+
+/// What [`Upstream`] does with each request it reads.
+#[derive(Clone, Copy, Debug)]
+enum Behaviour {
+    /// Answers `200` with [`UPSTREAM_USER`] after the delay, keeping the
+    /// connection open for the next request.
+    AnswerAfter(Duration),
+    /// Reads the request, then holds the connection without a word.
+    Never,
+    /// Reads the request, then closes the connection without an answer.
+    HangUp,
+}
+
+/// The body [`Behaviour::AnswerAfter`] answers with.
+const UPSTREAM_USER: &str = r#"{"id":"e2e-user","email":"e2e@example.com"}"#;
+
+/// A loopback HTTP/1.1 server that counts connections and requests; stops
+/// (and drops every connection) when dropped.
+struct Upstream {
+    url: String,
+    stats: Arc<Stats>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Stats {
+    connections: AtomicUsize,
+    requests: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl Upstream {
+    async fn start(behaviour: Behaviour) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let stats = Arc::new(Stats::default());
+        let counted = stats.clone();
+        let server = tokio::spawn(async move {
+            // Aborting this task drops the set, which aborts every connection.
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.connections.fetch_add(1, Ordering::SeqCst);
+                connections.spawn(serve(stream, behaviour, counted.clone()));
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Upstream { url, stats, server }
+    }
+
+    /// TCP connections accepted so far.
+    fn connections(&self) -> usize {
+        self.stats.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests read so far.
+    fn requests(&self) -> usize {
+        self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were being answered at one time.
+    fn max_in_flight(&self) -> usize {
+        self.stats.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
+    let mut buffer = Vec::new();
+    while read_request(&mut stream, &mut buffer).await {
+        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        match behaviour {
+            Behaviour::Never => std::future::pending::<()>().await,
+            Behaviour::HangUp => return,
+            Behaviour::AnswerAfter(delay) => tokio::time::sleep(delay).await,
+        }
+        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{UPSTREAM_USER}",
+            UPSTREAM_USER.len()
+        );
+        if stream.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one request (head and `content-length` body) off `stream`, keeping
+/// what follows in `buffer`; false when the peer closed first.
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                buffer.drain(..end + 4 + length);
+                return true;
+            }
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------
+// Without the sandbox
+// ------------------------------------------------------------------------
+
+in_both_modes!(
+    without_configuration_each_request_fails_with_the_error_that_names_its_cause,
+    a_path_outside_the_allow_list_is_forbidden_without_an_upstream_call,
+    an_api_host_that_cannot_be_right_fails_start_up_with_an_init_error_naming_it,
+    an_unreachable_host_is_a_transport_error_that_names_the_call_and_no_secret,
+    a_dropped_connection_is_retried_for_get_but_not_for_post,
+    an_upstream_that_never_answers_is_a_timeout_reported_before_the_deadline,
+    invocations_are_in_flight_together_only_in_concurrent_mode_and_share_connections,
+);
+
+async fn without_configuration_each_request_fails_with_the_error_that_names_its_cause(mode: Mode) {
+    let runtime = RuntimeApi::start().await;
+    let _function = mode.function(&runtime).spawn();
+    let answers = errors(
+        runtime
+            .invoke_all(
+                [
+                    json!({}),
+                    json!("hello"),
+                    json!({"exh": {"path": "https://evil.example/x"}}),
+                    json!({"exh": {"path": "//evil"}}),
+                ],
+                BOUND,
+            )
+            .await,
+    );
+
+    let (error_type, message) = &answers[0];
+    assert_eq!(error_type, "MissingConfig", "{message}");
+    for variable in EXH_VARIABLES {
+        assert!(
+            message.contains(variable),
+            "{message:?} does not name {variable}"
+        );
+    }
+    for ((error_type, message), about) in
+        answers[1..]
+            .iter()
+            .zip(["JSON object", "not a path", "another host"])
+    {
+        assert_eq!(error_type, "InvalidEvent", "{message}");
+        assert!(
+            message.contains(about),
+            "{message:?} does not say {about:?}"
+        );
+    }
+    runtime.assert_no_rejections();
+}
+
+async fn a_path_outside_the_allow_list_is_forbidden_without_an_upstream_call(mode: Mode) {
+    // Nothing listens on API_HOST: any call made would end in Transport.
+    let host = format!("http://127.0.0.1:{}", closed_port());
+    let runtime = RuntimeApi::start().await;
+    let mut function = with_credentials(mode.function(&runtime), &host)
+        .env("EXH_ALLOWED_PATHS", "/users/v1/me")
+        .spawn();
+    let answers = errors(
+        runtime
+            .invoke_all(
+                [
+                    json!({"exh": {"path": "/tasks/v1/"}}),
+                    json!({"exh": {"path": "/users/v1/meta"}}),
+                    json!({"exh": {"method": "DELETE", "path": "/users/v1/abc"}}),
+                    // Allowed, so it is sent: the contrast that shows the
+                    // refusals above came before any call.
+                    json!({}),
+                ],
+                BOUND,
+            )
+            .await,
+    );
+
+    for (error_type, message) in &answers[..3] {
+        assert_eq!(error_type, "Forbidden", "{message}");
+        assert!(message.contains("EXH_ALLOWED_PATHS"), "{message:?}");
+    }
+    assert_eq!(answers[3].0, "Transport", "{}", answers[3].1);
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
+
+async fn an_api_host_that_cannot_be_right_fails_start_up_with_an_init_error_naming_it(mode: Mode) {
+    let runtime = RuntimeApi::start().await;
+    // Queued first, so it is waiting when the function gives up, as the
+    // first caller of a function that cannot start is.
+    let first = runtime.submit(json!({}));
+    let mut function = with_credentials(mode.function(&runtime), "ftp://x").spawn();
+
+    let init = match first.wait(BOUND).await {
+        Err(InvokeError::InitFailed { error, .. }) => error,
+        other => panic!("expected the invocation to fail with an init error, got {other:?}"),
+    };
+    assert_eq!(init.error_type, "InvalidConfig", "{}", init.body);
+    assert_eq!(init.error_type_header.as_deref(), Some("InvalidConfig"));
+    assert!(
+        init.error_message.contains("API_HOST"),
+        "{:?}",
+        init.error_message
+    );
+    assert_no_secret_in(&init.body, "the init error");
+
+    let status = function
+        .wait_exit(BOUND)
+        .await
+        .expect("the function kept running after its init error");
+    assert!(
+        !status.success(),
+        "the function exited with {status} after its init error"
+    );
+    assert_eq!(
+        runtime.counts().delivered,
+        0,
+        "an invocation was taken despite the init error"
+    );
+    runtime.assert_no_rejections();
+    function.assert_no_secret_in_output();
+}
+
+async fn an_unreachable_host_is_a_transport_error_that_names_the_call_and_no_secret(mode: Mode) {
+    let host = format!("http://127.0.0.1:{}", closed_port());
+    let runtime = RuntimeApi::start().await;
+    let mut function = with_credentials(mode.function(&runtime), &host).spawn();
+    let started = std::time::Instant::now();
+    let invocations = runtime
+        .invoke_all(
+            [
+                json!({}),
+                json!({"exh": {"method": "POST", "path": "/data/v1/bp/documents", "body": {"systolic": 120}}}),
+            ],
+            BOUND,
+        )
+        .await;
+    // Retries back off within the deadline (30 s here), but not for long.
+    let spent = started.elapsed();
+    assert!(
+        spent < Duration::from_secs(5),
+        "retrying an unreachable host took {spent:?}"
+    );
+
+    for (invocation, call) in invocations
+        .into_iter()
+        .zip(["GET /users/v1/me", "POST /data/v1/bp/documents"])
+    {
+        assert!(
+            !invocation.past_deadline,
+            "{call}: answered past the deadline"
+        );
+        let (error_type, message) = invocation.expect_error();
+        assert_eq!(error_type, "Transport", "{message}");
+        assert!(message.contains(call), "{message:?} does not name {call}");
+        assert_no_secret_in(&message, "the Transport error");
+    }
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
+
+async fn a_dropped_connection_is_retried_for_get_but_not_for_post(mode: Mode) {
+    let get = Upstream::start(Behaviour::HangUp).await;
+    let get_runtime = RuntimeApi::start().await;
+    let _get_function = with_credentials(mode.function(&get_runtime), &get.url).spawn();
+    let post = Upstream::start(Behaviour::HangUp).await;
+    let post_runtime = RuntimeApi::start().await;
+    let _post_function = with_credentials(mode.function(&post_runtime), &post.url).spawn();
+    let event =
+        json!({"exh": {"method": "POST", "path": "/data/v1/bp/documents", "body": {"n": 1}}});
+    let (got, posted) = tokio::join!(
+        get_runtime.invoke(json!({}), BOUND),
+        post_runtime.invoke(event, BOUND)
+    );
+
+    let (error_type, message) = got.expect_error();
+    assert_eq!(error_type, "Transport", "{message}");
+    assert!(
+        (2..=4).contains(&get.requests()),
+        "a GET whose connection dropped was sent {} time(s); expected retries (at most 4 tries)",
+        get.requests()
+    );
+    let (error_type, message) = posted.expect_error();
+    assert_eq!(error_type, "Transport", "{message}");
+    assert!(
+        message.contains("POST /data/v1/bp/documents"),
+        "{message:?}"
+    );
+    assert_eq!(
+        post.requests(),
+        1,
+        "a POST whose answer was lost must not be sent again"
+    );
+    get_runtime.assert_no_rejections();
+    post_runtime.assert_no_rejections();
+}
+
+async fn an_upstream_that_never_answers_is_a_timeout_reported_before_the_deadline(mode: Mode) {
+    let upstream = Upstream::start(Behaviour::Never).await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = with_credentials(mode.function(&runtime), &upstream.url).spawn();
+    let function_timeout = Duration::from_millis(1500);
+    let events =
+        (0..mode.concurrency()).map(|_| Invoke::new(json!({})).function_timeout(function_timeout));
+    let invocations = runtime.invoke_all(events, BOUND).await;
+
+    for invocation in invocations {
+        assert!(
+            !invocation.past_deadline,
+            "the Timeout came after the deadline: Lambda would have killed the function first"
+        );
+        let (error_type, message) = invocation.expect_error();
+        assert_eq!(error_type, "Timeout", "{message}");
+        assert!(message.contains("GET /users/v1/me"), "{message:?}");
+    }
+    assert!(upstream.requests() >= mode.concurrency());
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
+
+async fn invocations_are_in_flight_together_only_in_concurrent_mode_and_share_connections(
+    mode: Mode,
+) {
+    let upstream = Upstream::start(Behaviour::AnswerAfter(Duration::from_millis(250))).await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = with_credentials(mode.function(&runtime), &upstream.url).spawn();
+    let count = 2 * CONCURRENCY;
+    let invocations = runtime
+        .invoke_all((0..count).map(|_| json!({})), BOUND)
+        .await;
+
+    let expected = json!({"ok": true, "exh": {"status": 200, "body": serde_json::from_str::<Value>(UPSTREAM_USER).unwrap()}});
+    for invocation in invocations {
+        assert_eq!(invocation.expect_response(), expected);
+    }
+    let counts = runtime.counts();
+    match mode {
+        Mode::Sequential => {
+            assert_eq!(
+                counts.max_in_flight, 1,
+                "a sequential function took several invocations at once"
+            );
+            assert_eq!(upstream.max_in_flight(), 1);
+        }
+        Mode::Concurrent => {
+            assert!(
+                (2..=CONCURRENCY).contains(&counts.max_in_flight),
+                "expected 2 to {CONCURRENCY} invocations in flight at once, saw {}",
+                counts.max_in_flight
+            );
+            assert!(
+                upstream.max_in_flight() > 1,
+                "the upstream never saw two calls at once"
+            );
+        }
+    }
+    // Keep-alive: one connection per invocation in flight at once, reused after.
+    assert_eq!(upstream.requests(), count);
+    assert!(
+        (1..=mode.concurrency()).contains(&upstream.connections()),
+        "{count} invocations opened {} connections (at most {} expected)",
+        upstream.connections(),
+        mode.concurrency()
+    );
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
