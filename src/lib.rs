@@ -4,6 +4,8 @@
 //! - [`config`]: the environment, read and validated once at start-up.
 //! - [`secret`]: values that are never printed; [`redact`] keeps them out of
 //!   quoted upstream text.
+//! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
+//!   Gateway, Function URL, EventBridge, SQS) and how each wants its answer.
 //! - [`event`]: the request an event asks for; [`outcome`]: the result.
 //! - [`handler`]: one event in, one result out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
@@ -18,6 +20,7 @@
 
 pub mod allow_list;
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod exh;
