@@ -143,16 +143,12 @@ impl Handler {
         if let Some(allowed) = &self.inner.config.allowed_paths {
             allowed.check(&prepared.path)?;
         }
-        let client = match &self.inner.exh {
-            Some(client) => client,
-            None => {
-                return Err(self
-                    .inner
-                    .config
-                    .exh()
-                    .err()
-                    .expect("no client means no config"))
-            }
+        let Some(client) = &self.inner.exh else {
+            return Err(self
+                .inner
+                .config
+                .exh()
+                .expect_err("no client means no config"));
         };
         client.send(request, deadline).await.map(Outcome::Exh)
     }
