@@ -357,10 +357,10 @@ fn parse_authorization(header: &str) -> Result<Vec<(String, String)>, VerifyErro
         let (value, after_value) = quoted
             .split_once('"')
             .ok_or_else(|| malformed("a value is not closed"))?;
-        let name = percent_decode_str(name)?;
-        if name.is_empty() {
-            return Err(malformed("a parameter has no name"));
+        if !is_token(name) {
+            return Err(malformed("a parameter name is not a token"));
         }
+        let name = percent_decode_str(name)?;
         if parsed.iter().any(|(seen, _)| *seen == name) {
             return Err(VerifyError::MalformedHeader(format!("{name} is repeated")));
         }
@@ -373,6 +373,14 @@ fn parse_authorization(header: &str) -> Result<Vec<(String, String)>, VerifyErro
         };
     }
     Ok(parsed)
+}
+
+/// An HTTP `token` (RFC 9110 §5.6.2), the syntax of auth-param names.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn percent_decode_str(value: &str) -> Result<String, VerifyError> {
@@ -565,6 +573,8 @@ mod tests {
         verdict_rejects_unclosed_value: Some("OAuth oauth_consumer_key=\"dpf43f3p2l4k3l03") => malformed("a value is not closed"),
         verdict_rejects_missing_comma: Some("OAuth a=\"1\" b=\"2\"") => malformed("parameters are not separated by commas"),
         verdict_rejects_garbage: Some("OAuth ,,,") => malformed("a parameter has no value"),
+        verdict_rejects_empty_list_element: Some(&format!("OAuth {}", OK_PARAMS.replacen(", ", ",, ", 1))) => malformed("a parameter name is not a token"),
+        verdict_rejects_empty_name: Some("OAuth =\"x\"") => malformed("a parameter name is not a token"),
         verdict_rejects_non_utf8_value: Some("OAuth a=\"%FF\"") => malformed("a value is not UTF-8"),
         verdict_rejects_repeated_parameter: Some(&format!("OAuth {OK_PARAMS}, oauth_nonce=\"x\"")) => malformed("oauth_nonce is repeated"),
         verdict_rejects_missing_signature: Some(&format!("OAuth {}", OK_PARAMS.split(", oauth_signature=").next().unwrap())) => malformed("oauth_signature is missing"),
