@@ -177,3 +177,62 @@ impl Drop for Sandbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn env_points_at_the_listener_with_the_fixed_credentials() {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let port = sandbox.local_addr().port();
+        assert_ne!(port, 0);
+        assert_eq!(sandbox.exh_url(), format!("http://127.0.0.1:{port}"));
+        let env = sandbox.env();
+        let names: Vec<&str> = env.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "API_HOST",
+                "API_OAUTH_CONSUMER_KEY",
+                "API_OAUTH_CONSUMER_SECRET",
+                "API_OAUTH_TOKEN",
+                "API_OAUTH_TOKEN_SECRET"
+            ]
+        );
+        assert_eq!(env[0].1, sandbox.exh_url());
+        assert_eq!(env[1].1, "sandbox-consumer-key");
+        sandbox.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_the_listener() {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let addr = sandbox.local_addr();
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+        sandbox.shutdown().await.unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn another_service_merges_beside_extra_horizon() {
+        let services = Services::new(Recorder::default());
+        let app = router(&services)
+            .merge(Router::new().route("/api/call.cgi", get(|| async { "code = 200" })));
+        let get = |path: &str| {
+            Request::get(path)
+                .header("host", "127.0.0.1")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let other = app.clone().oneshot(get("/api/call.cgi")).await.unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
+        let unknown = app.oneshot(get("/nowhere")).await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+}
