@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, HOST};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -80,13 +80,9 @@ fn check_signature(state: &ExhState, parts: &Parts, body: &Bytes) -> Result<Veri
 
 /// The request as received, before the body is read and the verdict known.
 fn received(parts: &Parts) -> RecordedRequest {
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .map(|value: &axum::http::HeaderValue| {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            })
+    let header = |name: HeaderName| {
+        let value = parts.headers.get(name)?;
+        Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
     };
     RecordedRequest {
         method: parts.method.to_string(),
