@@ -30,7 +30,10 @@ pub mod init_error;
 pub mod outcome;
 pub mod redact;
 mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod secret;
 
 pub use error::Error;
 pub use handler::Handler;
+
