@@ -9,6 +9,7 @@
 //! - [`event`]: the request an event asks for; [`outcome`]: the result.
 //! - [`handler`]: one event in, one result out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
+//! - [`hexonet`]: the HEXONET command encoder and response parser.
 //! - [`allow_list`]: refusals before any network call.
 //! - [`retry`] (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod event;
 pub mod exh;
 pub mod handler;
+pub mod hexonet;
 pub mod http;
 pub mod init_error;
 pub mod outcome;
