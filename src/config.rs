@@ -344,7 +344,10 @@ mod tests {
     fn an_unknown_system_fails_start_up_naming_the_variable() {
         let error = config(&[("HEXONET_SYSTEM", "prod")]).unwrap_err();
         assert_eq!(error.variable, "HEXONET_SYSTEM");
-        assert_eq!(error.to_string(), "HEXONET_SYSTEM: \"prod\" is not one of ote, live");
+        assert_eq!(
+            error.to_string(),
+            "HEXONET_SYSTEM: \"prod\" is not one of ote, live"
+        );
     }
 
     #[test]
@@ -357,7 +360,9 @@ mod tests {
     #[test]
     fn a_debug_flag_other_than_yes_or_no_is_refused() {
         assert_eq!(
-            config(&[("EXH_TASK_DEBUG", "verbose")]).unwrap_err().variable,
+            config(&[("EXH_TASK_DEBUG", "verbose")])
+                .unwrap_err()
+                .variable,
             "EXH_TASK_DEBUG"
         );
         assert!(config(&[("EXH_TASK_DEBUG", "1")]).unwrap().debug);

@@ -111,7 +111,9 @@ fn only_keys(fields: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error>
 fn unknown_shape(fields: &Map<String, Value>) -> Error {
     let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
     Error::invalid_event(format!(
-        "unrecognised event with field(s) {}: expected {{}}, {{\"exh\": {{...}}}} or {{\"batch\": [...]}}",
+        "unrecognised event with field(s) {}: expected {{}}, {{\"exh\": {{...}}}} or {{\"batch\": [...]}}, \
+         directly or inside an Extra Horizon task (data), an API Gateway / Function URL request (body), \
+         an EventBridge event (detail) or SQS records (body)",
         keys.join(", ")
     ))
 }
@@ -142,8 +144,12 @@ mod tests {
 
     #[test]
     fn an_exh_event_carries_its_request() {
-        let request = Request::from_event(&json!({"exh": {"path": "/users/v1/", "all_pages": true}})).unwrap();
-        let Request::Exh(request) = request else { panic!("not exh") };
+        let request =
+            Request::from_event(&json!({"exh": {"path": "/users/v1/", "all_pages": true}}))
+                .unwrap();
+        let Request::Exh(request) = request else {
+            panic!("not exh")
+        };
         assert_eq!(request.path.as_deref(), Some("/users/v1/"));
         assert!(request.all_pages);
     }
@@ -166,13 +172,22 @@ mod tests {
     #[test]
     fn a_bad_batch_item_carries_its_own_error() {
         let Request::Batch { requests, .. } =
-            Request::from_event(&json!({"batch": [{}, {"exh": {"pth": 1}}, {"batch": []}]})).unwrap()
+            Request::from_event(&json!({"batch": [{}, {"exh": {"pth": 1}}, {"batch": []}]}))
+                .unwrap()
         else {
             panic!("not a batch")
         };
         assert!(requests[0].is_ok());
-        assert!(requests[1].as_ref().unwrap_err().to_string().contains("exh: unknown field `pth`"));
-        assert!(requests[2].as_ref().unwrap_err().to_string().contains("a batch cannot contain a batch"));
+        assert!(requests[1]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("exh: unknown field `pth`"));
+        assert!(requests[2]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("a batch cannot contain a batch"));
     }
 
     macro_rules! refused {

@@ -5,14 +5,16 @@
 //! worker.
 
 use crate::config::Config;
+use crate::envelope::{self, Opened, SqsRecord};
 use crate::error::Error;
-use crate::event::Request;
+use crate::event::{Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::outcome::Outcome;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -20,6 +22,10 @@ use tokio::time::Instant;
 /// Time kept back from the invocation deadline to report a timeout ourselves
 /// rather than be killed by Lambda without a word.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
+
+/// The largest result a synchronous Lambda invocation may return (6 MB),
+/// less room for the envelope around it.
+pub const MAX_RESULT_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
 
 /// Runs events. `Clone + Send + 'static`; clones share clients and config.
 #[derive(Clone)]
@@ -51,19 +57,69 @@ impl Handler {
         self.handle(event.payload, deadline).await
     }
 
-    /// Runs `event` and returns the result document, or the error that kept
-    /// any answer from being had.
+    /// Runs `event`, in whatever envelope it comes, and returns what that
+    /// envelope expects: the result document (or the error that kept any
+    /// answer from being had), an HTTP response, or SQS `batchItemFailures`.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Value, Error> {
-        let request = Request::from_event(&event)?;
-        let outcome = self.run(request, deadline).await?;
-        Ok(outcome.to_json())
+        match envelope::open(event)? {
+            Opened::Request(event) => self.respond(&event, deadline).await,
+            Opened::Http { kind, request } => {
+                let result = match request {
+                    Ok(event) => self.respond(&event, deadline).await,
+                    Err(error) => Err(error),
+                };
+                Ok(kind.response(result))
+            }
+            Opened::Sqs(records) => Ok(self.sqs(records, deadline).await),
+        }
+    }
+
+    /// The result document of one request event.
+    async fn respond(&self, event: &Value, deadline: Instant) -> Result<Value, Error> {
+        let request = Request::from_event(event)?;
+        let result = self.run(request, deadline).await?.to_json();
+        let size = json_size(&result);
+        if size > MAX_RESULT_BYTES {
+            return Err(Error::InvalidResponse(format!(
+                "the result is {size} bytes, over Lambda's 6 MB limit: ask for less (select(), limit())"
+            )));
+        }
+        Ok(result)
+    }
+
+    /// Runs each record; those that fail or answer not ok are named in
+    /// `batchItemFailures`, so SQS retries only them.
+    async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Value {
+        let failures: Vec<Value> = futures::stream::iter(records)
+            .map(|record| async move {
+                let result = match record.request {
+                    Ok(event) => self.respond(&event, deadline).await,
+                    Err(error) => Err(error),
+                };
+                match result {
+                    Ok(result) if result["ok"] == true => None,
+                    Ok(_) => Some(record.message_id),
+                    Err(error) => {
+                        tracing::warn!(message_id = %record.message_id, %error, "SQS record failed");
+                        Some(record.message_id)
+                    }
+                }
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .filter_map(|failure| async move { failure.map(|id| json!({"itemIdentifier": id})) })
+            .collect()
+            .await;
+        json!({"batchItemFailures": failures})
     }
 
     fn run(&self, request: Request, deadline: Instant) -> BoxFuture<'_, Result<Outcome, Error>> {
         async move {
             match request {
                 Request::Exh(request) => self.exh(&request, deadline).await,
-                Request::Batch { requests, concurrency } => {
+                Request::Batch {
+                    requests,
+                    concurrency,
+                } => {
                     let items = futures::stream::iter(requests)
                         .map(|item| async move {
                             match item {
@@ -87,12 +143,32 @@ impl Handler {
         if let Some(allowed) = &self.inner.config.allowed_paths {
             allowed.check(&prepared.path)?;
         }
-        let client = match &self.inner.exh {
-            Some(client) => client,
-            None => return Err(self.inner.config.exh().err().expect("no client means no config")),
+        let Some(client) = &self.inner.exh else {
+            return Err(self
+                .inner
+                .config
+                .exh()
+                .expect_err("no client means no config"));
         };
         client.send(request, deadline).await.map(Outcome::Exh)
     }
+}
+
+/// The length of `value` serialised, without building the text.
+fn json_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).expect("counting cannot fail");
+    counter.0
 }
 
 /// The monotonic instant of a Lambda deadline (ms since the epoch), less
@@ -111,8 +187,14 @@ mod tests {
     use serde_json::json;
 
     fn handler(vars: &[(&str, &str)]) -> Handler {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let config = Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = Config::from_lookup(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap();
         Handler::new(config, crate::http::client().unwrap())
     }
 
@@ -124,12 +206,20 @@ mod tests {
     async fn without_configuration_the_empty_event_names_every_missing_variable() {
         let error = handler(&[]).handle(json!({}), soon()).await.unwrap_err();
         assert_eq!(error.error_type(), "MissingConfig");
-        assert!(error.to_string().contains("API_HOST, API_OAUTH_CONSUMER_KEY"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("API_HOST, API_OAUTH_CONSUMER_KEY"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
     async fn a_bad_event_is_invalid_even_without_configuration() {
-        let error = handler(&[]).handle(json!({"exh": {"path": "//evil"}}), soon()).await.unwrap_err();
+        let error = handler(&[])
+            .handle(json!({"exh": {"path": "//evil"}}), soon())
+            .await
+            .unwrap_err();
         assert_eq!(error.error_type(), "InvalidEvent");
     }
 
@@ -143,7 +233,10 @@ mod tests {
             ("API_OAUTH_TOKEN_SECRET", "ts"),
             ("EXH_ALLOWED_PATHS", "/users/v1/me"),
         ]);
-        let error = handler.handle(json!({"exh": {"path": "/tasks/v1/"}}), soon()).await.unwrap_err();
+        let error = handler
+            .handle(json!({"exh": {"path": "/tasks/v1/"}}), soon())
+            .await
+            .unwrap_err();
         assert_eq!(error.error_type(), "Forbidden");
     }
 
@@ -156,6 +249,33 @@ mod tests {
         assert_eq!(result["ok"], false);
         assert_eq!(result["batch"][0]["error"]["type"], "InvalidEvent");
         assert_eq!(result["batch"][1]["error"]["type"], "MissingConfig");
+    }
+
+    #[tokio::test]
+    async fn http_envelopes_answer_errors_as_responses() {
+        let event = json!({"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+            "headers": {}, "requestContext": {"http": {"method": "POST", "path": "/"}}, "body": "{\"exh\": {\"path\": \"x\"}}",
+            "isBase64Encoded": false});
+        let response = handler(&[]).handle(event, soon()).await.unwrap();
+        assert_eq!(response["statusCode"], 400);
+    }
+
+    #[tokio::test]
+    async fn sqs_names_only_the_records_that_failed() {
+        let record =
+            |id: &str, body: &str| json!({"messageId": id, "eventSource": "aws:sqs", "body": body});
+        let event = json!({"Records": [record("a", "{\"exh\": {\"path\": \"x\"}}"), record("b", "not json")]});
+        let response = handler(&[]).handle(event, soon()).await.unwrap();
+        assert_eq!(
+            response,
+            json!({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]})
+        );
+    }
+
+    #[test]
+    fn json_size_counts_the_serialised_bytes() {
+        let value = json!({"a": [1, "é"]});
+        assert_eq!(json_size(&value), value.to_string().len());
     }
 
     #[test]

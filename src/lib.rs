@@ -4,9 +4,12 @@
 //! - [`config`]: the environment, read and validated once at start-up.
 //! - [`secret`]: values that are never printed; [`redact`] keeps them out of
 //!   quoted upstream text.
+//! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
+//!   Gateway, Function URL, EventBridge, SQS) and how each wants its answer.
 //! - [`event`]: the request an event asks for; [`outcome`]: the result.
 //! - [`handler`]: one event in, one result out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
+//! - [`hexonet`]: the HEXONET command encoder and response parser.
 //! - [`allow_list`]: refusals before any network call.
 //! - [`retry`] (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.
@@ -18,16 +21,21 @@
 
 pub mod allow_list;
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod exh;
 pub mod handler;
+pub mod hexonet;
 pub mod http;
 pub mod init_error;
 pub mod outcome;
 pub mod redact;
 mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod secret;
 
 pub use error::Error;
 pub use handler::Handler;
+

@@ -25,7 +25,9 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         match self {
             Outcome::Exh(answer) => answer.is_ok(),
-            Outcome::Batch(items) => items.iter().all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
+            Outcome::Batch(items) => items
+                .iter()
+                .all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
         }
     }
 

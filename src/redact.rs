@@ -23,9 +23,9 @@ impl Redactor {
 
     /// `text` with every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.0
-            .iter()
-            .fold(text.to_owned(), |text, secret| text.replace(secret.expose(), "***"))
+        self.0.iter().fold(text.to_owned(), |text, secret| {
+            text.replace(secret.expose(), "***")
+        })
     }
 }
 

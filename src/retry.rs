@@ -23,7 +23,11 @@ pub(crate) const MAX_ATTEMPTS: usize = 4;
 
 /// Runs `attempt` until it is done, tries are spent, or `deadline` passes
 /// (then [`Error::Timeout`] naming `what`).
-pub(crate) async fn retrying<T, F, Fut>(deadline: Instant, what: &str, mut attempt: F) -> Result<T, Error>
+pub(crate) async fn retrying<T, F, Fut>(
+    deadline: Instant,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,
@@ -34,7 +38,11 @@ where
         .with_max_times(MAX_ATTEMPTS - 1)
         .with_jitter()
         .build();
-    let timeout = || Error::Timeout(format!("{what} did not answer before the invocation deadline"));
+    let timeout = || {
+        Error::Timeout(format!(
+            "{what} did not answer before the invocation deadline"
+        ))
+    };
     loop {
         let outcome = tokio::time::timeout_at(deadline, attempt())
             .await
@@ -82,7 +90,10 @@ mod tests {
         })
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), MAX_ATTEMPTS);
-        assert_eq!(result, Err(Error::Transport(format!("try {}", MAX_ATTEMPTS - 1))));
+        assert_eq!(
+            result,
+            Err(Error::Transport(format!("try {}", MAX_ATTEMPTS - 1)))
+        );
     }
 
     #[tokio::test]

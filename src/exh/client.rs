@@ -112,7 +112,8 @@ impl Client {
             return Ok(first);
         }
         let page = Page::read(&first.body)?;
-        let offsets = (page.offset.saturating_add(page.limit)..page.total).step_by(page.limit as usize);
+        let offsets =
+            (page.offset.saturating_add(page.limit)..page.total).step_by(page.limit as usize);
         let rest: Vec<Answer> = futures::stream::iter(offsets)
             .map(|offset| {
                 let url = request.page_url(host, page.limit, offset);
@@ -128,18 +129,31 @@ impl Client {
             }
             items.extend(Page::read(&answer.body)?.data);
         }
-        first.body["page"] = json!({"total": page.total, "offset": page.offset, "limit": items.len()});
+        first.body["page"] =
+            json!({"total": page.total, "offset": page.offset, "limit": items.len()});
         first.body["data"] = Value::Array(items);
         Ok(first)
     }
 
     /// One call, retried when that is safe.
-    async fn fetch(&self, method: &Method, url: Url, body: Option<&Value>, deadline: Instant) -> Result<Answer, Error> {
+    async fn fetch(
+        &self,
+        method: &Method,
+        url: Url,
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<Answer, Error> {
         let what = format!("Extra Horizon {method} {}", url.path());
         retrying(deadline, &what, || self.attempt(method, &url, body, &what)).await
     }
 
-    async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, what: &str) -> Attempt<Answer> {
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Attempt<Answer> {
         // Signed per attempt: a retry with the same nonce would be refused as
         // a replay (DUPLICATE_REQUEST_EXCEPTION).
         let authorization = authorization(method.as_str(), url, &self.inner.credentials);
@@ -184,7 +198,10 @@ impl Client {
             tracing::info!(status = answer.status, body = %self.inner.redactor.redact(&answer.body.to_string()), "Extra Horizon response");
         }
         if status == StatusCode::UNAUTHORIZED {
-            let reason = self.inner.redactor.redact(&describe_exh_error(&answer.body));
+            let reason = self
+                .inner
+                .redactor
+                .redact(&describe_exh_error(&answer.body));
             return Attempt::Done(Err(Error::Unauthorized(format!(
                 "Extra Horizon refused the OAuth1 credentials: {reason}"
             ))));
@@ -204,10 +221,9 @@ async fn read_answer(response: reqwest::Response, what: &str) -> Result<Answer, 
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("json"));
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| Error::Transport(format!("{what}: reading the answer: {}", describe(&error))))?;
+    let bytes = response.bytes().await.map_err(|error| {
+        Error::Transport(format!("{what}: reading the answer: {}", describe(&error)))
+    })?;
     let body = if bytes.is_empty() {
         Value::Null
     } else if let Ok(json) = serde_json::from_slice(&bytes) {
@@ -259,10 +275,18 @@ impl Page {
 
 /// Extra Horizon's error body `{"code", "name", "message"}` in one line.
 fn describe_exh_error(body: &Value) -> String {
-    match (body["code"].as_i64(), body["name"].as_str(), body["message"].as_str()) {
+    match (
+        body["code"].as_i64(),
+        body["name"].as_str(),
+        body["message"].as_str(),
+    ) {
         (Some(code), Some(name), Some(message)) => format!("{code} {name}: {message}"),
         (Some(code), Some(name), None) => format!("{code} {name}"),
-        _ => format!("401 {}", body.as_str().unwrap_or("without an Extra Horizon error body")),
+        _ => format!(
+            "401 {}",
+            body.as_str()
+                .unwrap_or("without an Extra Horizon error body")
+        ),
     }
 }
 
@@ -291,7 +315,10 @@ mod tests {
     #[test]
     fn exh_error_bodies_are_described_in_one_line() {
         let body = json!({"code": 109, "name": "OAUTH_SIGNATURE_EXCEPTION", "message": "Invalid signature"});
-        assert_eq!(describe_exh_error(&body), "109 OAUTH_SIGNATURE_EXCEPTION: Invalid signature");
+        assert_eq!(
+            describe_exh_error(&body),
+            "109 OAUTH_SIGNATURE_EXCEPTION: Invalid signature"
+        );
         assert_eq!(describe_exh_error(&json!("nope")), "401 nope");
     }
 

@@ -92,7 +92,8 @@ impl Request {
             )));
         }
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("listed methods parse");
-        let (path, path_query) = match self.path.as_deref().unwrap_or(DEFAULT_PATH).split_once('?') {
+        let (path, path_query) = match self.path.as_deref().unwrap_or(DEFAULT_PATH).split_once('?')
+        {
             Some((path, query)) => (path, Some(query)),
             None => (self.path.as_deref().unwrap_or(DEFAULT_PATH), None),
         };
@@ -142,11 +143,7 @@ impl Prepared {
 
     fn url_with_rql(&self, host: &ApiHost, rql: &[String]) -> Url {
         let mut text = format!("{}{}", host.as_str(), self.path);
-        let parts: Vec<&str> = rql
-            .iter()
-            .chain(&self.query)
-            .map(String::as_str)
-            .collect();
+        let parts: Vec<&str> = rql.iter().chain(&self.query).map(String::as_str).collect();
         if !parts.is_empty() {
             text.push('?');
             text.push_str(&parts.join("&"));

@@ -1,0 +1,238 @@
+//! The embedded sandbox: loopback emulations of the upstream APIs, so that
+//! exh-task runs and is tested without cloud or credentials.
+//!
+//! - [`oauth1_verifier`]: RFC 5849 HMAC-SHA1 signature verification, as a server does it.
+//! - [`exh`]: the Extra Horizon emulation behind that verification.
+//! - [`record`]: the log of every request received, for tests.
+//!
+//! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
+//! [`Sandbox::env`] says how to point exh-task at it.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use exh_task::sandbox::{Sandbox, SandboxOptions};
+//!
+//! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+//! for (name, value) in sandbox.env() {
+//!     println!("export {name}={value}");
+//! }
+//! sandbox.shutdown().await
+//! # }
+//! ```
+
+pub mod exh;
+pub mod oauth1_verifier;
+pub mod record;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::exh::{ExhState, CREDENTIALS};
+use self::record::{RecordedRequest, Recorder};
+
+/// How to start a [`Sandbox`].
+#[derive(Clone, Debug, Default)]
+pub struct SandboxOptions {
+    /// Port on `127.0.0.1`; 0 (the default) lets the system pick a free one.
+    pub port: u16,
+}
+
+/// The state of every service the sandbox runs; clones share it.
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// The Extra Horizon emulation.
+    pub exh: ExhState,
+}
+
+impl Services {
+    /// Freshly seeded services that record every request into `recorder`.
+    pub fn new(recorder: Recorder) -> Self {
+        Services {
+            exh: ExhState::new(recorder),
+        }
+    }
+}
+
+/// Every service of the sandbox on one router, each at its own paths:
+/// Extra Horizon at `/users/v1/...` and `/data/v1/...`. Another service merges
+/// in beside it with [`Router::merge`]; the Extra Horizon emulation keeps the
+/// fallback (404, code 16).
+pub fn router(services: &Services) -> Router {
+    exh::app(services.exh.clone())
+}
+
+/// A running sandbox; dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    services: Services,
+    recorder: Recorder,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:{port}` and serves in a background task of the
+    /// current tokio runtime until [`Sandbox::shutdown`] or drop.
+    ///
+    /// # Errors
+    /// Fails when the port cannot be bound.
+    pub async fn start(options: SandboxOptions) -> io::Result<Sandbox> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+        let addr = listener.local_addr()?;
+        let recorder = Recorder::default();
+        let services = Services::new(recorder.clone());
+        let app = router(&services);
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender also means stop.
+                    let _ = signal.await;
+                })
+                .await
+        });
+        Ok(Sandbox {
+            addr,
+            services,
+            recorder,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        })
+    }
+
+    /// The address the sandbox listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the Extra Horizon emulation: `http://127.0.0.1:PORT`.
+    /// `http://localhost:PORT` works as well.
+    pub fn exh_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The environment that points exh-task at this sandbox, as
+    /// `(NAME, value)` pairs in the order `exh-task sandbox` prints them.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("API_HOST", self.exh_url()),
+            (
+                "API_OAUTH_CONSUMER_KEY",
+                CREDENTIALS.consumer_key.to_owned(),
+            ),
+            (
+                "API_OAUTH_CONSUMER_SECRET",
+                CREDENTIALS.consumer_secret.to_owned(),
+            ),
+            ("API_OAUTH_TOKEN", CREDENTIALS.token.to_owned()),
+            (
+                "API_OAUTH_TOKEN_SECRET",
+                CREDENTIALS.token_secret.to_owned(),
+            ),
+        ]
+    }
+
+    /// The services' state, e.g. for the seeded ids.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Every request received so far (the last [`Recorder::CAPACITY`]), oldest first.
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        self.recorder.requests()
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn clear_recorded_requests(&self) {
+        self.recorder.clear();
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits
+    /// for the server to end.
+    ///
+    /// # Errors
+    /// Returns the server's I/O error, if it failed.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn env_points_at_the_listener_with_the_fixed_credentials() {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let port = sandbox.local_addr().port();
+        assert_ne!(port, 0);
+        assert_eq!(sandbox.exh_url(), format!("http://127.0.0.1:{port}"));
+        let env = sandbox.env();
+        let names: Vec<&str> = env.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "API_HOST",
+                "API_OAUTH_CONSUMER_KEY",
+                "API_OAUTH_CONSUMER_SECRET",
+                "API_OAUTH_TOKEN",
+                "API_OAUTH_TOKEN_SECRET"
+            ]
+        );
+        assert_eq!(env[0].1, sandbox.exh_url());
+        assert_eq!(env[1].1, "sandbox-consumer-key");
+        sandbox.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_the_listener() {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let addr = sandbox.local_addr();
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+        sandbox.shutdown().await.unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn another_service_merges_beside_extra_horizon() {
+        let services = Services::new(Recorder::default());
+        let app = router(&services)
+            .merge(Router::new().route("/api/call.cgi", get(|| async { "code = 200" })));
+        let get = |path: &str| {
+            Request::get(path)
+                .header("host", "127.0.0.1")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let other = app.clone().oneshot(get("/api/call.cgi")).await.unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
+        let unknown = app.oneshot(get("/nowhere")).await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+}
