@@ -9,8 +9,33 @@ use exh_task::{init_error, Handler};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(serve())
+}
+
+/// One thread when invocations come one at a time, a worker per core when
+/// `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (read as `lambda_runtime` does).
+///
+/// A sequential function gains nothing from more threads, and with several
+/// it loses keep-alive: hyper returns a finished HTTP/1 connection to the
+/// pool from a task of its own, which can wait on a preempted worker while
+/// the next invocation already asks for a connection; the pool then races a
+/// new connect against it and, when the connect wins, closes the old one.
+/// On one thread that task runs before the next invocation can arrive.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .is_some_and(|limit| limit > 1);
+    let mut builder = if concurrent {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()
+}
+
+async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let http = exh_task::http::client()?;
     let config = match Config::from_env() {
