@@ -64,12 +64,9 @@ async fn main() -> ExitCode {
 }
 
 async fn sandbox(port: u16) -> ExitCode {
-    let sandbox = match Sandbox::start(SandboxOptions {
-        port,
-        ..Default::default()
-    })
-    .await
-    {
+    let mut options = SandboxOptions::default();
+    options.port = port;
+    let sandbox = match Sandbox::start(options).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
             eprintln!("exh-task sandbox: cannot listen on 127.0.0.1:{port}: {error}");
