@@ -64,9 +64,7 @@ async fn main() -> ExitCode {
 }
 
 async fn sandbox(port: u16) -> ExitCode {
-    let mut options = SandboxOptions::default();
-    options.port = port;
-    let sandbox = match Sandbox::start(options).await {
+    let sandbox = match Sandbox::start(SandboxOptions { port }).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
             eprintln!("exh-task sandbox: cannot listen on 127.0.0.1:{port}: {error}");
