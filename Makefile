@@ -11,7 +11,7 @@ LAMBDA  := $(VENV)/bin/cargo-lambda
 EVENT   ?= events/users-me.json
 PORT    ?= 9001
 SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
-           events/data-create-document.json events/batch.json
+           events/data-create-document.json events/batch.json events/envelope-sqs.json
 
 .PHONY: setup run test lint watch invoke build package deploy bench sandbox clean-venv
 
@@ -29,7 +29,7 @@ $(LAMBDA):
 
 ## run: the main job, on the embedded sandbox: several sample events, one after the other
 run:
-	$(CARGO) run --quiet --bin exh-task -- invoke $(SAMPLES)
+	$(CARGO) run --quiet --bin exh-task -- invoke --brief 4 $(SAMPLES)
 
 ## test: every test (unit, integration, end-to-end, conformance)
 test: setup

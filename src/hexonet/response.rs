@@ -548,13 +548,13 @@ mod tests {
             keys,
             [
                 "code",
-                "columns",
                 "description",
-                "pagination",
-                "properties",
+                "runtime",
                 "queuetime",
+                "properties",
+                "columns",
                 "records",
-                "runtime"
+                "pagination"
             ]
         );
         assert_eq!(json["pagination"]["pages"], 4);

@@ -3,3 +3,6 @@
 
 #[allow(dead_code)]
 pub mod runtime_api;
+
+#[allow(dead_code)]
+pub mod python;

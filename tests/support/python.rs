@@ -1,0 +1,59 @@
+//! Running the Python reference scripts of `tests/conformance/`.
+//!
+//! Python is `<repo>/.venv/bin/python3`, which `make test` creates with the
+//! packages of `tests/conformance/requirements.txt`. A missing interpreter
+//! or package fails the test with a hint; it never skips.
+
+use serde_json::Value;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What to do when Python or a reference package is missing.
+pub const SETUP_HINT: &str = "run `make test` (it creates .venv with the reference packages)";
+
+/// The project's Python interpreter.
+pub fn python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
+    assert!(
+        python.exists(),
+        "{} is missing: {SETUP_HINT}",
+        python.display()
+    );
+    python
+}
+
+/// Runs `tests/conformance/{script}` with `input` as JSON on stdin and `env`
+/// added to its environment; returns its stdout parsed as JSON.
+pub fn run_script(script: &str, input: &Value, env: &[(&str, String)]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(script);
+    let mut child = Command::new(python())
+        .arg(&script)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run Python ({error}): {SETUP_HINT}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = serde_json::to_vec(input).expect("JSON serialises");
+    // Written from another thread so a script that answers while it reads
+    // cannot deadlock on a full pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("the script runs");
+    writer.join().expect("writer thread").expect("input sent");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "{stderr}\n{SETUP_HINT}"
+    );
+    assert!(
+        output.status.success(),
+        "{} failed:\n{stderr}",
+        script.display()
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{} printed no JSON ({error})", script.display()))
+}
