@@ -570,7 +570,7 @@ mod tests {
         assert_eq!(data.len(), 10);
         assert!(data
             .iter()
-            .all(|user| user.as_object().unwrap().keys().eq(["email", "id"])));
+            .all(|user| user.as_object().unwrap().keys().eq(["id", "email"])));
     }
 
     #[tokio::test]
