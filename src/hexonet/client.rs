@@ -216,7 +216,7 @@ impl Client {
 
     /// Every page of a list command merged into one response: the first
     /// page (`FIRST=0`), then the others, [`PAGE_CONCURRENCY`] at a time,
-    /// merged in order (see [`pages`](super::pages)). A page that is not a
+    /// merged in order (see [`super::pages`]). A page that is not a
     /// success is the answer, as the merged list would be incomplete.
     pub async fn all_pages(
         &self,
