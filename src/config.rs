@@ -83,8 +83,9 @@ pub enum Backend {
     CentralNic,
 }
 
-/// Which HEXONET system to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which HEXONET system to use; `"ote"` or `"live"` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum System {
     /// OT&E (`ote`): the free test system.
     Ote,

@@ -4,11 +4,13 @@
 //! ```jsonc
 //! {}                                        // GET /users/v1/me, like the seed
 //! {"exh": {"method", "path", "query", "rql", "body", "all_pages"}}
+//! {"hexonet": {"command", "all_pages", "subuser", "session", "otp", "remote_addr", "system"}}
 //! {"batch": [<request>, ...], "concurrency": 4}
 //! ```
 
 use crate::error::Error;
 use crate::exh;
+use crate::hexonet;
 use serde_json::{Map, Value};
 
 /// How many batch items run at once when the event does not say.
@@ -21,6 +23,8 @@ pub const MAX_CONCURRENCY: usize = 16;
 pub enum Request {
     /// A call to Extra Horizon.
     Exh(exh::Request),
+    /// A HEXONET command.
+    Hexonet(hexonet::Request),
     /// Several requests, run concurrently, answered in order.
     Batch {
         /// The requests, never batches themselves; an item that is not a
@@ -51,6 +55,10 @@ impl Request {
             only_keys(fields, &["exh"])?;
             return exh_request(request).map(Request::Exh);
         }
+        if let Some(request) = fields.get("hexonet") {
+            only_keys(fields, &["hexonet"])?;
+            return hexonet_request(request).map(Request::Hexonet);
+        }
         Err(unknown_shape(fields))
     }
 }
@@ -58,6 +66,11 @@ impl Request {
 fn exh_request(request: &Value) -> Result<exh::Request, Error> {
     serde_json::from_value(request.clone())
         .map_err(|error| Error::invalid_event(format!("exh: {error}")))
+}
+
+fn hexonet_request(request: &Value) -> Result<hexonet::Request, Error> {
+    serde_json::from_value(request.clone())
+        .map_err(|error| Error::invalid_event(format!("hexonet: {error}")))
 }
 
 fn batch_request(batch: &Value, concurrency: Option<&Value>) -> Result<Request, Error> {
@@ -111,7 +124,7 @@ fn only_keys(fields: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error>
 fn unknown_shape(fields: &Map<String, Value>) -> Error {
     let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
     Error::invalid_event(format!(
-        "unrecognised event with field(s) {}: expected {{}}, {{\"exh\": {{...}}}} or {{\"batch\": [...]}}, \
+        "unrecognised event with field(s) {}: expected {{}}, {{\"exh\": {{...}}}}, {{\"hexonet\": {{...}}}} or {{\"batch\": [...]}}, \
          directly or inside an Extra Horizon task (data), an API Gateway / Function URL request (body), \
          an EventBridge event (detail) or SQS records (body)",
         keys.join(", ")
@@ -190,6 +203,31 @@ mod tests {
             .contains("a batch cannot contain a batch"));
     }
 
+    #[test]
+    fn a_hexonet_event_carries_its_request() {
+        let request = Request::from_event(&json!({"hexonet": {
+            "command": {"COMMAND": "QueryDomainList", "LIMIT": 100}, "all_pages": true, "subuser": "r1"}}))
+        .unwrap();
+        let Request::Hexonet(request) = request else {
+            panic!("not hexonet")
+        };
+        assert_eq!(request.command["COMMAND"], "QueryDomainList");
+        assert!(request.all_pages);
+        assert_eq!(request.subuser.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn a_batch_mixes_exh_and_hexonet_items() {
+        let Request::Batch { requests, .. } = Request::from_event(
+            &json!({"batch": [{}, {"hexonet": {"command": {"COMMAND": "StatusAccount"}}}]}),
+        )
+        .unwrap() else {
+            panic!("not a batch")
+        };
+        assert!(matches!(requests[0], Ok(Request::Exh(_))));
+        assert!(matches!(requests[1], Ok(Request::Hexonet(_))));
+    }
+
     macro_rules! refused {
         ($($name:ident: $event:tt => $message:literal;)*) => {$(
             #[test]
@@ -205,6 +243,8 @@ mod tests {
         a_string_event_is_refused: "hello" => "must be a JSON object";
         an_unknown_field_is_named: {"exhh": {}} => "field(s) exhh";
         extra_fields_beside_exh_are_named: {"exh": {}, "x": 1} => "unexpected field(s) x beside exh";
+        extra_fields_beside_hexonet_are_named: {"hexonet": {"command": {"COMMAND": "StatusAccount"}}, "x": 1} => "unexpected field(s) x beside hexonet";
+        unknown_hexonet_fields_are_named: {"hexonet": {"COMMAND": "StatusAccount"}} => "hexonet: unknown field `COMMAND`";
         a_batch_must_be_an_array: {"batch": {}} => "batch must be an array";
         a_zero_concurrency_is_refused: {"batch": [], "concurrency": 0} => "concurrency must be a whole number from 1 to 16";
         a_huge_concurrency_is_refused: {"batch": [], "concurrency": 1000} => "from 1 to 16";

@@ -9,6 +9,7 @@ use crate::envelope::{self, Opened, SqsRecord};
 use crate::error::Error;
 use crate::event::{Request, DEFAULT_CONCURRENCY};
 use crate::exh;
+use crate::hexonet;
 use crate::outcome::Outcome;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -36,6 +37,7 @@ pub struct Handler {
 struct Inner {
     config: Config,
     exh: Option<exh::Client>,
+    hexonet: Option<hexonet::Client>,
 }
 
 impl Handler {
@@ -46,8 +48,17 @@ impl Handler {
             .as_ref()
             .ok()
             .map(|exh| exh::Client::new(http.clone(), exh.clone(), config.debug));
+        let hexonet = config
+            .hexonet
+            .as_ref()
+            .ok()
+            .map(|hexonet| hexonet::Client::new(http.clone(), hexonet.clone(), config.debug));
         Handler {
-            inner: Arc::new(Inner { config, exh }),
+            inner: Arc::new(Inner {
+                config,
+                exh,
+                hexonet,
+            }),
         }
     }
 
@@ -116,6 +127,7 @@ impl Handler {
         async move {
             match request {
                 Request::Exh(request) => self.exh(&request, deadline).await,
+                Request::Hexonet(request) => self.hexonet(&request, deadline).await,
                 Request::Batch {
                     requests,
                     concurrency,
@@ -151,6 +163,27 @@ impl Handler {
                 .expect_err("no client means no config"));
         };
         client.send(request, deadline).await.map(Outcome::Exh)
+    }
+}
+
+impl Handler {
+    async fn hexonet(
+        &self,
+        request: &hexonet::Request,
+        deadline: Instant,
+    ) -> Result<Outcome, Error> {
+        // Refusals come before configuration, so a bad event is named as such.
+        let prepared = request.prepare()?;
+        if let Some(allowed) = &self.inner.config.allowed_commands {
+            allowed.check(prepared.command.name())?;
+        }
+        let Some(client) = &self.inner.hexonet else {
+            return Err(match self.inner.config.hexonet() {
+                Err(missing) => missing,
+                Ok(_) => Error::MissingConfig(vec!["HEXONET_LOGIN", "HEXONET_PASSWORD"]),
+            });
+        };
+        client.run(&prepared, deadline).await.map(Outcome::Hexonet)
     }
 }
 
@@ -270,6 +303,51 @@ mod tests {
             response,
             json!({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]})
         );
+    }
+
+    const HEXONET_ON_A_CLOSED_PORT: [(&str, &str); 3] = [
+        ("HEXONET_LOGIN", "me"),
+        ("HEXONET_PASSWORD", "pw"),
+        ("HEXONET_URL", "http://127.0.0.1:9/api/call.cgi"),
+    ];
+
+    #[tokio::test]
+    async fn a_hexonet_command_outside_the_allow_list_is_forbidden_before_any_call() {
+        let mut vars = HEXONET_ON_A_CLOSED_PORT.to_vec();
+        vars.push(("HEXONET_ALLOWED_COMMANDS", "CheckDomain,StatusAccount"));
+        let error = handler(&vars)
+            .handle(
+                json!({"hexonet": {"command": {"COMMAND": "DeleteDomain", "DOMAIN": "a.com"}}}),
+                soon(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type(), "Forbidden");
+        assert!(error.to_string().contains("DeleteDomain"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_unconfigured_hexonet_names_its_missing_variables() {
+        let error = handler(&[])
+            .handle(
+                json!({"hexonet": {"command": {"COMMAND": "StatusAccount"}}}),
+                soon(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            Error::MissingConfig(vec!["HEXONET_LOGIN", "HEXONET_PASSWORD"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_hexonet_command_is_invalid_even_without_configuration() {
+        let error = handler(&[])
+            .handle(json!({"hexonet": {"command": {"DOMAIN": "a.com"}}}), soon())
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
     }
 
     #[test]

@@ -20,3 +20,25 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
         .tcp_keepalive(Duration::from_secs(30))
         .build()
 }
+
+/// How many pages of an `all_pages` request are fetched at once, on either side.
+pub const PAGE_CONCURRENCY: usize = 4;
+
+/// A transport error and its causes, without the URL (the causes say what
+/// failed, and a URL may carry what must not be logged).
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

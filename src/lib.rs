@@ -9,7 +9,8 @@
 //! - [`event`]: the request an event asks for; [`outcome`]: the result.
 //! - [`handler`]: one event in, one result out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
-//! - [`hexonet`]: the HEXONET command encoder and response parser.
+//! - [`hexonet`]: the HEXONET client (SDK-exact encoding, retries, sessions,
+//!   paging), its command encoder and response parser.
 //! - [`allow_list`]: refusals before any network call.
 //! - [`retry`] (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.

@@ -3,12 +3,15 @@
 //! # Format
 //! ```jsonc
 //! {"ok": true, "exh": {"status": 200, "body": {...}}}
+//! {"ok": true, "hexonet": {"code": 200, "description", "runtime", "queuetime",
+//!                          "properties", "columns", "records", "pagination"}}
 //! {"ok": false, "batch": [{"ok": true, "exh": {...}}, {"ok": false, "error": {"type", "message"}}]}
 //! ```
-//! `ok` is true for a 2xx answer; a batch is ok when every item is.
+//! `ok` is true for a 2xx answer (HTTP status or HEXONET code); a batch is ok when every item is.
 
 use crate::error::Error;
 use crate::exh;
+use crate::hexonet;
 use serde_json::{json, Value};
 
 /// What a request got: an upstream answer (ok or not), or a batch of them.
@@ -16,6 +19,8 @@ use serde_json::{json, Value};
 pub enum Outcome {
     /// Extra Horizon's answer.
     Exh(exh::Answer),
+    /// HEXONET's answer (all pages merged, when asked for).
+    Hexonet(hexonet::Response),
     /// Each batch item's outcome or error, in input order.
     Batch(Vec<Result<Outcome, Error>>),
 }
@@ -25,6 +30,7 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         match self {
             Outcome::Exh(answer) => answer.is_ok(),
+            Outcome::Hexonet(response) => response.is_success(),
             Outcome::Batch(items) => items
                 .iter()
                 .all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
@@ -35,6 +41,9 @@ impl Outcome {
     pub fn to_json(&self) -> Value {
         match self {
             Outcome::Exh(answer) => json!({"ok": answer.is_ok(), "exh": answer}),
+            Outcome::Hexonet(response) => {
+                json!({"ok": response.is_success(), "hexonet": response})
+            }
             Outcome::Batch(items) => {
                 let items: Vec<Value> = items
                     .iter()
@@ -71,6 +80,22 @@ mod tests {
     #[test]
     fn a_404_answer_is_a_result_that_is_not_ok() {
         assert_eq!(answer(404).to_json()["ok"], false);
+    }
+
+    #[test]
+    fn a_hexonet_answer_is_ok_for_a_2xx_code() {
+        let response = hexonet::parse(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=Command completed successfully\r\nRUNTIME=0.12\r\nPROPERTY[DOMAIN][0]=a.com\r\nEOF\r\n",
+        );
+        assert_eq!(
+            Outcome::Hexonet(response).to_json(),
+            json!({"ok": true, "hexonet": {"code": 200, "description": "Command completed successfully",
+                "runtime": 0.12, "queuetime": 0.0, "properties": {"DOMAIN": ["a.com"]},
+                "columns": ["DOMAIN"], "records": [{"DOMAIN": "a.com"}],
+                "pagination": {"first": 0, "last": 0, "count": 1, "limit": 1, "total": 1, "pages": 1, "page": 1}}})
+        );
+        let refused = hexonet::parse("CODE=545\nDESCRIPTION=Entity reference not found");
+        assert_eq!(Outcome::Hexonet(refused).to_json()["ok"], false);
     }
 
     #[test]

@@ -28,6 +28,23 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Compares the values; used to tell a kept session from a stale one.
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
+
+/// Reads a JSON string straight into a secret (e.g. a one-time password in
+/// an event), so the value never sits in a plain `String` field.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
@@ -43,5 +60,12 @@ mod tests {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?} {secret}"), "*** ***");
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_json_string_deserializes_into_a_secret() {
+        let secret: Secret = serde_json::from_str("\"123456\"").unwrap();
+        assert_eq!(secret, Secret::new("123456"));
+        assert_eq!(format!("{secret:?}"), "***");
     }
 }

@@ -5,6 +5,7 @@ use super::request::Prepared;
 use super::ApiHost;
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
+use crate::http::describe;
 use crate::redact::Redactor;
 use crate::retry::{retrying, Attempt};
 use futures::{StreamExt, TryStreamExt};
@@ -15,8 +16,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use url::Url;
 
-/// How many pages of an `all_pages` request are fetched at once.
-pub const PAGE_CONCURRENCY: usize = 4;
+pub use crate::http::PAGE_CONCURRENCY;
 
 /// An Extra Horizon client. Cheap to clone: clones share one connection pool.
 ///
@@ -288,24 +288,6 @@ fn describe_exh_error(body: &Value) -> String {
                 .unwrap_or("without an Extra Horizon error body")
         ),
     }
-}
-
-/// The error and its causes, without the URL (the cause says what failed).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -96,3 +96,10 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// At the boundary a command that cannot be built is a bad event.
+impl From<Error> for crate::error::Error {
+    fn from(error: Error) -> Self {
+        crate::error::Error::InvalidEvent(error.to_string())
+    }
+}

@@ -1,7 +1,8 @@
-//! The pure, network-free half of the HEXONET connector: what the Python
-//! SDK (`hexonet.apiconnector` 4.0.2) does to a command before it is sent
-//! and to a response after it arrives, byte for byte.
+//! The HEXONET connector: the pure, network-free half (what the Python SDK,
+//! `hexonet.apiconnector` 4.0.2, does to a command before it is sent and to
+//! a response after it arrives, byte for byte) and the client that sends.
 //!
+//! The pure half:
 //! - [`command`]: [`Command`], an event's JSON object flattened as the SDK
 //!   flattens it (upper-case sorted keys, arrays as `KEY0…`, punycode IDNs).
 //! - [`post_data`]: [`PostBody`], the form body with the connection fields
@@ -10,18 +11,35 @@
 //!   the SDK's paging figures; the wire format is documented there.
 //! - [`templates`]: [`Template`], the SDK's canned responses (421, 423, 500 …)
 //!   for transport failures and unreadable answers.
+//! - [`pages`]: `all_pages`, the page commands and their merge.
+//!
+//! The network half:
+//! - [`endpoint`]: [`Endpoint`], the URL, entity and login of the account.
+//! - [`request`]: [`Request`], an event's `hexonet` request, and [`Options`].
+//! - [`client`]: [`Client`], which sends, retries, keeps a session and pages;
+//!   its module doc states the rules for retries and sessions.
+//! - `debug_log` (private): what the debug log shows, secrets masked.
 //!
 //! Where the SDK would raise or send something meaningless, this module
 //! does the documented, safer thing instead (see [`Command`] and
 //! [`parse`]); everything else is checked against the SDK itself by
 //! `tests/hexonet_differential.rs`.
 
+pub mod client;
 pub mod command;
+mod debug_log;
+pub mod endpoint;
 mod error;
+pub mod pages;
 pub mod post_data;
 mod python;
+pub mod request;
 pub mod response;
 pub mod templates;
+
+pub use client::{is_read_command, Client};
+pub use endpoint::Endpoint;
+pub use request::{Options, Prepared, Request};
 
 pub use command::Command;
 pub use error::Error;

@@ -145,6 +145,37 @@ impl Response {
         Self::from_text(&text, connection_url)
     }
 
+    /// A response built from its attributes and properties (e.g. pages
+    /// merged into one), with the plain text written as the API writes it.
+    /// Without a numeric `CODE` it is the `invalid` template, as parsing would make it.
+    pub(crate) fn from_parts(
+        attributes: IndexMap<String, String>,
+        properties: IndexMap<String, Vec<String>>,
+    ) -> Self {
+        let mut plain = String::from("[RESPONSE]\r\n");
+        for (name, value) in &attributes {
+            plain.push_str(&format!("{name}={value}\r\n"));
+        }
+        for (column, values) in &properties {
+            for (index, value) in values.iter().enumerate() {
+                plain.push_str(&format!("PROPERTY[{column}][{index}]={value}\r\n"));
+            }
+        }
+        plain.push_str("EOF\r\n");
+        let hash = Hash {
+            attributes,
+            properties,
+        };
+        match hash
+            .attributes
+            .get("CODE")
+            .and_then(|c| python::parse_int(c))
+        {
+            Some(code) => Self::from_hash(plain, hash, code),
+            None => Template::Invalid.response(None),
+        }
+    }
+
     fn from_hash(plain: String, hash: Hash, code: i64) -> Self {
         let records = records(&hash.properties);
         let pagination = pagination(&hash.properties, records.len());
@@ -585,6 +616,17 @@ mod tests {
     fn next_page_refuses_a_command_with_last() {
         let cmd = command(serde_json::json!({"COMMAND": "Q", "LAST": 5}));
         assert_eq!(next_page(&cmd, &parse(LIST)), Err(Error::PagingWithLast));
+    }
+
+    #[test]
+    fn a_response_from_its_parts_reads_back_the_same() {
+        let original = parse(LIST);
+        let rebuilt =
+            Response::from_parts(original.attributes().clone(), original.properties().clone());
+        assert_eq!(parse(rebuilt.plain()), rebuilt);
+        assert_eq!(rebuilt.records(), original.records());
+        assert_eq!(rebuilt.pagination(), original.pagination());
+        assert_eq!(rebuilt.description(), original.description());
     }
 
     #[test]

@@ -1,0 +1,125 @@
+//! What the debug log (`EXH_TASK_DEBUG=1`) shows of a call.
+//!
+//! The SDK's own masking ([`PostBody::masked`]: `s_pw` and every
+//! `…PASSWORD=` line of the command) goes further here: `s_otp` and
+//! `s_session` are masked too, so is every `SESSION`/`SESSIONID` column of a
+//! response (a live session is as good as the password), and then every
+//! occurrence of the password itself, raw or URL-encoded, wherever it hides.
+
+use super::PostBody;
+use crate::redact::Redactor;
+
+/// The fields of a POST body whose value never appears in a log.
+const SECRET_FIELDS: [&str; 3] = ["s_pw", "s_otp", "s_session"];
+
+/// The response columns whose values never appear in a log.
+const SECRET_COLUMNS: [&str; 2] = ["SESSION", "SESSIONID"];
+
+/// The POST body as the log shows it.
+pub(super) fn request(body: &PostBody, redactor: &Redactor) -> String {
+    // Field values are URL-encoded, so `&` only ever separates fields.
+    let masked: Vec<String> = body
+        .masked()
+        .split('&')
+        .map(|field| match field.split_once('=') {
+            Some((name, value)) if SECRET_FIELDS.contains(&name) && !value.is_empty() => {
+                format!("{name}=***")
+            }
+            _ => field.to_owned(),
+        })
+        .collect();
+    redactor.redact(&masked.join("&"))
+}
+
+/// A response's plain text as the log shows it.
+pub(super) fn response(plain: &str, redactor: &Redactor) -> String {
+    let masked: Vec<String> = plain
+        .split('\n')
+        .map(|line| match line.split_once('=') {
+            Some((name, value)) if is_secret_column(name) => {
+                let end = if value.ends_with('\r') { "\r" } else { "" };
+                format!("{name}=***{end}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    redactor.redact(&masked.join("\n"))
+}
+
+/// `PROPERTY[SESSION][0]`, in any case and spacing, as the parser reads it.
+fn is_secret_column(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    SECRET_COLUMNS
+        .iter()
+        .any(|column| name.starts_with(&format!("PROPERTY[{column}]")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hexonet::{Command, SocketConfig};
+    use crate::secret::Secret;
+    use serde_json::json;
+
+    fn redactor() -> Redactor {
+        let password = Secret::new("pa ss&word");
+        let quoted = Secret::new("pa%20ss%26word");
+        Redactor::new([&password, &quoted])
+    }
+
+    #[test]
+    fn password_otp_and_session_are_masked_in_a_request() {
+        let command = Command::from_json(&json!({"COMMAND": "StatusAccount"})).unwrap();
+        let config = SocketConfig {
+            entity: "1234",
+            login: "me",
+            otp: "123456",
+            password: "pa ss&word",
+            session: "sess-id",
+            user: "r1",
+            ..Default::default()
+        };
+        let logged = request(&PostBody::new(&config, &command), &redactor());
+        assert_eq!(
+            logged,
+            "s_entity=1234&s_login=me&s_otp=***&s_pw=***&s_session=***&s_user=r1&s_command=COMMAND%3DStatusAccount"
+        );
+    }
+
+    #[test]
+    fn the_password_is_masked_anywhere_in_the_command() {
+        let command = Command::from_json(
+            &json!({"COMMAND": "ModifyContact", "PASSWORD": "x", "NOTE": "pa ss&word"}),
+        )
+        .unwrap();
+        let config = SocketConfig {
+            login: "me",
+            password: "pa ss&word",
+            ..Default::default()
+        };
+        let logged = request(&PostBody::new(&config, &command), &redactor());
+        assert!(!logged.contains("pa%20ss%26word"), "{logged}");
+        assert!(logged.contains("PASSWORD%3D%2A%2A%2A"), "{logged}");
+    }
+
+    #[test]
+    fn session_columns_are_masked_in_a_response() {
+        let plain = "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nproperty[ session ][0] = abc\r\nPROPERTY[SESSIONID][0]=def\r\nPROPERTY[DOMAIN][0]=a.com\r\nEOF\r\n";
+        let logged = response(plain, &redactor());
+        assert!(
+            !logged.contains("abc") && !logged.contains("def"),
+            "{logged}"
+        );
+        assert!(logged.contains("PROPERTY[DOMAIN][0]=a.com"));
+    }
+
+    #[test]
+    fn an_echoed_password_is_masked_in_a_response() {
+        let logged = response("CODE=549\r\nDESCRIPTION=bad pa ss&word\r\n", &redactor());
+        assert_eq!(logged, "CODE=549\r\nDESCRIPTION=bad ***\r\n");
+    }
+}

@@ -1,0 +1,222 @@
+//! `all_pages`: the commands that fetch a list page by page, and the merge
+//! of those pages into one response.
+//!
+//! The first page is asked for with `FIRST=0`, as the SDK's
+//! `requestAllResponsePages` does; its `LIMIT` and `TOTAL` then give every
+//! later page's `FIRST` (through [`next_page`]), so the later pages can be
+//! fetched at once. The merged response has:
+//! - the first page's attributes, with `RUNTIME` and `QUEUETIME` summed over
+//!   the pages (rounded to the millisecond);
+//! - every other column's values, page after page, in order;
+//! - the paging columns recomputed for one page holding everything:
+//!   `FIRST` as asked, `COUNT` = `LIMIT` = the number of rows,
+//!   `LAST` = `FIRST + COUNT - 1`, and the first page's `TOTAL`.
+
+use super::python::float_str;
+use super::{next_page, Command, Response};
+use crate::error::Error;
+use indexmap::IndexMap;
+
+/// The most pages one `all_pages` request fetches; a list that needs more
+/// is refused before the second page, with a hint to raise `LIMIT`.
+pub const MAX_PAGES: usize = 1000;
+
+/// The columns that describe the page rather than its rows.
+const PAGING_COLUMNS: [&str; 5] = ["FIRST", "LAST", "COUNT", "LIMIT", "TOTAL"];
+
+/// The command of the first page: `command` with `FIRST=0`.
+pub fn first_page(command: &Command) -> Result<Command, Error> {
+    let mut first = command.clone();
+    first.set("FIRST", 0)?;
+    Ok(first)
+}
+
+/// The commands of the pages after `first` (the answer to `command`), in order.
+pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Error> {
+    let mut pages = Vec::new();
+    let mut current = command.clone();
+    while let Some(next) = next_page(&current, first)? {
+        if pages.len() + 1 >= MAX_PAGES {
+            let paging = first.pagination();
+            return Err(Error::invalid_event(format!(
+                "hexonet all_pages: {} entries at LIMIT {} take more than {MAX_PAGES} requests; raise LIMIT",
+                paging.total, paging.limit
+            )));
+        }
+        pages.push(next.clone());
+        current = next;
+    }
+    Ok(pages)
+}
+
+/// The pages merged into one response, or the first page that is not a
+/// success (the merged list would be incomplete).
+pub fn merge(first: Response, rest: Vec<Response>) -> Response {
+    if rest.is_empty() {
+        return first;
+    }
+    if let Some(failed) = rest.iter().find(|page| !page.is_success()) {
+        return failed.clone();
+    }
+    let pages: Vec<&Response> = std::iter::once(&first).chain(&rest).collect();
+    let mut attributes = first.attributes().clone();
+    for name in ["RUNTIME", "QUEUETIME"] {
+        if pages.iter().any(|page| page.attribute(name).is_some()) {
+            let sum: f64 = pages
+                .iter()
+                .map(|page| match name {
+                    "RUNTIME" => page.runtime(),
+                    _ => page.queuetime(),
+                })
+                .sum();
+            attributes.insert(name.to_owned(), float_str((sum * 1000.0).round() / 1000.0));
+        }
+    }
+    let mut properties: IndexMap<String, Vec<String>> = IndexMap::new();
+    for page in &pages {
+        for (column, values) in page.properties() {
+            let merged = properties.entry(column.clone()).or_default();
+            if !PAGING_COLUMNS.contains(&column.as_str()) {
+                merged.extend(values.iter().cloned());
+            }
+        }
+    }
+    let rows = properties
+        .iter()
+        .filter(|(column, _)| !PAGING_COLUMNS.contains(&column.as_str()))
+        .map(|(_, values)| values.len())
+        .max()
+        .unwrap_or(0) as i64;
+    let first_row = first.pagination().first.unwrap_or(0);
+    let figures = [
+        ("FIRST", first_row),
+        ("LAST", first_row + rows - 1),
+        ("COUNT", rows),
+        ("LIMIT", rows),
+        ("TOTAL", first.pagination().total),
+    ];
+    for (column, figure) in figures {
+        properties.insert(column.to_owned(), vec![figure.to_string()]);
+    }
+    Response::from_parts(attributes, properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hexonet::parse;
+    use serde_json::json;
+
+    /// One page of a 5-domain list at LIMIT 2, as the API writes it.
+    fn page(first: usize, domains: &[&str]) -> Response {
+        let mut text = String::from(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=Command completed successfully\r\n",
+        );
+        for (i, domain) in domains.iter().enumerate() {
+            text.push_str(&format!("PROPERTY[DOMAIN][{i}]={domain}\r\n"));
+        }
+        let last = first + domains.len() - 1;
+        text.push_str(&format!(
+            "PROPERTY[FIRST][0]={first}\r\nPROPERTY[LAST][0]={last}\r\nPROPERTY[COUNT][0]={}\r\n\
+             PROPERTY[LIMIT][0]=2\r\nPROPERTY[TOTAL][0]=5\r\nQUEUETIME=0.1\r\nRUNTIME=0.2\r\nEOF\r\n",
+            domains.len()
+        ));
+        parse(&text)
+    }
+
+    fn command(value: serde_json::Value) -> Command {
+        Command::from_json(&value).unwrap()
+    }
+
+    #[test]
+    fn the_first_page_starts_at_zero() {
+        let first =
+            first_page(&command(json!({"COMMAND": "QueryDomainList", "FIRST": 7}))).unwrap();
+        assert_eq!(first.get("FIRST"), Some("0"));
+    }
+
+    #[test]
+    fn the_remaining_pages_follow_limit_and_total() {
+        let cmd = command(json!({"COMMAND": "QueryDomainList", "FIRST": 0, "LIMIT": 2}));
+        let firsts: Vec<_> = remaining(&cmd, &page(0, &["a", "b"]))
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c.get("FIRST").unwrap().to_owned(),
+                    c.get("LIMIT").unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(firsts, [("2".into(), "2".into()), ("4".into(), "2".into())]);
+    }
+
+    #[test]
+    fn a_list_on_one_page_has_no_remaining_pages() {
+        let cmd = command(json!({"COMMAND": "StatusAccount"}));
+        assert!(remaining(&cmd, &parse("CODE=200\nDESCRIPTION=ok"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn too_many_pages_are_refused_with_a_hint() {
+        let cmd = command(json!({"COMMAND": "QueryDomainList", "FIRST": 0}));
+        let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000");
+        let error = remaining(&cmd, &huge).unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(error.to_string().contains("raise LIMIT"), "{error}");
+    }
+
+    #[test]
+    fn pages_merge_in_order_with_paging_recomputed() {
+        let merged = merge(
+            page(0, &["a", "b"]),
+            vec![page(2, &["c", "d"]), page(4, &["e"])],
+        );
+        assert_eq!(merged.code(), 200);
+        assert_eq!(
+            merged.column("DOMAIN").unwrap(),
+            ["a", "b", "c", "d", "e"].map(String::from)
+        );
+        let paging = merged.pagination();
+        assert_eq!(
+            (
+                paging.first,
+                paging.last,
+                paging.count,
+                paging.limit,
+                paging.total,
+                paging.pages,
+                paging.page
+            ),
+            (Some(0), Some(4), 5, 5, 5, 1, Some(1))
+        );
+        assert_eq!(merged.records().len(), 5);
+        assert_eq!(merged.records()[4]["DOMAIN"], "e");
+        assert_eq!(merged.column("TOTAL").unwrap(), ["5"]);
+        // Columns keep the first page's order.
+        let columns: Vec<_> = merged.columns().collect();
+        assert_eq!(
+            columns,
+            ["DOMAIN", "FIRST", "LAST", "COUNT", "LIMIT", "TOTAL"]
+        );
+        assert_eq!((merged.runtime(), merged.queuetime()), (0.6, 0.3));
+    }
+
+    #[test]
+    fn a_failed_page_is_the_answer() {
+        let failed = parse("CODE=421\nDESCRIPTION=Command failed due to HTTP communication error");
+        let merged = merge(
+            page(0, &["a", "b"]),
+            vec![page(2, &["c", "d"]), failed.clone()],
+        );
+        assert_eq!(merged, failed);
+    }
+
+    #[test]
+    fn a_single_page_is_returned_as_it_is() {
+        let only = page(0, &["a"]);
+        assert_eq!(merge(only.clone(), Vec::new()), only);
+    }
+}
