@@ -65,6 +65,13 @@ impl Handler {
     /// The Lambda entry: the event's payload, bounded by its deadline.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let deadline = instant_of_epoch_ms(event.context.deadline);
+        tracing::debug!(
+            deadline_ms = event.context.deadline,
+            remaining_ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u64,
+            "invocation"
+        );
         self.handle(event.payload, deadline).await
     }
 
@@ -204,13 +211,24 @@ fn json_size(value: &Value) -> usize {
     counter.0
 }
 
+/// 2001-01-01 in ms since the epoch: no real deadline comes before it.
+const EPOCH_2001_MS: u64 = 978_307_200_000;
+
 /// The monotonic instant of a Lambda deadline (ms since the epoch), less
 /// [`DEADLINE_MARGIN`]; a deadline in the past is now.
+///
+/// A value before 2001 cannot be an epoch time: `cargo lambda watch` 1.9
+/// sends the function's timeout itself (`600000`), so such a value is read as
+/// that many milliseconds from now.
 pub fn instant_of_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
-    let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let remaining = if deadline_ms < EPOCH_2001_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    };
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
@@ -359,7 +377,27 @@ mod tests {
     #[test]
     fn a_past_deadline_is_now() {
         let before = Instant::now();
-        assert!(instant_of_epoch_ms(0) <= Instant::now() && instant_of_epoch_ms(0) >= before);
+        let deadline = instant_of_epoch_ms(EPOCH_2001_MS);
+        assert!(deadline >= before && deadline <= Instant::now());
+    }
+
+    #[test]
+    fn an_epoch_deadline_leaves_the_time_until_it_less_the_margin() {
+        let in_ten_seconds = SystemTime::now() + Duration::from_secs(10);
+        let epoch_ms = in_ten_seconds
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let remaining = instant_of_epoch_ms(epoch_ms) - Instant::now();
+        assert!(remaining <= Duration::from_secs(10) - DEADLINE_MARGIN);
+        assert!(remaining > Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_deadline_given_as_a_timeout_counts_from_now() {
+        let remaining = instant_of_epoch_ms(600_000) - Instant::now();
+        assert!(remaining <= Duration::from_millis(600_000) - DEADLINE_MARGIN);
+        assert!(remaining > Duration::from_secs(500));
     }
 
     #[test]
