@@ -38,4 +38,3 @@ pub mod secret;
 
 pub use error::Error;
 pub use handler::Handler;
-
