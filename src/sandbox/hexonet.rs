@@ -6,7 +6,7 @@
 //! response (see [`reply`]); every outcome, errors included, is such a
 //! response, never an HTTP error.
 //!
-//! # Checks, in order
+//! # Checks, in order (HEXONET dialect)
 //! 1. `s_entity` must be [`ENTITY`] (`1234`, OT&E): the sandbox plays the
 //!    OT&E system only, and answers any other entity (LIVE's `54cd`, or
 //!    none) as the OT&E system answers logins it does not know:
@@ -25,6 +25,12 @@
 //! `StartSession` (answers `SESSION`), `EndSession`, and the account and
 //! domain commands of [`commands`].
 //!
+//! # CentralNic Reseller
+//! [`CENTRALNIC_PATH`] serves the same accounts in the dialect of HEXONET's
+//! successor (see [`dialect`]): no entity, `login:role`, `s_sessionid`,
+//! the subuser as the command's `SUBUSER`, sessions opened by a login with
+//! `persistent=1` (answers `SESSIONID`) and closed by `StopSession`.
+//!
 //! # Accounts
 //! | login | password | sees |
 //! | --- | --- | --- |
@@ -37,6 +43,7 @@
 
 mod auth;
 mod commands;
+mod dialect;
 mod domain_list;
 mod domain_name;
 mod registry;
@@ -56,6 +63,7 @@ use axum::routing::any;
 use axum::Router;
 
 use self::auth::Sessions;
+use self::dialect::Dialect;
 use self::registry::Registry;
 use self::reply::Reply;
 use self::request::{mask_secrets, Form, Params};
@@ -66,6 +74,9 @@ pub use self::domain_list::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Where the emulation answers, as on `api-ote.ispapi.net`.
 pub const PATH: &str = "/api/call.cgi";
+/// Where it answers in CentralNic Reseller's dialect (the path
+/// `api-ote.rrpproxy.net` serves as `/api/call.cgi`), on the same accounts.
+pub const CENTRALNIC_PATH: &str = "/centralnic/api/call.cgi";
 /// The system entity served: OT&E.
 pub const ENTITY: &str = "1234";
 /// The sandbox user's login. Public, fixed and fake, like every credential here.
@@ -117,30 +128,40 @@ impl HexonetState {
         }))
     }
 
-    /// Answers one call, given as its form text.
-    fn answer(&self, form: &[u8], now: i64) -> Reply {
-        self.try_answer(&Form::parse(form), now)
+    /// Answers one call in `dialect`, given as its form text.
+    fn answer(&self, dialect: Dialect, form: &[u8], now: i64) -> Reply {
+        self.try_answer(dialect, &Form::parse(form), now)
             .unwrap_or_else(|error| error)
     }
 
-    fn try_answer(&self, form: &Form, now: i64) -> Result<Reply, Reply> {
-        if form.get("s_entity") != Some(ENTITY) {
-            return Err(Reply::authentication_failed());
-        }
+    fn try_answer(&self, dialect: Dialect, form: &Form, now: i64) -> Result<Reply, Reply> {
+        let params = Params::parse(form.get("s_command").unwrap_or_default());
+        let connection = dialect.connection(form, &params)?;
         let mut data = lock(&self.0.data);
         let Data { registry, sessions } = &mut *data;
-        let session = form.get("s_session");
-        let identity = match session {
+        let identity = match connection.session {
             Some(id) => sessions.get(id)?,
-            None => auth::login(registry, form.get("s_login"), form.get("s_pw"), '!')?,
+            None => auth::login(
+                registry,
+                connection.login,
+                connection.password,
+                connection.role_separator,
+            )?,
         };
-        let view = auth::view(registry, &identity, form.get("s_user"))?;
-        let params = Params::parse(form.get("s_command").unwrap_or_default());
+        let view = auth::view(registry, &identity, connection.subuser)?;
+        let session_commands = dialect.session_commands();
+        if connection.open_session {
+            // CentralNic's login: `persistent=1` and no command.
+            let id = sessions.start(identity)?;
+            return Ok(Reply::ok().with(session_commands.property, id));
+        }
         let name = params.require("COMMAND")?.to_lowercase();
         Ok(match name.as_str() {
-            "startsession" => Reply::ok().with("SESSION", sessions.start(identity)?),
-            "endsession" => {
-                if let Some(id) = session {
+            name if session_commands.start == Some(name) => {
+                Reply::ok().with(session_commands.property, sessions.start(identity)?)
+            }
+            name if name == session_commands.end => {
+                if let Some(id) = connection.session {
                     sessions.end(id);
                 }
                 Reply::ok()
@@ -150,12 +171,26 @@ impl HexonetState {
     }
 }
 
-/// The `call.cgi` route.
+/// The `call.cgi` routes: HEXONET's at [`PATH`], CentralNic Reseller's at
+/// [`CENTRALNIC_PATH`].
 pub fn app(state: HexonetState) -> Router {
-    Router::new().route(PATH, any(call_cgi)).with_state(state)
+    Router::new()
+        .route(
+            PATH,
+            any(|state, request| call_cgi(state, request, Dialect::Hexonet)),
+        )
+        .route(
+            CENTRALNIC_PATH,
+            any(|state, request| call_cgi(state, request, Dialect::CentralNic)),
+        )
+        .with_state(state)
 }
 
-async fn call_cgi(State(state): State<HexonetState>, request: Request) -> Response {
+async fn call_cgi(
+    State(state): State<HexonetState>,
+    request: Request,
+    dialect: Dialect,
+) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let mut record = RecordedRequest::received(&parts);
@@ -170,7 +205,7 @@ async fn call_cgi(State(state): State<HexonetState>, request: Request) -> Respon
             } else {
                 query
             };
-            state.answer(form, unix_now())
+            state.answer(dialect, form, unix_now())
         }
     };
     if let Some((path, query)) = record.target.split_once('?') {
@@ -283,6 +318,93 @@ mod tests {
         a_missing_command_is_504: &[], "DOMAIN=a.com" => 504, "Missing required attribute; COMMAND";
         an_unknown_command_is_500: &[], "COMMAND=Nope" => 500, "Invalid command name";
         authentication_comes_before_the_command: &[("s_pw", "guess")], "COMMAND=Nope" => 530, "Authentication failed";
+    }
+
+    /// A CentralNic Reseller call: its fields as its SDK sends them.
+    async fn centralnic(state: &HexonetState, fields: &[(&str, &str)], command: &str) -> Parsed {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        serializer.extend_pairs(fields);
+        if !command.is_empty() {
+            serializer.append_pair("s_command", command);
+        }
+        let request = axum::http::Request::post(CENTRALNIC_PATH)
+            .body(Body::from(serializer.finish()))
+            .unwrap();
+        let response = app(state.clone()).oneshot(request).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        parse(std::str::from_utf8(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn centralnic_serves_the_same_accounts_without_an_entity() {
+        let state = state();
+        let login = [("s_login", LOGIN), ("s_pw", PASSWORD)];
+        let reply = centralnic(&state, &login, "COMMAND=QueryDomainList\nLIMIT=1").await;
+        assert_eq!(reply.pagination().total, DOMAIN_COUNT as i64);
+        let wrong = centralnic(
+            &state,
+            &[("s_login", LOGIN), ("s_pw", "x")],
+            "COMMAND=StatusAccount",
+        )
+        .await;
+        assert_eq!(code(&wrong), (530, "Authentication failed"));
+    }
+
+    #[tokio::test]
+    async fn centralnic_roles_use_a_colon_and_subusers_a_parameter() {
+        let state = state();
+        let role = [("s_login", "sandbox-user:ops"), ("s_pw", ROLE_PASSWORD)];
+        assert_eq!(
+            centralnic(&state, &role, "COMMAND=StatusAccount")
+                .await
+                .code(),
+            200
+        );
+        let bang = [("s_login", ROLE_LOGIN), ("s_pw", ROLE_PASSWORD)];
+        assert_eq!(
+            centralnic(&state, &bang, "COMMAND=StatusAccount")
+                .await
+                .code(),
+            530
+        );
+        let login = [("s_login", LOGIN), ("s_pw", PASSWORD)];
+        let command = format!("COMMAND=QueryDomainList\nLIMIT=1\nSUBUSER={SUBUSER}");
+        let view = centralnic(&state, &login, &command).await;
+        assert_eq!(view.pagination().total, SUBUSER_DOMAIN_COUNT as i64);
+    }
+
+    #[tokio::test]
+    async fn centralnic_sessions_open_with_persistent_and_close_with_stopsession() {
+        let state = state();
+        let login = [("s_login", LOGIN), ("s_pw", PASSWORD), ("persistent", "1")];
+        let opened = centralnic(&state, &login, "").await;
+        assert_eq!(opened.code(), 200);
+        let id = opened.column("SESSIONID").unwrap()[0].clone();
+        let by_session = [("s_sessionid", id.as_str())];
+        assert_eq!(
+            centralnic(&state, &by_session, "COMMAND=StatusAccount")
+                .await
+                .code(),
+            200
+        );
+        assert_eq!(
+            centralnic(&state, &by_session, "COMMAND=StopSession")
+                .await
+                .code(),
+            200
+        );
+        let after = centralnic(&state, &by_session, "COMMAND=StatusAccount").await;
+        assert_eq!(code(&after), (530, "SESSION NOT FOUND"));
+        // HEXONET's session commands are not CentralNic's.
+        let login = [("s_login", LOGIN), ("s_pw", PASSWORD)];
+        assert_eq!(
+            centralnic(&state, &login, "COMMAND=StartSession")
+                .await
+                .code(),
+            500
+        );
     }
 
     #[tokio::test]

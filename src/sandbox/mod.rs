@@ -75,7 +75,7 @@ impl Services {
 
 /// Every service of the sandbox on one router, each at its own paths:
 /// Extra Horizon at `/users/v1/...` and `/data/v1/...`, HEXONET at
-/// [`hexonet::PATH`]. The Extra Horizon emulation keeps the fallback (404,
+/// [`hexonet::PATH`] and [`hexonet::CENTRALNIC_PATH`]. The Extra Horizon emulation keeps the fallback (404,
 /// code 16), so its OAuth1 check never sees the HEXONET routes.
 pub fn router(services: &Services) -> Router {
     exh::app(services.exh.clone()).merge(hexonet::app(services.hexonet.clone()))
@@ -136,6 +136,12 @@ impl Sandbox {
     /// for the SDK's `setURL`.
     pub fn hexonet_url(&self) -> String {
         format!("http://{}{}", self.addr, hexonet::PATH)
+    }
+
+    /// URL of the HEXONET emulation in CentralNic Reseller's dialect:
+    /// `http://127.0.0.1:PORT/centralnic/api/call.cgi`.
+    pub fn centralnic_url(&self) -> String {
+        format!("http://{}{}", self.addr, hexonet::CENTRALNIC_PATH)
     }
 
     /// The environment that points exh-task at this sandbox, as
