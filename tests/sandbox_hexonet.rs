@@ -4,6 +4,8 @@
 //! credentials, a subuser view, paging helpers and sessions, and reports what
 //! the SDK saw.
 //!
+//! The same for CentralNic Reseller's dialect with `centralnicreseller.apiconnector`.
+//!
 //! Python is `<repo>/.venv/bin/python3` (see `tests/support/python.rs`).
 
 #![cfg(feature = "sandbox")]
@@ -202,5 +204,64 @@ async fn the_hexonet_python_sdk_works_against_the_sandbox_unchanged() {
     assert!(recorded
         .iter()
         .any(|r| String::from_utf8_lossy(&r.body).contains("s_pw=***&")));
+    sandbox.shutdown().await.unwrap();
+}
+
+/// The same accounts in CentralNic Reseller's dialect, against its real
+/// Python SDK (`centralnicreseller.apiconnector`), unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_centralnic_reseller_python_sdk_works_against_the_sandbox_unchanged() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let input = json!({
+        "url": sandbox.centralnic_url(),
+        "login": LOGIN,
+        "password": PASSWORD,
+        "role": ROLE,
+        "role_password": ROLE_PASSWORD,
+        "subuser": SUBUSER,
+    });
+    let out = run_script("centralnic_sdk_client.py", input, Vec::new()).await;
+
+    assert_eq!(code(&out, "status_account"), 200);
+    assert_eq!(
+        code(&out, "check_idn"),
+        211,
+        "the SDK converted the IDN locally"
+    );
+    assert_eq!(
+        out["list_first"]["pagination"]["TOTAL"],
+        DOMAIN_COUNT as i64
+    );
+    assert_eq!(out["list_first"]["pagination"]["COUNT"], 1000);
+    assert_eq!(out["list_second"]["pagination"]["FIRST"], 1000);
+    assert_eq!(out["list_pages"], 3);
+    assert_eq!(
+        status(&out, "wrong_password"),
+        status_of(530, "Authentication failed")
+    );
+    assert_eq!(code(&out, "role_status"), 200);
+    assert_eq!(
+        status(&out, "role_add"),
+        status_of(531, "Authorization failed")
+    );
+    assert_eq!(
+        out["subuser_list"]["pagination"]["TOTAL"],
+        SUBUSER_DOMAIN_COUNT as i64
+    );
+    assert_eq!(code(&out, "login"), 200);
+    assert_eq!(out["session_length"], 64);
+    assert_eq!(code(&out, "session_request"), 200);
+    assert_eq!(code(&out, "logout"), 200);
+    assert_eq!(
+        status(&out, "ended_session"),
+        status_of(530, "SESSION NOT FOUND")
+    );
+    for request in sandbox.recorded_requests() {
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(
+            !body.contains(PASSWORD) && !body.contains(ROLE_PASSWORD),
+            "{body}"
+        );
+    }
     sandbox.shutdown().await.unwrap();
 }

@@ -2,8 +2,8 @@
 //! HEXONET Python SDK and exh-task's own client, unchanged.
 //!
 //! `POST` (or `GET`) [`PATH`] with the form fields the SDK sends (see
-//! [`request`] for the format) is answered `200 text/plain` with a HEXONET
-//! response (see [`reply`]); every outcome, errors included, is such a
+//! `hexonet/request.rs` for the format) is answered `200 text/plain` with a HEXONET
+//! response (see `hexonet/reply.rs`); every outcome, errors included, is such a
 //! response, never an HTTP error.
 //!
 //! # Checks, in order (HEXONET dialect)
@@ -23,11 +23,11 @@
 //!
 //! # Commands
 //! `StartSession` (answers `SESSION`), `EndSession`, and the account and
-//! domain commands of [`commands`].
+//! domain commands of `hexonet/commands.rs`.
 //!
 //! # CentralNic Reseller
 //! [`CENTRALNIC_PATH`] serves the same accounts in the dialect of HEXONET's
-//! successor (see [`dialect`]): no entity, `login:role`, `s_sessionid`,
+//! successor (see `hexonet/dialect.rs`): no entity, `login:role`, `s_sessionid`,
 //! the subuser as the command's `SUBUSER`, sessions opened by a login with
 //! `persistent=1` (answers `SESSIONID`) and closed by `StopSession`.
 //!
