@@ -18,9 +18,10 @@ SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-page
 ## setup: the Python reference packages used by the conformance tests
 setup: $(VENV)/.test-deps
 
-$(VENV)/.test-deps: tests/conformance/requirements.txt
+$(VENV)/.test-deps: tests/conformance/requirements.txt tests/conformance/requirements-nodeps.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PIP) install -r tests/conformance/requirements.txt
+	$(PIP) install --no-deps -r tests/conformance/requirements-nodeps.txt
 	touch $@
 
 $(LAMBDA):

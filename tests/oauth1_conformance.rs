@@ -14,7 +14,7 @@ use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::python::run_script;
+use support::python::{run_script, run_script_async};
 use url::Url;
 
 /// Requests whose signatures go wrong when names are not encoded, pairs are
@@ -81,10 +81,7 @@ async fn every_request_the_client_signs_validates_under_the_sandbox_and_oauthlib
         );
     }
     let input = Value::Array(recorded.iter().map(|r| r.to_conformance_json()).collect());
-    let verdicts =
-        tokio::task::spawn_blocking(move || run_script("oauthlib_verify.py", &input, &[]))
-            .await
-            .unwrap();
+    let verdicts = run_script_async("oauthlib_verify.py", input, vec![]).await;
     for (request, verdict) in recorded.iter().zip(verdicts.as_array().unwrap()) {
         assert_eq!(
             verdict["valid"],

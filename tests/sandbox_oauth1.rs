@@ -1,14 +1,12 @@
 //! The sandbox's OAuth1 verifier against independent real implementations:
 //! Python's `requests_oauthlib` as a client and `oauthlib` as a second verifier.
 //!
-//! Python is `<repo>/.venv/bin/python3` with `oauthlib` and `requests-oauthlib`;
-//! `make test` creates it. These tests fail, never skip, when it is missing.
+//! Python is `<repo>/.venv/bin/python3` with `oauthlib` and `requests-oauthlib`
+//! (see `tests/support/python.rs`).
 
 #![cfg(feature = "sandbox")]
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support;
 
 use exh_task::sandbox::record::{RecordedRequest, Verdict};
 use exh_task::sandbox::{Sandbox, SandboxOptions};
@@ -16,56 +14,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-const SETUP_HINT: &str = "run `make test` (it creates .venv with oauthlib and requests-oauthlib)";
-
-fn python() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
-    assert!(
-        python.exists(),
-        "{} is missing: {SETUP_HINT}",
-        python.display()
-    );
-    python
-}
-
-/// Runs `tests/conformance/{script}` with `input` on stdin; its stdout as JSON.
-async fn run_script(script: &str, input: Value, env: Vec<(&'static str, String)>) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/conformance")
-        .join(script);
-    let python = python();
-    // Blocking on the child must not stall the runtime serving the sandbox.
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(python)
-            .arg(&script)
-            .envs(env)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot run Python ({error}): {SETUP_HINT}"));
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            !stderr.contains("ModuleNotFoundError"),
-            "{stderr}\n{SETUP_HINT}"
-        );
-        assert!(
-            output.status.success(),
-            "{} failed:\n{stderr}",
-            script.display()
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    })
-    .await
-    .unwrap()
-}
+use support::python::run_script_async;
 
 /// The requests a real client makes, tricky ones included: every one is
 /// answered 2xx unless `expect` says otherwise.
@@ -103,7 +52,8 @@ fn client_cases(sandbox: &Sandbox) -> Value {
 
 async fn run_client(sandbox: &Sandbox) -> (Value, Value) {
     let cases = client_cases(sandbox);
-    let results = run_script("requests_oauthlib_client.py", cases.clone(), sandbox.env()).await;
+    let results =
+        run_script_async("requests_oauthlib_client.py", cases.clone(), sandbox.env()).await;
     (cases, results)
 }
 
@@ -287,7 +237,7 @@ async fn sandbox_and_oauthlib_agree_on_every_recorded_request() {
         .iter()
         .map(RecordedRequest::to_conformance_json)
         .collect();
-    let opinions = run_script("oauthlib_verify.py", Value::from(input), sandbox.env()).await;
+    let opinions = run_script_async("oauthlib_verify.py", Value::from(input), sandbox.env()).await;
     let opinions = opinions.as_array().unwrap();
     assert_eq!(opinions.len(), recorded.len());
     let mut valid_count = 0;

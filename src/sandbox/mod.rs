@@ -3,6 +3,8 @@
 //!
 //! - [`oauth1_verifier`]: RFC 5849 HMAC-SHA1 signature verification, as a server does it.
 //! - [`exh`]: the Extra Horizon emulation behind that verification.
+//! - [`hexonet`]: the HEXONET `call.cgi` emulation (OT&E accounts, domains,
+//!   list paging, sessions, error codes).
 //! - [`record`]: the log of every request received, for tests.
 //!
 //! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
@@ -22,11 +24,13 @@
 //! ```
 
 pub mod exh;
+pub mod hexonet;
 pub mod oauth1_verifier;
 pub mod record;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -34,7 +38,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::exh::{ExhState, CREDENTIALS};
+use self::hexonet::HexonetState;
 use self::record::{RecordedRequest, Recorder};
+
+/// Locks `mutex`, ignoring poisoning: no handler panics halfway through an
+/// update, and if one did the data would still be consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How to start a [`Sandbox`].
 #[derive(Clone, Debug, Default)]
@@ -48,23 +59,26 @@ pub struct SandboxOptions {
 pub struct Services {
     /// The Extra Horizon emulation.
     pub exh: ExhState,
+    /// The HEXONET emulation.
+    pub hexonet: HexonetState,
 }
 
 impl Services {
     /// Freshly seeded services that record every request into `recorder`.
     pub fn new(recorder: Recorder) -> Self {
         Services {
-            exh: ExhState::new(recorder),
+            exh: ExhState::new(recorder.clone()),
+            hexonet: HexonetState::new(recorder),
         }
     }
 }
 
 /// Every service of the sandbox on one router, each at its own paths:
-/// Extra Horizon at `/users/v1/...` and `/data/v1/...`. Another service merges
-/// in beside it with [`Router::merge`]; the Extra Horizon emulation keeps the
-/// fallback (404, code 16).
+/// Extra Horizon at `/users/v1/...` and `/data/v1/...`, HEXONET at
+/// [`hexonet::PATH`] and [`hexonet::CENTRALNIC_PATH`]. The Extra Horizon emulation keeps the fallback (404,
+/// code 16), so its OAuth1 check never sees the HEXONET routes.
 pub fn router(services: &Services) -> Router {
-    exh::app(services.exh.clone())
+    exh::app(services.exh.clone()).merge(hexonet::app(services.hexonet.clone()))
 }
 
 /// A running sandbox; dropping it stops the server.
@@ -118,6 +132,18 @@ impl Sandbox {
         format!("http://{}", self.addr)
     }
 
+    /// URL of the HEXONET emulation: `http://127.0.0.1:PORT/api/call.cgi`,
+    /// for the SDK's `setURL`.
+    pub fn hexonet_url(&self) -> String {
+        format!("http://{}{}", self.addr, hexonet::PATH)
+    }
+
+    /// URL of the HEXONET emulation in CentralNic Reseller's dialect:
+    /// `http://127.0.0.1:PORT/centralnic/api/call.cgi`.
+    pub fn centralnic_url(&self) -> String {
+        format!("http://{}{}", self.addr, hexonet::CENTRALNIC_PATH)
+    }
+
     /// The environment that points exh-task at this sandbox, as
     /// `(NAME, value)` pairs in the order `exh-task sandbox` prints them.
     pub fn env(&self) -> Vec<(&'static str, String)> {
@@ -136,6 +162,10 @@ impl Sandbox {
                 "API_OAUTH_TOKEN_SECRET",
                 CREDENTIALS.token_secret.to_owned(),
             ),
+            ("HEXONET_URL", self.hexonet_url()),
+            ("HEXONET_LOGIN", hexonet::LOGIN.to_owned()),
+            ("HEXONET_PASSWORD", hexonet::PASSWORD.to_owned()),
+            ("HEXONET_SYSTEM", "ote".to_owned()),
         ]
     }
 
@@ -182,7 +212,6 @@ impl Drop for Sandbox {
 mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use axum::routing::get;
     use tower::ServiceExt as _;
 
     use super::*;
@@ -202,11 +231,20 @@ mod tests {
                 "API_OAUTH_CONSUMER_KEY",
                 "API_OAUTH_CONSUMER_SECRET",
                 "API_OAUTH_TOKEN",
-                "API_OAUTH_TOKEN_SECRET"
+                "API_OAUTH_TOKEN_SECRET",
+                "HEXONET_URL",
+                "HEXONET_LOGIN",
+                "HEXONET_PASSWORD",
+                "HEXONET_SYSTEM"
             ]
         );
         assert_eq!(env[0].1, sandbox.exh_url());
         assert_eq!(env[1].1, "sandbox-consumer-key");
+        assert_eq!(env[5].1, format!("http://127.0.0.1:{port}/api/call.cgi"));
+        assert_eq!(
+            (env[6].1.as_str(), env[7].1.as_str(), env[8].1.as_str()),
+            ("sandbox-user", "sandbox-password", "ote")
+        );
         sandbox.shutdown().await.unwrap();
     }
 
@@ -220,18 +258,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn another_service_merges_beside_extra_horizon() {
-        let services = Services::new(Recorder::default());
-        let app = router(&services)
-            .merge(Router::new().route("/api/call.cgi", get(|| async { "code = 200" })));
+    async fn hexonet_is_served_beside_extra_horizon_without_oauth1() {
+        let app = router(&Services::new(Recorder::default()));
         let get = |path: &str| {
             Request::get(path)
                 .header("host", "127.0.0.1")
                 .body(Body::empty())
                 .unwrap()
         };
-        let other = app.clone().oneshot(get("/api/call.cgi")).await.unwrap();
-        assert_eq!(other.status(), StatusCode::OK);
+        let hexonet = app.clone().oneshot(get(hexonet::PATH)).await.unwrap();
+        assert_eq!(hexonet.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(hexonet.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            crate::hexonet::parse(std::str::from_utf8(&body).unwrap()).code(),
+            530
+        );
         let unknown = app.oneshot(get("/nowhere")).await.unwrap();
         assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     }

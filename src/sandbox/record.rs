@@ -2,7 +2,10 @@
 //! and to replay into other OAuth1 implementations.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::request::Parts;
 
 use super::oauth1_verifier::VerifyError;
 
@@ -42,6 +45,25 @@ pub enum Verdict {
 }
 
 impl RecordedRequest {
+    /// The request as received, before its body is read and its verdict
+    /// known: empty body, [`Verdict::NotApplicable`], status 0.
+    pub(crate) fn received(parts: &Parts) -> Self {
+        let header = |name: HeaderName| {
+            let value = parts.headers.get(name)?;
+            Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+        };
+        RecordedRequest {
+            method: parts.method.to_string(),
+            target: target(parts).to_owned(),
+            host: host(parts).map(str::to_owned),
+            authorization: header(AUTHORIZATION),
+            content_type: header(CONTENT_TYPE),
+            body: Vec::new(),
+            verdict: Verdict::NotApplicable,
+            status: 0,
+        }
+    }
+
     /// The full URL as the client addressed it: `http://{Host}{target}`.
     pub fn url(&self) -> String {
         format!(
@@ -103,8 +125,22 @@ impl Recorder {
     }
 
     fn lock(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
-        // No panic can happen while the log is half-updated, so a
-        // poisoned log is still a good log.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        super::lock(&self.0)
     }
+}
+
+/// The `Host` header, or the authority of an absolute-form target (HTTP/2).
+pub(crate) fn host(parts: &Parts) -> Option<&str> {
+    match parts.headers.get(HOST) {
+        Some(value) => value.to_str().ok(),
+        None => parts.uri.authority().map(|authority| authority.as_str()),
+    }
+}
+
+/// The request target: path and optional `?query`, as received.
+pub(crate) fn target(parts: &Parts) -> &str {
+    parts
+        .uri
+        .path_and_query()
+        .map_or("/", |target| target.as_str())
 }

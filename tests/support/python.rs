@@ -57,3 +57,15 @@ pub fn run_script(script: &str, input: &Value, env: &[(&str, String)]) -> Value 
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("{} printed no JSON ({error})", script.display()))
 }
+
+/// [`run_script`] from async code: on a blocking thread, so the runtime
+/// that serves the sandbox keeps serving while Python calls it.
+pub async fn run_script_async(
+    script: &'static str,
+    input: Value,
+    env: Vec<(&'static str, String)>,
+) -> Value {
+    tokio::task::spawn_blocking(move || run_script(script, &input, &env))
+        .await
+        .expect("the script's thread")
+}

@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ExhError;
 use super::ExhState;
 use crate::sandbox::oauth1_verifier::{verify, RequestParts, Verified, VerifyError};
-use crate::sandbox::record::{RecordedRequest, Verdict};
+use crate::sandbox::record::{host, target, RecordedRequest, Verdict};
 
 /// Largest request body the sandbox reads.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -24,7 +24,7 @@ pub(super) async fn authenticate(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let mut record = received(&parts);
+    let mut record = RecordedRequest::received(&parts);
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         let response =
             ExhError::body_format("the body is unreadable or larger than 8 MiB").into_response();
@@ -76,37 +76,4 @@ fn check_signature(state: &ExhState, parts: &Parts, body: &Bytes) -> Result<Veri
         body,
     };
     verify(&request, state.credentials())
-}
-
-/// The request as received, before the body is read and the verdict known.
-fn received(parts: &Parts) -> RecordedRequest {
-    let header = |name: HeaderName| {
-        let value = parts.headers.get(name)?;
-        Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
-    };
-    RecordedRequest {
-        method: parts.method.to_string(),
-        target: target(parts).to_owned(),
-        host: host(parts).map(str::to_owned),
-        authorization: header(AUTHORIZATION),
-        content_type: header(CONTENT_TYPE),
-        body: Vec::new(),
-        verdict: Verdict::NotApplicable,
-        status: 0,
-    }
-}
-
-/// The `Host` header, or the authority of an absolute-form target (HTTP/2).
-fn host(parts: &Parts) -> Option<&str> {
-    match parts.headers.get(HOST) {
-        Some(value) => value.to_str().ok(),
-        None => parts.uri.authority().map(|authority| authority.as_str()),
-    }
-}
-
-fn target(parts: &Parts) -> &str {
-    parts
-        .uri
-        .path_and_query()
-        .map_or("/", |target| target.as_str())
 }
