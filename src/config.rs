@@ -84,7 +84,7 @@ pub enum Backend {
 }
 
 /// Which HEXONET system to use; `"ote"` or `"live"` in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     /// OT&E (`ote`): the free test system.

@@ -57,8 +57,26 @@ impl Error {
     /// The error as the JSON object a batch item carries:
     /// `{"type": ..., "message": ...}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({"type": self.error_type(), "message": self.to_string()})
+        serde_json::to_value(self.document()).expect("error documents serialise")
     }
+
+    /// The error as a batch item carries it.
+    pub fn document(&self) -> ErrorDocument {
+        ErrorDocument {
+            error_type: self.error_type(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// An error in a result document: `{"type", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct ErrorDocument {
+    /// The contract's `errorType` name (`InvalidEvent`, `Forbidden`, ...).
+    #[serde(rename = "type")]
+    pub error_type: &'static str,
+    /// What happened, without any secret.
+    pub message: String,
 }
 
 impl From<Error> for Diagnostic {

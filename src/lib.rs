@@ -6,7 +6,8 @@
 //!   quoted upstream text.
 //! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
 //!   Gateway, Function URL, EventBridge, SQS) and how each wants its answer.
-//! - [`event`]: the request an event asks for; [`outcome`]: the result.
+//! - [`event`]: the request an event asks for; [`outcome`]: the result;
+//!   [`schema`]: their JSON Schema, derived from the types.
 //! - [`handler`]: one event in, one result out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
 //! - [`hexonet`]: the HEXONET client (SDK-exact encoding, retries, sessions,
@@ -35,6 +36,7 @@ pub mod redact;
 mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod schema;
 pub mod secret;
 
 pub use error::Error;

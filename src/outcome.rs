@@ -9,10 +9,11 @@
 //! ```
 //! `ok` is true for a 2xx answer (HTTP status or HEXONET code); a batch is ok when every item is.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorDocument};
 use crate::exh;
 use crate::hexonet;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// What a request got: an upstream answer (ok or not), or a batch of them.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,28 +40,76 @@ impl Outcome {
 
     /// The result document.
     pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.document()).expect("result documents serialise")
+    }
+
+    /// The result document, borrowing from this outcome.
+    pub fn document(&self) -> ResultDocument<'_> {
+        let mut document = ResultDocument {
+            ok: self.is_ok(),
+            exh: None,
+            hexonet: None,
+            batch: None,
+        };
         match self {
-            Outcome::Exh(answer) => json!({"ok": answer.is_ok(), "exh": answer}),
-            Outcome::Hexonet(response) => {
-                json!({"ok": response.is_success(), "hexonet": response})
-            }
+            Outcome::Exh(answer) => document.exh = Some(answer),
+            Outcome::Hexonet(response) => document.hexonet = Some(response.view()),
             Outcome::Batch(items) => {
-                let items: Vec<Value> = items
-                    .iter()
-                    .map(|item| match item {
-                        Ok(outcome) => outcome.to_json(),
-                        Err(error) => json!({"ok": false, "error": error.to_json()}),
-                    })
-                    .collect();
-                json!({"ok": self.is_ok(), "batch": items})
+                document.batch = Some(
+                    items
+                        .iter()
+                        .map(|item| match item {
+                            Ok(outcome) => BatchItem::Answered(outcome.document()),
+                            Err(error) => BatchItem::Failed {
+                                ok: false,
+                                error: error.document(),
+                            },
+                        })
+                        .collect(),
+                )
             }
         }
+        document
     }
+}
+
+/// The result of a request: exactly one of `exh`, `hexonet` or `batch`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Result")]
+pub struct ResultDocument<'a> {
+    /// True for a 2xx answer (HTTP status or HEXONET code); for a batch,
+    /// when every item is.
+    pub ok: bool,
+    /// Extra Horizon's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exh: Option<&'a exh::Answer>,
+    /// HEXONET's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hexonet: Option<hexonet::ResponseView<'a>>,
+    /// Each batch item's result or error, in input order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Vec<BatchItem<'a>>>,
+}
+
+/// One item of a batch: its result, or the error that kept it from one.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum BatchItem<'a> {
+    /// The item was answered (`ok` says how).
+    Answered(ResultDocument<'a>),
+    /// No answer could be had or sought for the item.
+    Failed {
+        /// Always false.
+        ok: bool,
+        /// Why.
+        error: ErrorDocument,
+    },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn answer(status: u16) -> Outcome {
         Outcome::Exh(exh::Answer {

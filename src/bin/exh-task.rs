@@ -3,6 +3,7 @@
 //! ```text
 //! exh-task sandbox [--port N]        serve the loopback emulation; prints `export` lines
 //! exh-task invoke FILE...            run the handler on each event file, print the result
+//! exh-task schema                    print the JSON Schema of events and results
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,9 @@ enum Command {
         #[arg(long)]
         brief: Option<usize>,
     },
+    /// Print the JSON Schema of events (root) and results (`$defs/Result`),
+    /// as shipped in events/schema.json.
+    Schema,
 }
 
 #[tokio::main]
@@ -60,6 +64,14 @@ async fn main() -> ExitCode {
             timeout,
             brief,
         } => invoke(&files, Duration::from_secs(timeout), brief).await,
+        Command::Schema => {
+            let schema = exh_task::schema::document();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("JSON values print")
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
 

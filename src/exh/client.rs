@@ -46,7 +46,8 @@ struct Inner {
 
 /// Extra Horizon's answer: the HTTP status and the body (JSON, or text when
 /// the body is not JSON, or `null` when empty).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ExhAnswer")]
 pub struct Answer {
     /// HTTP status code.
     pub status: u16,

@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 /// A call to any Extra Horizon endpoint.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ExhRequest")]
 pub struct Request {
     /// HTTP method, any case. Default: `GET`.
     #[serde(default)]

@@ -44,5 +44,5 @@ pub use request::{Options, Prepared, Request};
 pub use command::Command;
 pub use error::Error;
 pub use post_data::{PostBody, SocketConfig};
-pub use response::{next_page, parse, Pagination, Record, Response};
+pub use response::{next_page, parse, Pagination, Record, Response, ResponseView};
 pub use templates::Template;

@@ -27,10 +27,12 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 /// A HEXONET command, as an event asks for it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "HexonetRequest")]
 pub struct Request {
     /// The command: a JSON object with at least `COMMAND`.
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub command: Value,
     /// Fetch the first page, then the others concurrently, merged in order.
     /// As the SDK's `requestAllResponsePages`, this starts at `FIRST=0`.
@@ -45,6 +47,7 @@ pub struct Request {
     pub session: bool,
     /// A one-time password (`s_otp`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub otp: Option<Secret>,
     /// The end user's IP address (`s_remoteaddr`).
     #[serde(default)]

@@ -35,7 +35,7 @@
 //! one; placeholders such as `{CONNECTION_URL}` are filled in or removed.
 
 use indexmap::IndexMap;
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use super::python;
 use super::templates::Template;
@@ -80,7 +80,7 @@ pub struct Response {
 
 /// The paging figures of a list response, as the SDK's `getPagination`
 /// computes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Pagination {
     /// Index of the first record: property `FIRST`, else 0 when there are
     /// records, else none.
@@ -282,18 +282,48 @@ impl Response {
     }
 }
 
+/// A response as the result document shows it; its JSON Schema is the
+/// `hexonet` part of the result schema.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "HexonetResponse")]
+pub struct ResponseView<'a> {
+    /// The response code: 2xx success, 4xx temporary error, 5xx error.
+    code: i64,
+    /// The response description.
+    description: &'a str,
+    /// Seconds the API worked on the command.
+    runtime: f64,
+    /// Seconds the command waited in the API's queue.
+    queuetime: f64,
+    /// Every property, with its values, as the SDK's hash holds them.
+    properties: &'a IndexMap<String, Vec<String>>,
+    /// The list view's columns.
+    columns: Vec<&'a str>,
+    /// The list view's rows, one object per row.
+    records: &'a [Record],
+    /// The paging figures.
+    pagination: Pagination,
+}
+
+impl Response {
+    /// This response as the result document shows it.
+    pub fn view(&self) -> ResponseView<'_> {
+        ResponseView {
+            code: self.code,
+            description: self.description(),
+            runtime: self.runtime(),
+            queuetime: self.queuetime(),
+            properties: &self.hash.properties,
+            columns: self.columns().collect(),
+            records: &self.records,
+            pagination: self.pagination,
+        }
+    }
+}
+
 impl Serialize for Response {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Response", 8)?;
-        s.serialize_field("code", &self.code)?;
-        s.serialize_field("description", self.description())?;
-        s.serialize_field("runtime", &self.runtime())?;
-        s.serialize_field("queuetime", &self.queuetime())?;
-        s.serialize_field("properties", &self.hash.properties)?;
-        s.serialize_field("columns", &self.columns().collect::<Vec<_>>())?;
-        s.serialize_field("records", &self.records)?;
-        s.serialize_field("pagination", &self.pagination)?;
-        s.end()
+        self.view().serialize(serializer)
     }
 }
 
