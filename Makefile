@@ -49,10 +49,11 @@ sandbox:
 ## watch: `cargo lambda watch` against the sandbox; then `make invoke EVENT=...` in another shell
 watch: $(LAMBDA)
 	$(CARGO) build --quiet --bin exh-task
-	target/debug/exh-task sandbox --port $(PORT) > $(VENV)/sandbox.env & \
-	  sandbox=$$!; trap 'kill $$sandbox' EXIT INT TERM; \
-	  until grep -q HEXONET_SYSTEM $(VENV)/sandbox.env 2>/dev/null || grep -q TOKEN_SECRET $(VENV)/sandbox.env 2>/dev/null; do sleep 0.2; done; \
-	  . $(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin bootstrap
+	target/debug/exh-task sandbox --port $(PORT) > $(VENV)/sandbox.env & sandbox=$$!; \
+	  trap 'kill $$sandbox' EXIT INT TERM; \
+	  for try in $$(seq 100); do grep -q HEXONET_SYSTEM $(VENV)/sandbox.env && break; sleep 0.1; done; \
+	  grep -q HEXONET_SYSTEM $(VENV)/sandbox.env || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
+	  . ./$(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin bootstrap
 
 ## invoke: send EVENT to the function `make watch` serves
 invoke: $(LAMBDA)
