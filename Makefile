@@ -15,13 +15,16 @@ SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-page
 
 .PHONY: setup run test lint watch invoke build package deploy bench sandbox clean-venv
 
-## setup: the Python reference packages used by the conformance tests
+## setup: the reference packages the conformance tests compare against (Python ones, and
+##        Node from PyPI for the Extra Horizon JavaScript SDK)
 setup: $(VENV)/.test-deps
 
-$(VENV)/.test-deps: tests/conformance/requirements.txt tests/conformance/requirements-nodeps.txt
+$(VENV)/.test-deps: tests/conformance/requirements.txt tests/conformance/requirements-nodeps.txt \
+                    tests/conformance/js/package-lock.json
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PIP) install -r tests/conformance/requirements.txt
 	$(PIP) install --no-deps -r tests/conformance/requirements-nodeps.txt
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm ci --prefix tests/conformance/js --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(LAMBDA):

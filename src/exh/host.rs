@@ -6,10 +6,12 @@ use url::Url;
 
 /// The base URL of an Extra Horizon cluster: scheme and authority, no path.
 ///
-/// `https://api.x.extrahorizon.io`, `api.x.extrahorizon.io` and
-/// `x.extrahorizon.io` all mean `https://api.x.extrahorizon.io`. An explicit
-/// `http://` URL is accepted only on loopback (`127.0.0.0/8`, `::1`,
-/// `localhost`), for local development, and is used as is.
+/// `https://api.x.extrahorizon.io`, `api.x.extrahorizon.io`,
+/// `x.extrahorizon.io` and the proxy host `apx.x.extrahorizon.io` all mean
+/// `https://api.x.extrahorizon.io`, as in the JavaScript SDK's `parseHost`.
+/// An `http://` URL on loopback (`127.0.0.0/8`, `::1`, `localhost`) is used
+/// as is, for local development; elsewhere it is taken as `https://`, as the
+/// SDK does, so OAuth1 requests never travel in clear text.
 ///
 /// # Example
 /// ```
@@ -26,8 +28,8 @@ pub enum HostError {
     /// Occurs when the value is not a host name, with or without a scheme.
     #[error("{0:?} is not a host name")]
     NotAHost(String),
-    /// Occurs for schemes other than https, and http off loopback.
-    #[error("{0:?}: only https://, or http:// on a loopback address, is accepted")]
+    /// Occurs for schemes other than `https` and `http`.
+    #[error("{0:?}: only https:// (or http://, taken as https:// off loopback) is accepted")]
     Scheme(String),
     /// Occurs when the value carries a path, query or credentials.
     #[error("{0:?} must be a host only, without path, query or user")]
@@ -61,21 +63,17 @@ impl ApiHost {
             .host_str()
             .ok_or_else(|| HostError::NotAHost(value.to_owned()))?;
         let local = is_loopback(host);
-        if scheme == "http" {
-            return if local {
-                Ok(ApiHost(url))
-            } else {
-                Err(HostError::Scheme(value.to_owned()))
-            };
-        }
-        if local || host.starts_with("api.") || host.parse::<IpAddr>().is_ok() {
+        if local || host.parse::<IpAddr>().is_ok() {
             return Ok(ApiHost(url));
         }
-        let mut with_api = url.clone();
-        with_api
-            .set_host(Some(&format!("api.{host}")))
-            .map_err(|_| HostError::NotAHost(value.to_owned()))?;
-        Ok(ApiHost(with_api))
+        let cluster = host
+            .strip_prefix("api.")
+            .or_else(|| host.strip_prefix("apx."))
+            .unwrap_or(host);
+        let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+        Url::parse(&format!("https://api.{cluster}{port}"))
+            .map(ApiHost)
+            .map_err(|_| HostError::NotAHost(value.to_owned()))
     }
 
     /// The normalised base URL without the final `/`.
@@ -128,6 +126,8 @@ mod tests {
         http_loopback_is_used_as_is: "http://127.0.0.1:8080" => "http://127.0.0.1:8080";
         http_localhost_is_used_as_is: "http://localhost:8080/" => "http://localhost:8080";
         http_ipv6_loopback_is_used_as_is: "http://[::1]:8080" => "http://[::1]:8080";
+        proxy_host_means_the_api_host: "apx.x.extrahorizon.io" => "https://api.x.extrahorizon.io";
+        http_off_loopback_is_taken_as_https: "http://x.extrahorizon.io" => "https://api.x.extrahorizon.io";
     }
 
     macro_rules! refuses {
@@ -140,7 +140,6 @@ mod tests {
     }
 
     refuses! {
-        plain_http_to_a_real_host_is_refused: "http://api.x.extrahorizon.io" => Scheme;
         other_schemes_are_refused: "ftp://x.extrahorizon.io" => Scheme;
         a_path_is_refused: "https://api.x.extrahorizon.io/users/v1" => NotOnlyAHost;
         a_query_is_refused: "api.x.extrahorizon.io?x=1" => NotOnlyAHost;

