@@ -131,7 +131,8 @@ fn unknown_shape(fields: &Map<String, Value>) -> Error {
     ))
 }
 
-fn kind_of(value: &Value) -> &'static str {
+/// What kind of JSON value `value` is, for error messages ("an array").
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

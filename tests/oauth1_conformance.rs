@@ -7,7 +7,7 @@
 
 mod support;
 
-use exh_task::config::{Config, OAuth1Credentials};
+use exh_task::config::OAuth1Credentials;
 use exh_task::exh::{self, oauth1};
 use exh_task::sandbox::record::Verdict;
 use exh_task::sandbox::{Sandbox, SandboxOptions};
@@ -45,13 +45,7 @@ fn tricky_requests() -> Vec<Value> {
 #[tokio::test]
 async fn every_request_the_client_signs_validates_under_the_sandbox_and_oauthlib() {
     let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
-    let vars = sandbox.env();
-    let config = Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(var, _)| *var == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
+    let config = sandbox.config();
     let client = exh::Client::new(
         exh_task::http::client().unwrap(),
         config.exh().unwrap().clone(),

@@ -6,7 +6,6 @@
 
 mod support;
 
-use exh_task::config::Config;
 use exh_task::envelope::{self, Opened};
 use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::Handler;
@@ -60,13 +59,7 @@ fn results_in(answer: Value) -> Vec<Value> {
 #[tokio::test]
 async fn every_sample_and_its_result_fit_the_schema_and_bad_events_do_not() {
     let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
-    let vars = sandbox.env();
-    let config = Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(var, _)| *var == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
+    let config = sandbox.config();
     let handler = Handler::new(config, exh_task::http::client().unwrap());
 
     let mut files: Vec<_> = std::fs::read_dir(events_dir())

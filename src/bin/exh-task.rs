@@ -167,14 +167,9 @@ async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
         "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
         sandbox.exh_url()
     );
-    let vars = sandbox.env();
-    let config = Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(var, _)| *var == name)
-            .map(|(_, value)| value.clone())
-            .or_else(|| std::env::var(name).ok())
-    })
-    .map_err(|error| error.to_string())?;
+    let config = sandbox
+        .config_with(|name| std::env::var(name).ok())
+        .map_err(|error| error.to_string())?;
     Ok((config, Some(sandbox)))
 }
 

@@ -70,7 +70,10 @@ impl ApiHost {
             .strip_prefix("api.")
             .or_else(|| host.strip_prefix("apx."))
             .unwrap_or(host);
-        let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+        let port = url
+            .port()
+            .map(|port| format!(":{port}"))
+            .unwrap_or_default();
         Url::parse(&format!("https://api.{cluster}{port}"))
             .map(ApiHost)
             .map_err(|_| HostError::NotAHost(value.to_owned()))

@@ -52,7 +52,7 @@ impl Command {
         match value {
             Value::Object(map) => Self::from_map(map),
             other => Err(Error::NotAnObject {
-                found: json_type(other),
+                found: crate::event::kind_of(other),
             }),
         }
     }
@@ -269,17 +269,6 @@ fn to_punycode(domain: &str) -> Option<String> {
         )
         .ok()
         .map(|ascii| ascii.into_owned())
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

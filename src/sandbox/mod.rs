@@ -169,6 +169,28 @@ impl Sandbox {
         ]
     }
 
+    /// The configuration that points exh-task at this sandbox; variables
+    /// the sandbox does not set (`EXH_TASK_DEBUG`, allow-lists, ...) are
+    /// read through `others`.
+    pub fn config_with(
+        &self,
+        others: impl Fn(&str) -> Option<String>,
+    ) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let env = self.env();
+        crate::config::Config::from_lookup(|name| {
+            env.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| others(name))
+        })
+    }
+
+    /// The configuration that points exh-task at this sandbox, and nothing else.
+    pub fn config(&self) -> crate::config::Config {
+        self.config_with(|_| None)
+            .expect("the sandbox's own variables are valid")
+    }
+
     /// The services' state, e.g. for the seeded ids.
     pub fn services(&self) -> &Services {
         &self.services
