@@ -1,10 +1,16 @@
 //! The HEXONET client: sends commands to `call.cgi`, retries what is safe,
-//! keeps a session, and pages.
+//! keeps a session, and pages, on HEXONET or CentralNic Reseller (see
+//! [`Protocol`] for what differs; everything below holds for both).
 //!
 //! # Calls
-//! Each command is POSTed as the SDK's exact form body ([`PostBody`]) to the
-//! [`Endpoint`]: `s_entity` of the system, `s_login` (`login!role`), `s_pw`,
-//! and per call `s_otp`, `s_remoteaddr` and `s_user` ([`Options`]). Every
+//! Each command is POSTed as the platform's SDK's exact form body
+//! ([`PostBody`]) to the [`Endpoint`]. HEXONET: `s_entity` of the system,
+//! `s_login` (`login!role`), `s_pw`, and per call `s_otp`, `s_remoteaddr`
+//! and `s_user` ([`Options`]). CentralNic Reseller: `s_login`
+//! (`login:role`), `s_pw`, and the subuser view as the command's
+//! `SUBUSER`; it has no field for a one-time password or a remote address,
+//! so a request with one is refused ([`Error::InvalidEvent`]). IDN names
+//! are converted as each SDK converts them ([`super::IdnRules`]). Every
 //! call goes through the process's one HTTP client, so a warm function
 //! reuses its open connection: the SDK's Apache proxy is not needed.
 //!
@@ -31,21 +37,25 @@
 //!
 //! # Sessions
 //! A request with `"session": true` runs inside the session this client
-//! keeps: the first such request sends `StartSession` (with its `otp`, if
-//! any; without `s_user`), and the `SESSION` id is kept across warm
-//! invocations and shared by concurrent ones. When the API answers `530
-//! SESSION NOT FOUND`, the session is started again once and the command
-//! sent again (it was refused, so it did not run). `{"COMMAND":
-//! "EndSession"}` with `"session": true` ends the kept session and forgets it.
-//! Session ids are never logged nor put in an error. The client sends
-//! `StartSession` itself, so `HEXONET_ALLOWED_COMMANDS` need not list it.
-//! Sessions are HEXONET's; with `HEXONET_BACKEND=centralnic` a request
-//! for one is refused.
+//! keeps. The first such request opens one: HEXONET by sending
+//! `StartSession` (with its `otp`, if any; without `s_user`), which answers
+//! `SESSION`; CentralNic Reseller by a login with `persistent=1` and no
+//! command, which answers `SESSIONID`. The id is kept across warm
+//! invocations and shared by concurrent ones, and sent instead of the
+//! password (`s_session`; CentralNic: `s_login` and `s_sessionid`). When the
+//! API answers `530 SESSION NOT FOUND`, the session is opened again once
+//! and the command sent again (it was refused, so it did not run). The
+//! platform's closing command (`{"COMMAND": "EndSession"}`, CentralNic:
+//! `StopSession`) with `"session": true` closes the kept session and
+//! forgets it. Session ids are never logged nor put in an error. The client
+//! opens sessions itself, so `HEXONET_ALLOWED_COMMANDS` need not list
+//! `StartSession`.
 
 use super::endpoint::Endpoint;
+use super::protocol::{Field, Protocol, SessionStart, SubuserView};
 use super::request::{Options, Prepared, Request};
 use super::{debug_log, pages, python, Command, PostBody, Response, SocketConfig, Template};
-use crate::config::{Backend, HexonetConfig};
+use crate::config::HexonetConfig;
 use crate::error::Error;
 use crate::http::{describe, PAGE_CONCURRENCY};
 use crate::redact::Redactor;
@@ -95,7 +105,9 @@ struct Inner {
 enum Auth<'a> {
     /// Login, password and any one-time password.
     Credentials,
-    /// A session id from `StartSession`.
+    /// Login and password, asking for a session (`persistent=1`).
+    OpenSession,
+    /// A session id from the platform.
     Session(&'a Secret),
 }
 
@@ -162,36 +174,33 @@ impl Client {
         options: &Options,
         deadline: Instant,
     ) -> Result<Response, Error> {
+        self.check_options(options)?;
         if !options.session {
             let response = self
-                .exchange(command, options, Auth::Credentials, deadline)
+                .exchange(Some(command), options, Auth::Credentials, deadline)
                 .await?;
             return self.accepted(response);
         }
-        if self.inner.endpoint.backend == Backend::CentralNic {
-            return Err(Error::invalid_event(
-                "hexonet.session is not supported with HEXONET_BACKEND=centralnic",
-            ));
-        }
-        if command.name().eq_ignore_ascii_case("EndSession") {
+        let sessions = self.protocol().sessions;
+        if command.name().eq_ignore_ascii_case(sessions.end_command) {
             return self.end_session(command, options, deadline).await;
         }
         let session = self.session(options, deadline).await?;
         let response = self
-            .exchange(command, options, Auth::Session(&session), deadline)
+            .exchange(Some(command), options, Auth::Session(&session), deadline)
             .await?;
         if !is_session_not_found(&response) {
             return self.accepted(response);
         }
         let renewed = self.renew(&session, options, deadline).await?;
         let response = self
-            .exchange(command, options, Auth::Session(&renewed), deadline)
+            .exchange(Some(command), options, Auth::Session(&renewed), deadline)
             .await?;
         if is_session_not_found(&response) {
-            return Err(Error::Unauthorized(
-                "HEXONET did not find the session it had just started: 530 SESSION NOT FOUND"
-                    .into(),
-            ));
+            return Err(Error::Unauthorized(format!(
+                "{} did not find the session it had just started: 530 SESSION NOT FOUND",
+                self.protocol().name
+            )));
         }
         self.accepted(response)
     }
@@ -241,6 +250,34 @@ impl Client {
         Ok(pages::merge(first, rest))
     }
 
+    /// What the platform at the other end speaks.
+    fn protocol(&self) -> &'static Protocol {
+        self.inner.endpoint.protocol()
+    }
+
+    /// Refuses options the platform has no field for.
+    fn check_options(&self, options: &Options) -> Result<(), Error> {
+        let protocol = self.protocol();
+        let unsupported = [
+            ("otp", options.otp.is_some(), Field::Otp),
+            (
+                "remote_addr",
+                options.remote_addr.is_some(),
+                Field::RemoteAddr,
+            ),
+        ];
+        match unsupported
+            .iter()
+            .find(|(_, given, field)| *given && !protocol.sends(*field))
+        {
+            Some((name, _, _)) => Err(Error::invalid_event(format!(
+                "hexonet.{name} is not supported by {}: its API has no such field",
+                protocol.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The kept session, started now if there is none.
     async fn session(&self, options: &Options, deadline: Instant) -> Result<Secret, Error> {
         let mut kept = self.inner.session.lock().await;
@@ -270,33 +307,47 @@ impl Client {
         Ok(session)
     }
 
+    /// Opens a session as the platform does: HEXONET's `StartSession`
+    /// command, CentralNic's `persistent=1` login. Both without subuser.
     async fn start_session(&self, options: &Options, deadline: Instant) -> Result<Secret, Error> {
-        let command = Command::from_json(&serde_json::json!({"COMMAND": "StartSession"}))?;
+        let protocol = self.protocol();
         let options = Options {
             subuser: Some(String::new()),
             session: false,
             ..options.clone()
         };
-        let response = self
-            .exchange(&command, &options, Auth::Credentials, deadline)
-            .await?;
+        let response = match protocol.sessions.start {
+            SessionStart::Command(name) => {
+                let command = Command::from_json(&serde_json::json!({ "COMMAND": name }))?;
+                self.exchange(Some(&command), &options, Auth::Credentials, deadline)
+                    .await?
+            }
+            SessionStart::Persistent => {
+                self.exchange(None, &options, Auth::OpenSession, deadline)
+                    .await?
+            }
+        };
         let response = self.accepted(response)?;
         if !response.is_success() {
             return Err(Error::Unauthorized(format!(
-                "HEXONET did not start a session: {}",
+                "{} did not start a session: {}",
+                protocol.name,
                 self.summary(&response)
             )));
         }
-        match response.column("SESSION").and_then(<[String]>::first) {
+        let column = protocol.sessions.id_column;
+        match response.column(column).and_then(<[String]>::first) {
             Some(id) if !id.is_empty() => Ok(Secret::new(id.as_str())),
-            _ => Err(Error::InvalidResponse(
-                "HEXONET started a session without a SESSION column".into(),
-            )),
+            _ => Err(Error::InvalidResponse(format!(
+                "{} started a session without a {column} column",
+                protocol.name
+            ))),
         }
     }
 
-    /// Sends `EndSession` with the kept session (with the credentials when
-    /// none is kept) and forgets the session.
+    /// Sends the closing command (`EndSession`, `StopSession`) with the
+    /// kept session (with the credentials when none is kept) and forgets
+    /// the session.
     async fn end_session(
         &self,
         command: &Command,
@@ -308,7 +359,9 @@ impl Client {
             Some(session) => Auth::Session(session),
             None => Auth::Credentials,
         };
-        let response = self.exchange(command, options, auth, deadline).await?;
+        let response = self
+            .exchange(Some(command), options, auth, deadline)
+            .await?;
         self.accepted(response)
     }
 
@@ -316,7 +369,8 @@ impl Client {
     fn accepted(&self, response: Response) -> Result<Response, Error> {
         if response.code() == 530 && !is_session_not_found(&response) {
             return Err(Error::Unauthorized(format!(
-                "HEXONET refused the credentials of {}: {}",
+                "{} refused the credentials of {}: {}",
+                self.protocol().name,
                 self.inner.endpoint.login,
                 self.summary(&response)
             )));
@@ -331,72 +385,78 @@ impl Client {
             .redact(&format!("{} {}", response.code(), response.description()))
     }
 
-    /// One command, retried when that is safe (see the module doc).
+    /// One command (none: CentralNic's session login), retried when that
+    /// is safe (see the module doc).
     async fn exchange(
         &self,
-        command: &Command,
+        command: Option<&Command>,
         options: &Options,
         auth: Auth<'_>,
         deadline: Instant,
     ) -> Result<Response, Error> {
-        let body = self.body(command, options, auth)?;
-        let read = is_read_command(command.name());
-        let what = format!("HEXONET {}", command.name());
+        let (body, command) = self.body(command, options, auth)?;
+        let name = command.as_ref().map_or("login", Command::name);
+        let read = is_read_command(name);
+        let what = format!("{} {name}", self.protocol().name);
+        let command = command.as_ref();
         retrying(deadline, &what, || {
             self.attempt(command, &body, read, &what)
         })
         .await
     }
 
-    /// The POST body: the SDK's, with the connection fields of this call.
+    /// The POST body: the platform's SDK's, with the connection fields of
+    /// this call; and the command as sent (see [`Protocol::wire_command`]).
     fn body(
         &self,
-        command: &Command,
+        command: Option<&Command>,
         options: &Options,
         auth: Auth<'_>,
-    ) -> Result<PostBody, Error> {
+    ) -> Result<(PostBody, Option<Command>), Error> {
         let inner = &self.inner;
+        let protocol = self.protocol();
         let subuser = options
             .subuser
             .as_deref()
             .or(inner.subuser.as_deref())
             .unwrap_or_default();
+        let command = command
+            .map(|command| protocol.wire_command(command, subuser))
+            .transpose()?;
         let remote_addr = options
             .remote_addr
             .map(|address| address.to_string())
             .unwrap_or_default();
-        let otp = options.otp.as_ref().map(Secret::expose).unwrap_or_default();
-        let (login, password, otp, session) = match auth {
-            Auth::Credentials => (
-                inner.endpoint.login.as_str(),
-                inner.password.expose(),
-                otp,
-                "",
-            ),
-            Auth::Session(session) => ("", "", "", session.expose()),
-        };
+        let login = inner.endpoint.login.as_str();
         let mut config = SocketConfig {
             entity: inner.endpoint.entity.unwrap_or_default(),
-            login,
-            otp,
-            password,
             remote_addr: &remote_addr,
-            session,
-            user: subuser,
+            ..SocketConfig::default()
         };
-        // CentralNic Reseller takes the subuser view as a command parameter.
-        if inner.endpoint.backend == Backend::CentralNic && !subuser.is_empty() {
-            config.user = "";
-            let mut command = command.clone();
-            command.set("SUBUSER", subuser)?;
-            return Ok(PostBody::new(&config, &command));
+        if protocol.subuser == SubuserView::Field {
+            config.user = subuser;
         }
-        Ok(PostBody::new(&config, command))
+        match auth {
+            Auth::Credentials | Auth::OpenSession => {
+                config.login = login;
+                config.password = inner.password.expose();
+                config.otp = options.otp.as_ref().map(Secret::expose).unwrap_or_default();
+                config.persistent = matches!(auth, Auth::OpenSession);
+            }
+            Auth::Session(session) => {
+                config.session = session.expose();
+                if protocol.sessions.keeps_login {
+                    config.login = login;
+                }
+            }
+        }
+        let body = PostBody::new(inner.endpoint.backend, &config, command.as_ref());
+        Ok((body, command))
     }
 
     async fn attempt(
         &self,
-        command: &Command,
+        command: Option<&Command>,
         body: &PostBody,
         read: bool,
         what: &str,
@@ -404,18 +464,20 @@ impl Client {
         let inner = &self.inner;
         let url = inner.endpoint.url_for_log();
         if inner.debug {
+            let command = command.map(Command::masked).unwrap_or_default();
             tracing::info!(
                 url = %url,
-                command = %inner.redactor.redact(&command.masked()),
+                command = %inner.redactor.redact(&command),
                 body = %debug_log::request(body, &inner.redactor),
-                "HEXONET request"
+                "{} request",
+                inner.endpoint.protocol().name
             );
         }
         // What is retried after a failure: read commands always, others
         // only when nothing was sent.
         let failed = |failure: Error, nothing_sent: bool| {
             if inner.debug {
-                tracing::info!(error = %failure, "HEXONET HTTP communication failed");
+                tracing::info!(error = %failure, "HTTP communication failed");
             }
             if read || nothing_sent {
                 Attempt::Retryable(Err(failure))
@@ -451,15 +513,17 @@ impl Client {
             tracing::info!(
                 code = answer.code(),
                 body = %debug_log::response(answer.plain(), &inner.redactor),
-                "HEXONET response"
+                "{} response",
+                inner.endpoint.protocol().name
             );
         }
         if answer.plain() == Template::Invalid.plain() {
             let invalid = Template::Invalid;
             let failure = Error::InvalidResponse(format!(
-                "{what}: {} {} (the answer is not a HEXONET response)",
+                "{what}: {} {} (the answer is not a {} response)",
                 invalid.code(),
-                invalid.description()
+                invalid.description(),
+                inner.endpoint.protocol().name
             ));
             return if read {
                 Attempt::Retryable(Err(failure))
@@ -512,7 +576,7 @@ fn http_error(what: &str, detail: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::System;
+    use crate::config::{Backend, System};
     use crate::hexonet::parse;
     use serde_json::json;
 
@@ -561,11 +625,15 @@ mod tests {
     }
 
     fn client(password: &str) -> Client {
+        client_on(Backend::Hexonet, password)
+    }
+
+    fn client_on(backend: Backend, password: &str) -> Client {
         let config = HexonetConfig {
             login: "me".into(),
             password: Secret::new(password),
             role: Some("ops".into()),
-            backend: Backend::Hexonet,
+            backend,
             system: System::Ote,
             url: None,
             subuser: Some("default-sub".into()),
@@ -580,8 +648,9 @@ mod tests {
     #[test]
     fn credentials_go_with_the_default_subuser() {
         let body = client("pw")
-            .body(&command(), &Options::default(), Auth::Credentials)
-            .unwrap();
+            .body(Some(&command()), &Options::default(), Auth::Credentials)
+            .unwrap()
+            .0;
         assert_eq!(
             body.expose(),
             "s_entity=1234&s_login=me%21ops&s_pw=pw&s_user=default-sub&s_command=COMMAND%3DStatusAccount"
@@ -598,8 +667,9 @@ mod tests {
         };
         let session = Secret::new("sess");
         let body = client("pw")
-            .body(&command(), &options, Auth::Session(&session))
-            .unwrap();
+            .body(Some(&command()), &options, Auth::Session(&session))
+            .unwrap()
+            .0;
         assert_eq!(
             body.expose(),
             "s_entity=1234&s_remoteaddr=203.0.113.7&s_session=sess&s_user=other&s_command=COMMAND%3DStatusAccount"
@@ -613,9 +683,53 @@ mod tests {
             ..Options::default()
         };
         let body = client("pw")
-            .body(&command(), &options, Auth::Credentials)
-            .unwrap();
+            .body(Some(&command()), &options, Auth::Credentials)
+            .unwrap()
+            .0;
         assert!(!body.expose().contains("s_user"), "{}", body.expose());
+    }
+
+    #[test]
+    fn centralnic_sends_its_own_fields_and_the_subuser_as_a_parameter() {
+        let client = client_on(Backend::CentralNic, "pw");
+        let cases = [
+            (Auth::Credentials, "s_login=me%3Aops&s_pw=pw&s_command=COMMAND%3DStatusAccount%0ASUBUSER%3Ddefault-sub"),
+            (Auth::Session(&Secret::new("sess")), "s_login=me%3Aops&s_sessionid=sess&s_command=COMMAND%3DStatusAccount%0ASUBUSER%3Ddefault-sub"),
+        ];
+        for (auth, want) in cases {
+            let (body, _) = client
+                .body(Some(&command()), &Options::default(), auth)
+                .unwrap();
+            assert_eq!(body.expose(), want);
+        }
+        let (login, _) = client
+            .body(None, &Options::default(), Auth::OpenSession)
+            .unwrap();
+        assert_eq!(login.expose(), "s_login=me%3Aops&s_pw=pw&persistent=1");
+    }
+
+    #[test]
+    fn centralnic_refuses_an_otp_and_a_remote_address() {
+        let client = client_on(Backend::CentralNic, "pw");
+        for options in [
+            Options {
+                otp: Some(Secret::new("1")),
+                ..Options::default()
+            },
+            Options {
+                remote_addr: Some("203.0.113.7".parse().unwrap()),
+                ..Options::default()
+            },
+        ] {
+            let error = client.check_options(&options).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("not supported by CentralNic Reseller"),
+                "{error}"
+            );
+        }
+        assert!(client.check_options(&Options::default()).is_ok());
     }
 
     #[test]

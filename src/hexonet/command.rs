@@ -1,10 +1,10 @@
 //! [`Command`]: a HEXONET API command built from the event's JSON object and
-//! flattened exactly as the Python SDK's `APIClient.__flattenCommand` does.
+//! flattened exactly as the Python SDKs' `APIClient.__flattenCommand` does
+//! (the same in HEXONET's and CentralNic Reseller's).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use serde_json::{Map, Value};
 
 use super::python;
@@ -24,10 +24,10 @@ use super::Error;
 ///   send Python's `True`/`False`);
 /// - numbers print as Python's `str()` prints them (`100`, `1.0`, `1e+16`);
 /// - objects, arrays inside arrays, names that are empty or hold `=`/CR/LF,
-///   and names given twice once flattened are refused;
-/// - non-ASCII values of `DOMAIN*`, `NAMESERVER*` and `DNSZONE*` become
-///   punycode (UTS 46), locally, where the SDK would call `ConvertIDN`;
-///   ASCII values, and every value of a `ConvertIDN` command, are left alone.
+///   and names given twice once flattened are refused.
+///
+/// IDN names are converted later, as each platform's SDK decides (see
+/// [`Protocol::wire_command`](super::Protocol::wire_command)).
 ///
 /// `Debug` and `Display` show the [masked](Command::masked) rendering, so a
 /// command never prints a password.
@@ -39,7 +39,7 @@ use super::Error;
 ///     {"command": "CheckDomains", "domain": ["münchen.de", "a.com"], "x": true}
 /// )).unwrap();
 /// assert_eq!(cmd.name(), "CheckDomains");
-/// assert_eq!(cmd.plain(), "COMMAND=CheckDomains\nDOMAIN0=xn--mnchen-3ya.de\nDOMAIN1=a.com\nX=1");
+/// assert_eq!(cmd.plain(), "COMMAND=CheckDomains\nDOMAIN0=münchen.de\nDOMAIN1=a.com\nX=1");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Command {
@@ -66,14 +66,11 @@ impl Command {
                 insert_new(&mut params, name, value)?;
             }
         }
-        let mut command = Command { params };
-        match command.params.get("COMMAND") {
-            None => return Err(Error::MissingCommand),
-            Some(name) if name.is_empty() => return Err(Error::InvalidCommandName),
-            Some(_) => {}
+        match params.get("COMMAND") {
+            None => Err(Error::MissingCommand),
+            Some(name) if name.is_empty() => Err(Error::InvalidCommandName),
+            Some(_) => Ok(Command { params }),
         }
-        command.convert_idns()?;
-        Ok(command)
     }
 
     /// The command name, the value of `COMMAND` (e.g. `QueryDomainList`).
@@ -124,21 +121,10 @@ impl Command {
         mask_passwords(&self.plain())
     }
 
-    /// Replaces the non-ASCII values of `DOMAIN*`, `NAMESERVER*` and
-    /// `DNSZONE*` by their punycode form, as `__autoIDNConvert` decides.
-    fn convert_idns(&mut self) -> Result<(), Error> {
-        if self.name().eq_ignore_ascii_case("CONVERTIDN") {
-            return Ok(());
-        }
-        for (key, value) in &mut self.params {
-            if is_idn_key(key) && !value.is_ascii() {
-                *value = to_punycode(value).ok_or_else(|| Error::InvalidIdn {
-                    key: key.clone(),
-                    value: value.clone(),
-                })?;
-            }
-        }
-        Ok(())
+    /// The parameters with their values open to change (for the IDN
+    /// conversion), sorted by name.
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = (&str, &mut String)> {
+        self.params.iter_mut().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -249,28 +235,6 @@ fn insert_new(
     Ok(())
 }
 
-/// `^(DOMAIN|NAMESERVER|DNSZONE)([0-9]*)$` on an upper-case name.
-fn is_idn_key(key: &str) -> bool {
-    ["DOMAIN", "NAMESERVER", "DNSZONE"].iter().any(|prefix| {
-        key.strip_prefix(prefix)
-            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
-    })
-}
-
-/// UTS 46 ToASCII (non-transitional, STD3 rules, hyphen checks, DNS
-/// lengths with an optional root dot), as IDNA 2008 registries expect.
-fn to_punycode(domain: &str) -> Option<String> {
-    Uts46::new()
-        .to_ascii(
-            domain.as_bytes(),
-            AsciiDenyList::STD3,
-            Hyphens::Check,
-            DnsLength::VerifyAllowRootDot,
-        )
-        .ok()
-        .map(|ascii| ascii.into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,14 +275,8 @@ mod tests {
             => Ok("A=1.0\nB=1e+16\nC=1e-05\nCOMMAND=Q");
         negative_integers_stay_integers: {"COMMAND": "Q", "A": -42}
             => Ok("A=-42\nCOMMAND=Q");
-        idn_domains_become_punycode: {"COMMAND": "Q", "DOMAIN": "MÜNCHEN.de", "NAMESERVER": ["ns.bücher.de"]}
-            => Ok("COMMAND=Q\nDOMAIN=xn--mnchen-3ya.de\nNAMESERVER0=ns.xn--bcher-kva.de");
-        ascii_domains_are_untouched: {"COMMAND": "Q", "DOMAIN": "Under_Score.COM"}
-            => Ok("COMMAND=Q\nDOMAIN=Under_Score.COM");
-        other_keys_keep_their_unicode: {"COMMAND": "Q", "OLDDOMAIN": "ü.de", "DOMAINX": "ü.de"}
-            => Ok("COMMAND=Q\nDOMAINX=ü.de\nOLDDOMAIN=ü.de");
-        convertidn_commands_are_not_converted: {"COMMAND": "convertidn", "DOMAIN": "ü.de"}
-            => Ok("COMMAND=convertidn\nDOMAIN=ü.de");
+        idn_names_stay_unicode_until_sent: {"COMMAND": "Q", "DOMAIN": "MÜNCHEN.de"}
+            => Ok("COMMAND=Q\nDOMAIN=MÜNCHEN.de");
         a_missing_command_is_refused: {"DOMAIN": "a.com"}
             => Err(Error::MissingCommand);
         an_empty_command_is_refused: {"COMMAND": ""}
@@ -339,8 +297,6 @@ mod tests {
             => Err(Error::DuplicateKey { key: key("X") });
         arrays_colliding_with_numbered_keys_are_refused: {"COMMAND": "Q", "X": [1], "X0": 2}
             => Err(Error::DuplicateKey { key: key("X0") });
-        invalid_idns_are_refused_by_name: {"COMMAND": "Q", "DOMAIN": ["a.com", "-ü.de"]}
-            => Err(Error::InvalidIdn { key: key("DOMAIN1"), value: key("-ü.de") });
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! What the debug log (`EXH_TASK_DEBUG=1`) shows of a call.
 //!
 //! The SDK's own masking ([`PostBody::masked`]: `s_pw` and every
-//! `…PASSWORD=` line of the command) goes further here: `s_otp` and
-//! `s_session` are masked too, so is every `SESSION`/`SESSIONID` column of a
+//! `…PASSWORD=` line of the command) goes further here: `s_otp`,
+//! `s_session` and `s_sessionid` are masked too, so is every `SESSION`/`SESSIONID` column of a
 //! response (a live session is as good as the password), and then every
 //! occurrence of the password itself, raw or URL-encoded, wherever it hides.
 
@@ -10,7 +10,7 @@ use super::PostBody;
 use crate::redact::Redactor;
 
 /// The fields of a POST body whose value never appears in a log.
-const SECRET_FIELDS: [&str; 3] = ["s_pw", "s_otp", "s_session"];
+const SECRET_FIELDS: [&str; 4] = ["s_pw", "s_otp", "s_session", "s_sessionid"];
 
 /// The response columns whose values never appear in a log.
 const SECRET_COLUMNS: [&str; 2] = ["SESSION", "SESSIONID"];
@@ -61,6 +61,7 @@ fn is_secret_column(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Backend;
     use crate::hexonet::{Command, SocketConfig};
     use crate::secret::Secret;
     use serde_json::json;
@@ -83,7 +84,10 @@ mod tests {
             user: "r1",
             ..Default::default()
         };
-        let logged = request(&PostBody::new(&config, &command), &redactor());
+        let logged = request(
+            &PostBody::new(Backend::Hexonet, &config, Some(&command)),
+            &redactor(),
+        );
         assert_eq!(
             logged,
             "s_entity=1234&s_login=me&s_otp=***&s_pw=***&s_session=***&s_user=r1&s_command=COMMAND%3DStatusAccount"
@@ -101,9 +105,27 @@ mod tests {
             password: "pa ss&word",
             ..Default::default()
         };
-        let logged = request(&PostBody::new(&config, &command), &redactor());
+        let logged = request(
+            &PostBody::new(Backend::Hexonet, &config, Some(&command)),
+            &redactor(),
+        );
         assert!(!logged.contains("pa%20ss%26word"), "{logged}");
         assert!(logged.contains("PASSWORD%3D%2A%2A%2A"), "{logged}");
+    }
+
+    #[test]
+    fn a_centralnic_session_id_is_masked_in_a_request() {
+        let command = Command::from_json(&json!({"COMMAND": "StatusAccount"})).unwrap();
+        let config = SocketConfig {
+            login: "me",
+            session: "sess-id",
+            ..Default::default()
+        };
+        let body = PostBody::new(Backend::CentralNic, &config, Some(&command));
+        assert_eq!(
+            request(&body, &redactor()),
+            "s_login=me&s_sessionid=***&s_command=COMMAND%3DStatusAccount"
+        );
     }
 
     #[test]

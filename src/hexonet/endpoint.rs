@@ -11,18 +11,14 @@
 //! [`PROXY_URL`], or the sandbox) but never the entity: the system still
 //! says which data the account works on. The login is `login!role` for
 //! HEXONET and `login:role` for CentralNic Reseller, as their SDKs write it.
+//! The values come from the platform's [`Protocol`].
 
+use super::protocol::Protocol;
+pub use super::protocol::{
+    CENTRALNIC_LIVE_URL, CENTRALNIC_OTE_URL, HEXONET_LIVE_URL, HEXONET_OTE_URL,
+};
 use crate::config::{Backend, HexonetConfig, System};
 use url::Url;
-
-/// HEXONET's OT&E endpoint (`ISPAPI_CONNECTION_URL_OTE`).
-pub const HEXONET_OTE_URL: &str = "https://api-ote.ispapi.net/api/call.cgi";
-/// HEXONET's LIVE endpoint (`ISPAPI_CONNECTION_URL_LIVE`).
-pub const HEXONET_LIVE_URL: &str = "https://api.ispapi.net/api/call.cgi";
-/// CentralNic Reseller's OT&E endpoint (`CNR_CONNECTION_URL_OTE`).
-pub const CENTRALNIC_OTE_URL: &str = "https://api-ote.rrpproxy.net/api/call.cgi";
-/// CentralNic Reseller's LIVE endpoint (`CNR_CONNECTION_URL_LIVE`).
-pub const CENTRALNIC_LIVE_URL: &str = "https://api.rrpproxy.net/api/call.cgi";
 /// The SDKs' high-performance proxy (a local Apache keeping connections
 /// open); set `HEXONET_URL` to it to use one. exh-task keeps its own
 /// connections open, so it does not need one.
@@ -61,25 +57,24 @@ impl Endpoint {
     /// assert_eq!((endpoint.entity, endpoint.login.as_str()), (Some("1234"), "me!ops"));
     /// ```
     pub fn of(config: &HexonetConfig) -> Endpoint {
+        let protocol = Protocol::of(config.backend);
         let url = match &config.url {
             Some(url) => url.clone(),
-            None => default_url(config.backend, config.system),
-        };
-        let separator = match config.backend {
-            Backend::Hexonet => '!',
-            Backend::CentralNic => ':',
-        };
-        let login = match &config.role {
-            Some(role) => format!("{}{separator}{role}", config.login),
-            None => config.login.clone(),
+            None => Url::parse(protocol.url(config.system))
+                .unwrap_or_else(|_| unreachable!("the endpoint constants are URLs")),
         };
         Endpoint {
             url,
-            entity: entity(config.backend, config.system),
-            login,
+            entity: protocol.entity(config.system),
+            login: protocol.login(&config.login, config.role.as_deref()),
             backend: config.backend,
             system: config.system,
         }
+    }
+
+    /// What the platform at the other end speaks.
+    pub fn protocol(&self) -> &'static Protocol {
+        Protocol::of(self.backend)
     }
 
     /// The URL without any user or password it may hold, for logs and errors.
@@ -89,24 +84,6 @@ impl Endpoint {
         let _ = url.set_username("");
         let _ = url.set_password(None);
         url.to_string()
-    }
-}
-
-fn default_url(backend: Backend, system: System) -> Url {
-    let url = match (backend, system) {
-        (Backend::Hexonet, System::Ote) => HEXONET_OTE_URL,
-        (Backend::Hexonet, System::Live) => HEXONET_LIVE_URL,
-        (Backend::CentralNic, System::Ote) => CENTRALNIC_OTE_URL,
-        (Backend::CentralNic, System::Live) => CENTRALNIC_LIVE_URL,
-    };
-    Url::parse(url).unwrap_or_else(|_| unreachable!("the endpoint constants are URLs"))
-}
-
-fn entity(backend: Backend, system: System) -> Option<&'static str> {
-    match (backend, system) {
-        (Backend::Hexonet, System::Ote) => Some("1234"),
-        (Backend::Hexonet, System::Live) => Some("54cd"),
-        (Backend::CentralNic, _) => None,
     }
 }
 

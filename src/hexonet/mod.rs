@@ -1,10 +1,16 @@
-//! The HEXONET connector: the pure, network-free half (what the Python SDK,
-//! `hexonet.apiconnector` 4.0.2, does to a command before it is sent and to
-//! a response after it arrives, byte for byte) and the client that sends.
+//! The HEXONET connector, for HEXONET and its successor CentralNic Reseller
+//! (`HEXONET_BACKEND`): the pure, network-free half (what the Python SDKs,
+//! `hexonet.apiconnector` 4.0.2 and `centralnicreseller.apiconnector` 6.0.0,
+//! do to a command before it is sent and to a response after it arrives,
+//! byte for byte) and the client that sends.
 //!
 //! The pure half:
-//! - [`command`]: [`Command`], an event's JSON object flattened as the SDK
-//!   flattens it (upper-case sorted keys, arrays as `KEY0…`, punycode IDNs).
+//! - [`protocol`]: [`Protocol`], what the two platforms do differently
+//!   (URLs, fields, sessions, subuser view, IDN keys), as data; everything
+//!   else is shared.
+//! - [`command`]: [`Command`], an event's JSON object flattened as the SDKs
+//!   flatten it (upper-case sorted keys, arrays as `KEY0…`).
+//! - [`idn`]: [`IdnRules`], each SDK's punycode conversion, done locally.
 //! - [`post_data`]: [`PostBody`], the form body with the connection fields
 //!   of [`SocketConfig`], and its masked twin for logs.
 //! - [`response`]: [`parse`] and [`Response`], the hash and list views with
@@ -23,15 +29,17 @@
 //! Where the SDK would raise or send something meaningless, this module
 //! does the documented, safer thing instead (see [`Command`] and
 //! [`parse`]); everything else is checked against the SDK itself by
-//! `tests/hexonet_differential.rs`.
+//! `tests/hexonet_differential.rs`, for both SDKs.
 
 pub mod client;
 pub mod command;
 mod debug_log;
 pub mod endpoint;
 mod error;
+pub mod idn;
 pub mod pages;
 pub mod post_data;
+pub mod protocol;
 mod python;
 pub mod request;
 pub mod response;
@@ -43,6 +51,8 @@ pub use request::{Options, Prepared, Request};
 
 pub use command::Command;
 pub use error::Error;
+pub use idn::IdnRules;
 pub use post_data::{PostBody, SocketConfig};
+pub use protocol::Protocol;
 pub use response::{next_page, parse, Pagination, Record, Response, ResponseView};
 pub use templates::Template;

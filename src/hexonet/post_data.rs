@@ -1,35 +1,40 @@
-//! The POST body of a HEXONET call, as the SDK's `APIClient.getPOSTData`
-//! builds it from its `SocketConfig` and the command.
+//! The POST body of a `call.cgi` call, as the SDKs' `APIClient.getPOSTData`
+//! builds it from their `SocketConfig` and the command.
 //!
 //! # Format
 //!
 //! An `application/x-www-form-urlencoded` body: the non-empty connection
-//! fields first, always in this order, then the command:
+//! fields first, in the platform's order (see [`Protocol::fields`]), then
+//! the command:
 //!
 //! ```text
-//! s_entity=1234&s_login=user%21role&s_otp=…&s_pw=…&s_remoteaddr=…&s_session=…&s_user=…&s_command=COMMAND%3DStatusAccount%0AX%3D1
+//! HEXONET:             s_entity=1234&s_login=user%21role&s_otp=…&s_pw=…&s_remoteaddr=…&s_session=…&s_user=…&s_command=COMMAND%3DStatusAccount%0AX%3D1
+//! CentralNic Reseller: s_login=user%3Arole&s_pw=…&s_sessionid=…&persistent=1&s_command=COMMAND%3DStatusAccount
 //! ```
 //!
 //! Every name and value is encoded with Python's `urllib.parse.quote`:
 //! UTF-8, upper-case hex, space as `%20`, only letters, digits, `_.-~` and
 //! `/` left as they are. `s_command` is the command's `KEY=value` lines
-//! joined by LF (see [`Command::plain`]).
+//! joined by LF (see [`Command::plain`]); without a command (CentralNic's
+//! session login) there is no `s_command`.
 
 use std::fmt;
 
 use super::command::mask_passwords;
+use super::protocol::{Field, Protocol};
 use super::python::quote;
 use super::Command;
+use crate::config::Backend;
 
-/// The connection fields of one call (the SDK's `SocketConfig`).
+/// The connection fields of one call (the SDKs' `SocketConfig`).
 ///
-/// An empty field is left out of the body, as the SDK leaves out unset and
-/// empty ones. The caller owns the secrets and lends them for one call;
+/// An empty field is left out of the body, as the SDKs leave out unset and
+/// empty ones, and so is a field the platform does not have. The caller owns the secrets and lends them for one call;
 /// `Debug` shows `***` for `password`, `otp` and `session`.
 ///
-/// The SDK keeps these fields exclusive: setting a session clears login,
-/// password and OTP; setting any of those clears the session. This struct
-/// sends what it is given.
+/// The SDKs keep some fields exclusive (HEXONET's session clears login,
+/// password and OTP; CentralNic's clears password and `persistent`). This
+/// struct sends what it is given.
 #[derive(Clone, Copy, Default)]
 pub struct SocketConfig<'a> {
     /// `s_entity`: the system, `54cd` (LIVE) or `1234` (OT&E).
@@ -44,22 +49,26 @@ pub struct SocketConfig<'a> {
     pub remote_addr: &'a str,
     /// `s_session`: a session id from `StartSession`, instead of login and password.
     pub session: &'a str,
-    /// `s_user`: the subuser whose data view to use.
+    /// `s_user`: the subuser whose data view to use (HEXONET).
     pub user: &'a str,
+    /// `persistent=1`: open a session with this login (CentralNic Reseller).
+    pub persistent: bool,
 }
 
 impl SocketConfig<'_> {
-    /// `(name, value)` in the SDK's order.
-    fn fields(&self) -> [(&'static str, &str); 7] {
-        [
-            ("s_entity", self.entity),
-            ("s_login", self.login),
-            ("s_otp", self.otp),
-            ("s_pw", self.password),
-            ("s_remoteaddr", self.remote_addr),
-            ("s_session", self.session),
-            ("s_user", self.user),
-        ]
+    /// The value sent for `field`; empty for none.
+    fn value(&self, field: Field) -> &str {
+        match field {
+            Field::Entity => self.entity,
+            Field::Login => self.login,
+            Field::Otp => self.otp,
+            Field::Password => self.password,
+            Field::RemoteAddr => self.remote_addr,
+            Field::Session => self.session,
+            Field::User => self.user,
+            Field::Persistent if self.persistent => "1",
+            Field::Persistent => "",
+        }
     }
 }
 
@@ -74,6 +83,7 @@ impl fmt::Debug for SocketConfig<'_> {
             .field("remote_addr", &self.remote_addr)
             .field("session", &redact(self.session))
             .field("user", &self.user)
+            .field("persistent", &self.persistent)
             .finish()
     }
 }
@@ -89,23 +99,33 @@ pub struct PostBody {
 }
 
 impl PostBody {
-    /// Builds the body as `getPOSTData(cmd)` does, and the masked body as
-    /// `getPOSTData(cmd, True)` does.
+    /// Builds the body as `backend`'s SDK's `getPOSTData(cmd)` does, and
+    /// the masked body as `getPOSTData(cmd, True)` does. `command` is sent
+    /// as it is: see [`Protocol::wire_command`] for what the platform adds.
     ///
     /// # Example
     /// ```
+    /// use exh_task::config::Backend;
     /// use exh_task::hexonet::{Command, PostBody, SocketConfig};
     /// let cmd = Command::from_json(&serde_json::json!({"COMMAND": "StatusAccount"})).unwrap();
     /// let config = SocketConfig { entity: "1234", login: "me", password: "s3cret&", ..Default::default() };
-    /// let body = PostBody::new(&config, &cmd);
+    /// let body = PostBody::new(Backend::Hexonet, &config, Some(&cmd));
     /// assert_eq!(body.expose(), "s_entity=1234&s_login=me&s_pw=s3cret%26&s_command=COMMAND%3DStatusAccount");
     /// assert_eq!(body.masked(), "s_entity=1234&s_login=me&s_pw=***&s_command=COMMAND%3DStatusAccount");
+    /// let login = SocketConfig { persistent: true, ..config };
+    /// assert_eq!(PostBody::new(Backend::CentralNic, &login, None).masked(), "s_login=me&s_pw=***&persistent=1");
     /// ```
-    pub fn new(config: &SocketConfig<'_>, command: &Command) -> Self {
-        let plain = command.plain();
+    pub fn new(backend: Backend, config: &SocketConfig<'_>, command: Option<&Command>) -> Self {
+        let fields = Protocol::of(backend).fields;
+        let plain = command.map(Command::plain);
         PostBody {
-            body: encode(config, false, &plain),
-            masked: encode(config, true, &mask_passwords(&plain)),
+            body: encode(fields, config, false, plain.as_deref()),
+            masked: encode(
+                fields,
+                config,
+                true,
+                plain.as_deref().map(mask_passwords).as_deref(),
+            ),
         }
     }
 
@@ -116,7 +136,7 @@ impl PostBody {
 
     /// The body with `s_pw` and command passwords masked, for debug logs.
     ///
-    /// As in the SDK, `s_session` and `s_otp` are not masked.
+    /// As in the SDKs, `s_session`, `s_sessionid` and `s_otp` are not masked.
     pub fn masked(&self) -> &str {
         &self.masked
     }
@@ -134,21 +154,30 @@ impl fmt::Display for PostBody {
     }
 }
 
-/// `SocketConfig.getPOSTData()` + `quote("s_command") + "=" + quote(command)`.
-fn encode(config: &SocketConfig<'_>, mask_password: bool, command: &str) -> String {
-    let mut body = String::new();
-    for (name, value) in config.fields() {
-        if value.is_empty() {
-            continue;
-        }
-        // The SDK masks after encoding: `re.sub(r"s_pw=[^&]+", "s_pw=***", data)`.
-        let value = if mask_password && name == "s_pw" {
-            "***".to_owned()
-        } else {
-            quote(value)
-        };
-        body.push_str(&format!("{}={value}&", quote(name)));
+/// `SocketConfig.getPOSTData()` + `quote("s_command") + "=" + quote(command)`,
+/// the fields joined by `&`.
+fn encode(
+    fields: &[(&str, Field)],
+    config: &SocketConfig<'_>,
+    mask_password: bool,
+    command: Option<&str>,
+) -> String {
+    let mut body: Vec<String> = fields
+        .iter()
+        .map(|(name, field)| (name, config.value(*field)))
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| {
+            // The SDKs mask after encoding: `re.sub(r"s_pw=[^&]+", "s_pw=***", data)`.
+            let value = if mask_password && *name == "s_pw" {
+                "***".to_owned()
+            } else {
+                quote(value)
+            };
+            format!("{}={value}", quote(name))
+        })
+        .collect();
+    if let Some(command) = command {
+        body.push(format!("{}={}", quote("s_command"), quote(command)));
     }
-    body.push_str(&format!("{}={}", quote("s_command"), quote(command)));
-    body
+    body.join("&")
 }

@@ -34,6 +34,7 @@ pub(crate) fn float_str(x: f64) -> String {
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = even_of_a_tie(x.abs(), digits);
     let sign = if x.is_sign_negative() { "-" } else { "" };
     if (-4..16).contains(&exp) {
         let fixed = if exp < 0 {
@@ -52,6 +53,35 @@ pub(crate) fn float_str(x: f64) -> String {
         let dot = if rest.is_empty() { "" } else { "." };
         let exp_sign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{first}{dot}{rest}e{exp_sign}{:02}", exp.abs())
+    }
+}
+
+/// Where two shortest digit strings are equally near `x` (its exact value
+/// ends in a 5 right after them), Python's repr takes the one ending in an
+/// even digit; Rust's `{:e}` may take the other (`1361244975608444.25`:
+/// Python `…444.2`, Rust `…444.3`).
+fn even_of_a_tie(x: f64, digits: String) -> String {
+    let n = digits.len();
+    // Every f64 has a finite decimal expansion of at most 767 significant digits.
+    let exact = format!("{x:.800e}");
+    let exact: Vec<u8> = exact
+        .split_once('e')
+        .map_or("", |(mantissa, _)| mantissa)
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .collect();
+    let tie = exact.get(n) == Some(&b'5') && exact[n + 1..].iter().all(|d| *d == b'0');
+    let Some(lower) = exact.get(..n).filter(|_| tie) else {
+        return digits;
+    };
+    match lower.last() {
+        Some(last) if last % 2 == 0 => String::from_utf8_lossy(lower).into_owned(),
+        Some(last) if *last < b'9' => {
+            let mut upper = lower.to_vec();
+            upper[n - 1] = last + 1;
+            String::from_utf8_lossy(&upper).into_owned()
+        }
+        _ => digits,
     }
 }
 
@@ -135,6 +165,9 @@ mod tests {
         float_ten_to_the_minus_five_pads_the_exponent: float_str(1e-5) == "1e-05";
         float_large_exponent_keeps_mantissa_digits: float_str(-1.5e300) == "-1.5e+300";
         float_two_to_the_seventy_has_seventeen_digits: float_str(2f64.powi(70)) == "1.1805916207174113e+21";
+        float_ties_between_shortest_digits_go_to_even: float_str(1_361_244_975_608_444.0 + 0.25) == "1361244975608444.2";
+        float_ties_go_up_to_even_too: float_str(1_361_244_975_608_444.0 + 0.75) == "1361244975608444.8";
+        float_a_half_is_no_tie: float_str(0.5) == "0.5";
         quote_keeps_slash_and_unreserved: quote("a/b_c.d-e~f") == "a/b_c.d-e~f";
         quote_encodes_space_plus_and_unicode: quote("a b+ü=&%") == "a%20b%2B%C3%BC%3D%26%25";
         int_accepts_surrounding_space_and_sign: parse_int(" +42\t") == Some(42);

@@ -4,10 +4,10 @@
 //! ```jsonc
 //! {"command": {"COMMAND": "QueryDomainList", "LIMIT": 100},  // required
 //!  "all_pages": false,          // fetch every page and merge them
-//!  "subuser": "reseller1",      // s_user; "" = the account's own view; default HEXONET_SUBUSER
+//!  "subuser": "reseller1",      // s_user (CentralNic: SUBUSER); "" = the account's own view; default HEXONET_SUBUSER
 //!  "session": false,            // run inside the client's kept session
-//!  "otp": "123456",             // s_otp, for accounts with 2FA
-//!  "remote_addr": "203.0.113.7",// s_remoteaddr, for accounts with an IP filter
+//!  "otp": "123456",             // s_otp, for accounts with 2FA (HEXONET only)
+//!  "remote_addr": "203.0.113.7",// s_remoteaddr, for accounts with an IP filter (HEXONET only)
 //!  "system": "ote"}             // a guard: must be the configured HEXONET_SYSTEM
 //! ```
 //! The command is encoded as the SDK encodes it (see [`Command`]).

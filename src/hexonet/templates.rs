@@ -1,9 +1,12 @@
-//! The SDK's canned responses (`ResponseTemplateManager`), which its client
-//! answers with when the API cannot be reached or answers nonsense.
+//! The SDKs' canned responses (`ResponseTemplateManager`), which their
+//! clients answer with when the API cannot be reached or answers nonsense.
 //!
-//! The SDK (hexonet.apiconnector 4.0.2) has no separate translator: the
-//! rewrites it applies are these templates, chosen as follows (mirrored by
-//! [`Response::from_text`] and [`Response::from_bytes`]):
+//! Both SDKs (hexonet.apiconnector 4.0.2, centralnicreseller.apiconnector
+//! 6.0.0) have the same templates but for one code (`unauthorized`: 530 in
+//! HEXONET's, 500 in CentralNic Reseller's; see [`Template::code_in`]), and
+//! neither has a separate translator: the rewrites they apply are these
+//! templates, chosen as follows (mirrored by [`Response::from_text`] and
+//! [`Response::from_bytes`]):
 //!
 //! - any exception from `urlopen` (connection refused, DNS, TLS, timeout,
 //!   and every HTTP status >= 400, which urllib raises as `HTTPError`) →
@@ -18,7 +21,9 @@
 //! its client never picks them; they are here for callers that map their
 //! own failures.
 
+use super::protocol::Protocol;
 use super::Response;
+use crate::config::Backend;
 
 /// One of the SDK's response templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +42,7 @@ pub enum Template {
     HttpError,
     /// `invalid`: 423 `Invalid API response. Contact Support`.
     Invalid,
-    /// `unauthorized`: 530 `Unauthorized`.
+    /// `unauthorized`: 530 `Unauthorized` (500 in CentralNic Reseller's SDK).
     Unauthorized,
     /// What `getTemplate` answers for an unknown id: 500 `Response Template not found`.
     NotFound,
@@ -71,9 +76,25 @@ impl Template {
             .unwrap_or(Template::NotFound)
     }
 
-    /// The response code.
+    /// The response code in HEXONET's SDK.
     pub fn code(self) -> i64 {
         self.data().1
+    }
+
+    /// The response code in `backend`'s SDK.
+    ///
+    /// # Example
+    /// ```
+    /// use exh_task::config::Backend;
+    /// use exh_task::hexonet::Template;
+    /// assert_eq!(Template::Unauthorized.code_in(Backend::CentralNic), 500);
+    /// assert_eq!(Template::HttpError.code_in(Backend::CentralNic), 421);
+    /// ```
+    pub fn code_in(self, backend: Backend) -> i64 {
+        match self {
+            Template::Unauthorized => Protocol::of(backend).unauthorized_code,
+            _ => self.code(),
+        }
     }
 
     /// The description, placeholders included.

@@ -1,26 +1,38 @@
-"""Answer a batch of HEXONET conformance cases with the real Python SDK.
+"""Answer a batch of call.cgi conformance cases with a real Python SDK.
 
 Reads one JSON document on stdin:
-    {"commands": [{"command": {...}, "config": {...}}, ...],
+    {"backend": "hexonet" | "centralnic",
+     "commands": [{"command": {...}, "config": {...}}, ...],
      "responses": [{"text": "...", "bytes": false, "url": null}, ...]}
-and writes one JSON document on stdout with, per case, what the SDK
-(hexonet.apiconnector) does: the POST body and its masked twin for each
-command, the hash and list view for each response, and its templates.
+and writes one JSON document on stdout with, per case, what the backend's
+SDK (hexonet.apiconnector or centralnicreseller.apiconnector) does: the
+POST body and its masked twin for each command, the hash and list view for
+each response, and its templates.
 
-`ConvertIDN` is answered locally with the `idna` package (UTS 46), so the
-SDK's own `__autoIDNConvert` decides what to convert. Booleans are sent as
-1/0 (exh-task's contract; the SDK itself would send "True"/"False").
+HEXONET: `ConvertIDN` is answered locally with the `idna` package (UTS 46),
+so the SDK's own `__autoIDNConvert` decides what to convert. CentralNic
+Reseller converts IDNs itself, locally. A config with "persistent" sends the
+CentralNic session login (`setPersistent`, then a request without command).
+Booleans are sent as 1/0 (exh-task's contract; the SDKs would send
+"True"/"False").
 """
 
+import importlib
 import json
 import sys
+import warnings
 from urllib.parse import unquote
 
 import idna
-import hexonet.apiconnector.apiclient as apiclient
-from hexonet.apiconnector.apiclient import APIClient
-from hexonet.apiconnector.response import Response
-from hexonet.apiconnector.responsetemplatemanager import ResponseTemplateManager
+
+# idna 3.20 warns that CentralNic's "transitional" processing is ignored.
+warnings.simplefilter("ignore", DeprecationWarning)
+
+PACKAGES = {"hexonet": "hexonet.apiconnector", "centralnic": "centralnicreseller.apiconnector"}
+
+
+def sdk(backend, module):
+    return importlib.import_module("%s.%s" % (PACKAGES[backend], module))
 
 
 def plain(code, description, lines=()):
@@ -38,6 +50,8 @@ class FakeHTTP:
     def __call__(self, req, timeout=None):
         data = req.data.decode("utf-8")
         self.bodies.append(data)
+        if "s_command=" not in data:
+            return Answer(plain(200, "ok").encode("utf-8"))
         lines = unquote(data.split("s_command=", 1)[1]).split("\n")
         params = dict(line.split("=", 1) for line in lines)
         domains = sorted(k for k in params if k.startswith("DOMAIN"))
@@ -79,8 +93,8 @@ def as_contract(value):
     return value
 
 
-def client(config):
-    cl = APIClient()
+def client(backend, config):
+    cl = sdk(backend, "apiclient").APIClient()
     if config.get("ote"):
         cl.useOTESystem()
     if config.get("login"):
@@ -88,7 +102,10 @@ def client(config):
     if config.get("otp"):
         cl.setOTP(config["otp"])
     if config.get("session"):
-        cl.setSession(config["session"])
+        if backend == "centralnic":  # its only way in: a saved session of a login
+            cl.reuseSession({"socketcfg": {"login": config["login"], "session": config["session"]}})
+        else:
+            cl.setSession(config["session"])
     if config.get("remoteaddr"):
         cl.setRemoteIPAddress(config["remoteaddr"])
     if config.get("user"):
@@ -96,15 +113,19 @@ def client(config):
     return cl
 
 
-def command_case(case):
+def command_case(backend, case):
     fake = FakeHTTP()
-    apiclient.urlopen = fake
-    cl = client(case["config"])
+    sdk(backend, "apiclient").urlopen = fake
+    cl = client(backend, case["config"])
     capture = Capture()
     cl.enableDebugMode().setCustomLogger(capture)
     cmd = {k: as_contract(v) for k, v in case["command"].items()}
     try:
-        r = cl.request(cmd)
+        if case["config"].get("persistent"):
+            cl.setPersistent()
+            r = cl.request([], False)
+        else:
+            r = cl.request(cmd)
     except Exception as e:  # the SDK raised: nothing to compare
         return {"error": repr(e)}
     return {
@@ -122,11 +143,11 @@ def field(f):
         return {"error": repr(e)}
 
 
-def response_case(case):
+def response_case(backend, case):
     raw = case["text"].encode("utf-8") if case.get("bytes") else case["text"]
     cfg = {"CONNECTION_URL": case["url"]} if case.get("url") else {}
     try:
-        r = Response(raw, None, cfg)
+        r = sdk(backend, "response").Response(raw, None, cfg)
     except Exception as e:
         return {"error": repr(e)}
     h = r.getHash()
@@ -155,13 +176,14 @@ def response_case(case):
 
 def main():
     doc = json.load(sys.stdin)
-    rtm = ResponseTemplateManager()
+    backend = doc["backend"]
+    rtm = sdk(backend, "responsetemplatemanager").ResponseTemplateManager()
     templates = {k: [t.getCode(), t.getDescription()] for k, t in rtm.getTemplates().items()}
     missing = rtm.getTemplate("no such template")
     templates["notfound"] = [missing.getCode(), missing.getDescription()]
     out = {
-        "commands": [command_case(c) for c in doc["commands"]],
-        "responses": [response_case(c) for c in doc["responses"]],
+        "commands": [command_case(backend, c) for c in doc["commands"]],
+        "responses": [response_case(backend, c) for c in doc["responses"]],
         "templates": templates,
     }
     json.dump(out, sys.stdout, ensure_ascii=False)
