@@ -65,6 +65,35 @@ fn every_sample_event_runs_against_the_embedded_sandbox() {
 }
 
 #[test]
+fn every_hexonet_sample_runs_against_the_centralnic_dialect_too() {
+    let files: Vec<PathBuf> = sample_events()
+        .into_iter()
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("hexonet-")
+        })
+        .collect();
+    assert!(!files.is_empty());
+    let output = exh_task()
+        .env("HEXONET_BACKEND", "centralnic")
+        .arg("invoke")
+        .args(&files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (file, result) in results(&stdout) {
+        assert!(result.get("errorType").is_none(), "{file}: {result}");
+    }
+}
+
+#[test]
 fn invoke_prints_an_error_as_error_type_and_message_and_exits_1() {
     let dir = std::env::temp_dir().join(format!("exh-task-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

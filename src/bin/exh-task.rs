@@ -7,7 +7,7 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use exh_task::config::Config;
+use exh_task::config::{Backend, Config};
 use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::Handler;
 use serde_json::{json, Value};
@@ -34,9 +34,13 @@ enum Command {
         /// Port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Which dialect the printed HEXONET_URL points at (both are served).
+        #[arg(long, value_enum, default_value_t = BackendArg::Hexonet)]
+        backend: BackendArg,
     },
     /// Run the handler on event files and print each result as pretty JSON.
-    /// Without any API_HOST / HEXONET_* configuration, an in-process sandbox is used.
+    /// Without API_HOST, HEXONET_LOGIN or HEXONET_URL, an in-process sandbox
+    /// is used (its CentralNic dialect with HEXONET_BACKEND=centralnic).
     Invoke {
         /// Event files (JSON).
         #[arg(required = true)]
@@ -54,11 +58,29 @@ enum Command {
     Schema,
 }
 
+/// `HEXONET_BACKEND`'s values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BackendArg {
+    /// HEXONET (`/api/call.cgi`).
+    Hexonet,
+    /// CentralNic Reseller (`/centralnic/api/call.cgi`).
+    Centralnic,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(backend: BackendArg) -> Backend {
+        match backend {
+            BackendArg::Hexonet => Backend::Hexonet,
+            BackendArg::Centralnic => Backend::CentralNic,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
     match Cli::parse().command {
-        Command::Sandbox { port } => sandbox(port).await,
+        Command::Sandbox { port, backend } => sandbox(port, backend.into()).await,
         Command::Invoke {
             files,
             timeout,
@@ -75,7 +97,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn sandbox(port: u16) -> ExitCode {
+async fn sandbox(port: u16, backend: Backend) -> ExitCode {
     let sandbox = match Sandbox::start(SandboxOptions { port }).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
@@ -83,7 +105,7 @@ async fn sandbox(port: u16) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for (name, value) in sandbox.env() {
+    for (name, value) in sandbox.env_for(backend) {
         println!("export {name}={value}");
     }
     eprintln!("sandbox serving on {} (Ctrl-C to stop)", sandbox.exh_url());

@@ -32,6 +32,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::config::Backend;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -144,10 +145,17 @@ impl Sandbox {
         format!("http://{}{}", self.addr, hexonet::CENTRALNIC_PATH)
     }
 
-    /// The environment that points exh-task at this sandbox, as
-    /// `(NAME, value)` pairs in the order `exh-task sandbox` prints them.
+    /// The environment that points exh-task at this sandbox's HEXONET
+    /// dialect, as `(NAME, value)` pairs in the order `exh-task sandbox`
+    /// prints them.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        self.env_for(Backend::Hexonet)
+    }
+
+    /// The environment that points exh-task at this sandbox, its `call.cgi`
+    /// in `backend`'s dialect (`HEXONET_BACKEND` is set for CentralNic).
+    pub fn env_for(&self, backend: Backend) -> Vec<(&'static str, String)> {
+        let mut env = vec![
             ("API_HOST", self.exh_url()),
             (
                 "API_OAUTH_CONSUMER_KEY",
@@ -162,21 +170,38 @@ impl Sandbox {
                 "API_OAUTH_TOKEN_SECRET",
                 CREDENTIALS.token_secret.to_owned(),
             ),
-            ("HEXONET_URL", self.hexonet_url()),
+            (
+                "HEXONET_URL",
+                match backend {
+                    Backend::Hexonet => self.hexonet_url(),
+                    Backend::CentralNic => self.centralnic_url(),
+                },
+            ),
             ("HEXONET_LOGIN", hexonet::LOGIN.to_owned()),
             ("HEXONET_PASSWORD", hexonet::PASSWORD.to_owned()),
             ("HEXONET_SYSTEM", "ote".to_owned()),
-        ]
+        ];
+        if backend == Backend::CentralNic {
+            env.push(("HEXONET_BACKEND", "centralnic".to_owned()));
+        }
+        env
     }
 
     /// The configuration that points exh-task at this sandbox; variables
     /// the sandbox does not set (`EXH_TASK_DEBUG`, allow-lists, ...) are
     /// read through `others`.
+    ///
+    /// `HEXONET_BACKEND=centralnic` among `others` points the HEXONET side
+    /// at the CentralNic dialect.
     pub fn config_with(
         &self,
         others: impl Fn(&str) -> Option<String>,
     ) -> Result<crate::config::Config, crate::config::ConfigError> {
-        let env = self.env();
+        let backend = match others("HEXONET_BACKEND").as_deref() {
+            Some("centralnic") => Backend::CentralNic,
+            _ => Backend::Hexonet,
+        };
+        let env = self.env_for(backend);
         crate::config::Config::from_lookup(|name| {
             env.iter()
                 .find(|(variable, _)| *variable == name)
