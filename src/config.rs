@@ -72,6 +72,12 @@ pub struct HexonetConfig {
     pub url: Option<url::Url>,
     /// `HEXONET_SUBUSER`: the default subuser view. Default: none.
     pub subuser: Option<String>,
+    /// `HEXONET_PROXY`: an HTTP(S) proxy for HEXONET calls only (the SDK's
+    /// `setProxy`). Default: none (the usual `HTTPS_PROXY` variables apply).
+    pub proxy: Option<url::Url>,
+    /// `HEXONET_REFERER`: the `Referer` header of HEXONET calls (the SDK's
+    /// `setReferer`). Default: none.
+    pub referer: Option<String>,
 }
 
 /// Which registrar platform speaks on the other end of `call.cgi`.
@@ -216,14 +222,17 @@ fn hexonet_side(vars: &Vars) -> Result<Side<HexonetConfig>, ConfigError> {
         Some("live") => System::Live,
         Some(other) => return Err(unexpected("HEXONET_SYSTEM", other, "ote, live")),
     };
-    let url = vars
-        .get("HEXONET_URL")
-        .map(|value| parse_http_url(&value))
-        .transpose()
-        .map_err(|problem| ConfigError {
-            variable: "HEXONET_URL",
-            problem,
-        })?;
+    let url = optional_url(vars, "HEXONET_URL")?;
+    let proxy = optional_url(vars, "HEXONET_PROXY")?;
+    let referer = vars.get("HEXONET_REFERER");
+    if let Some(referer) = &referer {
+        if reqwest::header::HeaderValue::from_str(referer).is_err() {
+            return Err(ConfigError {
+                variable: "HEXONET_REFERER",
+                problem: "is not a valid HTTP header value".into(),
+            });
+        }
+    }
     let [login, password] = match vars.require(["HEXONET_LOGIN", "HEXONET_PASSWORD"]) {
         Ok(values) => values,
         Err(missing) => return Ok(Err(missing)),
@@ -236,7 +245,16 @@ fn hexonet_side(vars: &Vars) -> Result<Side<HexonetConfig>, ConfigError> {
         system,
         url,
         subuser: vars.get("HEXONET_SUBUSER"),
+        proxy,
+        referer,
     }))
+}
+
+fn optional_url(vars: &Vars, variable: &'static str) -> Result<Option<url::Url>, ConfigError> {
+    vars.get(variable)
+        .map(|value| parse_http_url(&value))
+        .transpose()
+        .map_err(|problem| ConfigError { variable, problem })
 }
 
 fn parse_http_url(value: &str) -> Result<url::Url, String> {
@@ -367,6 +385,33 @@ mod tests {
             "EXH_TASK_DEBUG"
         );
         assert!(config(&[("EXH_TASK_DEBUG", "1")]).unwrap().debug);
+    }
+
+    #[test]
+    fn a_hexonet_proxy_and_referer_are_read_and_checked() {
+        let base = [("HEXONET_LOGIN", "me"), ("HEXONET_PASSWORD", "pw")];
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("HEXONET_PROXY", "http://proxy.local:3128"),
+            ("HEXONET_REFERER", "https://shop.example/"),
+        ]);
+        let config = config(&vars).unwrap();
+        let hexonet = config.hexonet().unwrap();
+        assert_eq!(
+            hexonet.proxy.as_ref().unwrap().as_str(),
+            "http://proxy.local:3128/"
+        );
+        assert_eq!(hexonet.referer.as_deref(), Some("https://shop.example/"));
+        let mut vars = base.to_vec();
+        vars.push(("HEXONET_PROXY", "proxy.local"));
+        assert_eq!(config_of(&vars).variable, "HEXONET_PROXY");
+        let mut vars = base.to_vec();
+        vars.push(("HEXONET_REFERER", "a\u{7f}b"));
+        assert_eq!(config_of(&vars).variable, "HEXONET_REFERER");
+    }
+
+    fn config_of(vars: &[(&str, &str)]) -> ConfigError {
+        config(vars).unwrap_err()
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::event::{Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
+use crate::http::describe;
 use crate::outcome::Outcome;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -37,7 +38,8 @@ pub struct Handler {
 struct Inner {
     config: Config,
     exh: Option<exh::Client>,
-    hexonet: Option<hexonet::Client>,
+    /// `Err` when the HEXONET side is configured but its proxy is unusable.
+    hexonet: Option<Result<hexonet::Client, Error>>,
 }
 
 impl Handler {
@@ -48,11 +50,18 @@ impl Handler {
             .as_ref()
             .ok()
             .map(|exh| exh::Client::new(http.clone(), exh.clone(), config.debug));
-        let hexonet = config
-            .hexonet
-            .as_ref()
-            .ok()
-            .map(|hexonet| hexonet::Client::new(http.clone(), hexonet.clone(), config.debug));
+        let hexonet = config.hexonet.as_ref().ok().map(|hexonet| {
+            let http = match &hexonet.proxy {
+                None => http.clone(),
+                Some(proxy) => crate::http::client_via(proxy).map_err(|error| {
+                    Error::Transport(format!(
+                        "HEXONET_PROXY cannot be used: {}",
+                        describe(&error)
+                    ))
+                })?,
+            };
+            Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
+        });
         Handler {
             inner: Arc::new(Inner {
                 config,
@@ -184,11 +193,16 @@ impl Handler {
         if let Some(allowed) = &self.inner.config.allowed_commands {
             allowed.check(prepared.command.name())?;
         }
-        let Some(client) = &self.inner.hexonet else {
-            return Err(match self.inner.config.hexonet() {
-                Err(missing) => missing,
-                Ok(_) => Error::MissingConfig(vec!["HEXONET_LOGIN", "HEXONET_PASSWORD"]),
-            });
+        let client = match &self.inner.hexonet {
+            Some(Ok(client)) => client,
+            Some(Err(error)) => return Err(error.clone()),
+            None => {
+                return Err(self
+                    .inner
+                    .config
+                    .hexonet()
+                    .expect_err("no client means no config"))
+            }
         };
         client.run(&prepared, deadline).await.map(Outcome::Hexonet)
     }

@@ -12,13 +12,27 @@ pub const USER_AGENT: &str = concat!("exh-task/", env!("CARGO_PKG_VERSION"));
 /// Builds the shared client: rustls, keep-alive, 5 s connect timeout, idle
 /// connections kept 50 s (below the usual 60 s server keep-alive, so a reused
 /// connection is rarely one the server has just closed).
+///
+/// Proxies named by `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`
+/// are used, as reqwest does by default.
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    builder().build()
+}
+
+/// A client like [`client`] that sends everything through `proxy` (the
+/// SDK's `setProxy`: `HEXONET_PROXY`).
+pub fn client_via(proxy: &url::Url) -> Result<reqwest::Client, reqwest::Error> {
+    builder()
+        .proxy(reqwest::Proxy::all(proxy.as_str())?)
+        .build()
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(5))
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_keepalive(Duration::from_secs(30))
-        .build()
 }
 
 /// How many pages of an `all_pages` request are fetched at once, on either side.

@@ -125,6 +125,8 @@ fn config(url: &str) -> HexonetConfig {
         system: System::Ote,
         url: Some(url.parse().unwrap()),
         subuser: None,
+        proxy: None,
+        referer: None,
     }
 }
 

@@ -93,6 +93,8 @@ struct Inner {
     endpoint: Endpoint,
     password: Secret,
     subuser: Option<String>,
+    /// `HEXONET_REFERER`, sent as the `Referer` header.
+    referer: Option<String>,
     redactor: Redactor,
     debug: bool,
     /// The kept session; the lock is held while one is started, so
@@ -126,6 +128,7 @@ impl Client {
                 endpoint,
                 password: config.password,
                 subuser: config.subuser,
+                referer: config.referer,
                 redactor,
                 debug,
                 session: Mutex::new(None),
@@ -485,13 +488,14 @@ impl Client {
                 Attempt::Done(Err(failure))
             }
         };
-        let sent = inner
+        let mut post = inner
             .http
             .post(inner.endpoint.url.clone())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body.expose().to_owned())
-            .send()
-            .await;
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(referer) = &inner.referer {
+            post = post.header(header::REFERER, referer);
+        }
+        let sent = post.body(body.expose().to_owned()).send().await;
         let response = match sent {
             Ok(response) => response,
             Err(error) => return failed(http_error(what, &describe(&error)), error.is_connect()),
@@ -637,6 +641,8 @@ mod tests {
             system: System::Ote,
             url: None,
             subuser: Some("default-sub".into()),
+            proxy: None,
+            referer: None,
         };
         Client::new(reqwest::Client::new(), config, false)
     }

@@ -51,6 +51,7 @@ impl Endpoint {
     /// let config = HexonetConfig {
     ///     login: "me".into(), password: Secret::new("pw"), role: Some("ops".into()),
     ///     backend: Backend::Hexonet, system: System::Ote, url: None, subuser: None,
+    ///     proxy: None, referer: None,
     /// };
     /// let endpoint = Endpoint::of(&config);
     /// assert_eq!(endpoint.url.as_str(), "https://api-ote.ispapi.net/api/call.cgi");
@@ -101,6 +102,8 @@ mod tests {
             system,
             url: url.map(|url| Url::parse(url).unwrap()),
             subuser: None,
+            proxy: None,
+            referer: None,
         }
     }
 
