@@ -13,7 +13,7 @@
 //! - [`hexonet`]: the HEXONET client (SDK-exact encoding, retries, sessions,
 //!   paging), its command encoder and response parser.
 //! - [`allow_list`]: refusals before any network call.
-//! - [`retry`] (private) and [`http`]: back-off within the deadline, and the one
+//! - `retry` (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
