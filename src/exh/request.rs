@@ -99,11 +99,16 @@ impl Request {
             None => (self.path.as_deref().unwrap_or(DEFAULT_PATH), None),
         };
         check_path(path)?;
-        let rql = path_query
+        let rql: Vec<String> = path_query
             .into_iter()
             .chain(self.rql.as_deref().map(|rql| rql.trim_start_matches('?')))
             .flat_map(split_rql)
             .collect();
+        if let Some(clause) = rql.iter().find(|clause| clause.starts_with(RESERVED_PREFIX)) {
+            return Err(Error::invalid_event(format!(
+                "exh.rql clause {clause:?} would be read as an OAuth1 parameter"
+            )));
+        }
         if self.body.is_some() && matches!(method, reqwest::Method::GET | reqwest::Method::HEAD) {
             return Err(Error::invalid_event(format!(
                 "exh.body is not allowed with {method}: use POST, PUT or PATCH"
@@ -313,6 +318,12 @@ mod tests {
     #[test]
     fn oauth_names_in_the_query_are_refused() {
         assert!(refusal(json!({"query": {"oauth_token": "x"}})).contains("reserved for OAuth1"));
+    }
+
+    #[test]
+    fn oauth_names_in_the_rql_are_refused() {
+        assert!(refusal(json!({"rql": "limit(1)&oauth_token=x"})).contains("OAuth1 parameter"));
+        assert!(refusal(json!({"path": "/users/v1/?oauth_nonce=1"})).contains("OAuth1 parameter"));
     }
 
     #[test]
