@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::bootstrap::{
-    assert_no_secret_in, closed_port, in_both_modes, with_secrets, Mode, Secrets, BOOTSTRAP,
-    CONCURRENCY,
+    assert_no_secret_in, closed_port, in_both_modes, with_secrets, Mode, Secrets, CONCURRENCY,
 };
 use support::runtime_api::{FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi};
 use support::upstream::{Behaviour, Upstream, UPSTREAM_USER};
@@ -355,6 +354,7 @@ mod with_the_sandbox {
     use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use support::bootstrap::BOOTSTRAP;
     use tokio::net::{TcpListener, TcpStream};
     use tokio::task::JoinSet;
 
