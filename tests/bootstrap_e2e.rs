@@ -17,20 +17,14 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::runtime_api::{
-    Function, FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi,
+use support::bootstrap::{
+    assert_no_secret_in, closed_port, in_both_modes, with_secrets, Mode, Secrets, CONCURRENCY,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
-
-/// The binary under test.
-const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
+use support::runtime_api::{FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi};
+use support::upstream::{Behaviour, Upstream, UPSTREAM_USER};
 
 /// Bound for every wait; none should come near it.
 const BOUND: Duration = Duration::from_secs(10);
@@ -54,59 +48,6 @@ const EXH_VARIABLES: [&str; 5] = [
     "API_OAUTH_TOKEN_SECRET",
 ];
 
-/// `AWS_LAMBDA_MAX_CONCURRENCY` in concurrent mode.
-const CONCURRENCY: usize = 4;
-
-/// How the Lambda runtime hands out invocations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` unset: one invocation at a time.
-    Sequential,
-    /// `AWS_LAMBDA_MAX_CONCURRENCY=4`: up to four at once.
-    Concurrent,
-}
-
-impl Mode {
-    /// A `bootstrap` process pointed at `runtime`, in this mode.
-    fn function(self, runtime: &RuntimeApi) -> FunctionBuilder {
-        let function = Function::builder(BOOTSTRAP, runtime);
-        match self {
-            // The builder passes nothing of the test's environment on.
-            Mode::Sequential => function,
-            Mode::Concurrent => function.env("AWS_LAMBDA_MAX_CONCURRENCY", CONCURRENCY.to_string()),
-        }
-    }
-
-    /// The most invocations this mode may have in flight.
-    fn concurrency(self) -> usize {
-        match self {
-            Mode::Sequential => 1,
-            Mode::Concurrent => CONCURRENCY,
-        }
-    }
-}
-
-/// Runs each named scenario `async fn name(mode: Mode)` as two tests,
-/// `name::sequentially` and `name::concurrently`.
-macro_rules! in_both_modes {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn sequentially() {
-                super::$scenario(super::Mode::Sequential).await;
-            }
-
-            #[tokio::test]
-            async fn concurrently() {
-                super::$scenario(super::Mode::Concurrent).await;
-            }
-        }
-    )*};
-}
-
-/// The four OAuth1 variables and their values.
-type Secrets = Vec<(&'static str, String)>;
-
 /// [`SECRETS`] as [`Secrets`].
 fn test_secrets() -> Secrets {
     SECRETS
@@ -120,33 +61,6 @@ fn with_credentials(function: FunctionBuilder, host: &str) -> FunctionBuilder {
     with_secrets(function, host, &test_secrets())
 }
 
-/// `function` with `API_HOST=host` and `secrets`, registered as secrets so
-/// the output is checked for them.
-fn with_secrets(function: FunctionBuilder, host: &str, secrets: &Secrets) -> FunctionBuilder {
-    secrets
-        .iter()
-        .fold(function.env("API_HOST", host), |function, (name, value)| {
-            function.secret_env(*name, value)
-        })
-}
-
-/// Fails the test if `text` carries one of `secrets`; says which, not what.
-#[track_caller]
-fn assert_no_secret_in(text: &str, what: &str, secrets: &Secrets) {
-    for (name, value) in secrets {
-        assert!(
-            !text.contains(value.as_str()),
-            "{what} contains the value of {name}"
-        );
-    }
-}
-
-/// A loopback port nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
 /// `(errorType, errorMessage)` of each invocation, which must all be errors.
 #[track_caller]
 fn errors(invocations: Vec<Invocation>) -> Vec<(String, String)> {
@@ -154,129 +68,6 @@ fn errors(invocations: Vec<Invocation>) -> Vec<(String, String)> {
         .into_iter()
         .map(Invocation::expect_error)
         .collect()
-}
-
-// ------------------------------------------------------------------------
-// A scriptable upstream: answers after a delay, never, or hangs up
-// ------------------------------------------------------------------------
-
-/// What [`Upstream`] does with each request it reads.
-#[derive(Clone, Copy, Debug)]
-enum Behaviour {
-    /// Answers `200` with [`UPSTREAM_USER`] after the delay, keeping the
-    /// connection open for the next request.
-    AnswerAfter(Duration),
-    /// Reads the request, then holds the connection without a word.
-    Never,
-    /// Reads the request, then closes the connection without an answer.
-    HangUp,
-}
-
-/// The body [`Behaviour::AnswerAfter`] answers with.
-const UPSTREAM_USER: &str = r#"{"id":"e2e-user","email":"e2e@example.com"}"#;
-
-/// A loopback HTTP/1.1 server that counts connections and requests; stops
-/// (and drops every connection) when dropped.
-struct Upstream {
-    url: String,
-    stats: Arc<Stats>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct Stats {
-    connections: AtomicUsize,
-    requests: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-}
-
-impl Upstream {
-    async fn start(behaviour: Behaviour) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let url = format!("http://{}", listener.local_addr().expect("local address"));
-        let stats = Arc::new(Stats::default());
-        let counted = stats.clone();
-        let server = tokio::spawn(async move {
-            // Aborting this task drops the set, which aborts every connection.
-            let mut connections = JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                counted.connections.fetch_add(1, Ordering::SeqCst);
-                connections.spawn(serve(stream, behaviour, counted.clone()));
-                while connections.try_join_next().is_some() {}
-            }
-        });
-        Upstream { url, stats, server }
-    }
-
-    /// TCP connections accepted so far.
-    fn connections(&self) -> usize {
-        self.stats.connections.load(Ordering::SeqCst)
-    }
-
-    /// Requests read so far.
-    fn requests(&self) -> usize {
-        self.stats.requests.load(Ordering::SeqCst)
-    }
-
-    /// The most requests that were being answered at one time.
-    fn max_in_flight(&self) -> usize {
-        self.stats.max_in_flight.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
-    let mut buffer = Vec::new();
-    while read_request(&mut stream, &mut buffer).await {
-        stats.requests.fetch_add(1, Ordering::SeqCst);
-        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        match behaviour {
-            Behaviour::Never => std::future::pending::<()>().await,
-            Behaviour::HangUp => return,
-            Behaviour::AnswerAfter(delay) => tokio::time::sleep(delay).await,
-        }
-        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{UPSTREAM_USER}",
-            UPSTREAM_USER.len()
-        );
-        if stream.write_all(answer.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads one request (head and `content-length` body) off `stream`, keeping
-/// what follows in `buffer`; false when the peer closed first.
-async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .and_then(|value| value.trim().parse().ok())
-                .unwrap_or(0);
-            if buffer.len() >= end + 4 + length {
-                buffer.drain(..end + 4 + length);
-                return true;
-            }
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-        }
-    }
 }
 
 // ------------------------------------------------------------------------
@@ -561,6 +352,11 @@ mod with_the_sandbox {
     use exh_task::sandbox::record::Verdict;
     use exh_task::sandbox::{Sandbox, SandboxOptions};
     use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use support::bootstrap::BOOTSTRAP;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinSet;
 
     async fn start_sandbox() -> Sandbox {
         // The default port, 0, lets the system pick a free one.

@@ -3,6 +3,12 @@
 //! The OAuth1 credentials sign every request, so a path that could lead the
 //! client elsewhere (`https://evil`, `//evil`, `\\evil`) or climb out of the
 //! API (`/../`, `/%2e%2e/`) is refused before anything is sent.
+//!
+//! A URL parser drops the spaces that end a URL, so `/users/v1/me/.. `
+//! would become `/users/v1/me/..` and then `/users/v1/`: out of an
+//! `EXH_ALLOWED_PATHS` entry `/users/v1/me` that the path itself passed.
+//! A path that ends with a space is refused, and so is a segment that is a
+//! dot segment once decoded and trimmed.
 
 use crate::error::Error;
 use percent_encoding::percent_decode_str;
@@ -23,6 +29,9 @@ pub fn check_path(path: &str) -> Result<(), Error> {
     if path.contains('\\') {
         return refuse("contains a backslash");
     }
+    if path.ends_with(' ') {
+        return refuse("ends with a space, which a URL drops");
+    }
     if path.contains('#') {
         return refuse("contains a fragment (#)");
     }
@@ -31,7 +40,7 @@ pub fn check_path(path: &str) -> Result<(), Error> {
     }
     for segment in path.split('/') {
         let decoded = percent_decode_str(segment).decode_utf8_lossy();
-        if decoded == "." || decoded == ".." {
+        if matches!(decoded.trim(), "." | "..") {
             return refuse("contains a dot segment");
         }
         if decoded.contains(['/', '\\']) || decoded.chars().any(char::is_control) {
@@ -73,5 +82,11 @@ mod tests {
         encoded_crlf_is_refused: "/users/%0d%0aHost:evil" => false;
         nul_is_refused: "/users/\0" => false;
         fragment_is_refused: "/users/v1/me#x" => false;
+        inner_spaces_are_fine: "/data/v1/a b/documents" => true;
+        trailing_space_is_refused: "/users/v1/me " => false;
+        dot_dot_with_a_trailing_space_is_refused: "/users/v1/me/.. " => false;
+        dot_with_a_trailing_space_is_refused: "/users/v1/me/. " => false;
+        dot_dot_with_an_encoded_space_is_refused: "/users/v1/me/..%20" => false;
+        dot_dot_with_an_encoded_tab_is_refused: "/users/v1/me/%09.." => false;
     }
 }

@@ -2,6 +2,10 @@
 //! Each test crate uses only part of them, hence `dead_code` is allowed.
 
 #[allow(dead_code)]
+pub mod bootstrap;
+#[allow(dead_code)]
 pub mod python;
 #[allow(dead_code)]
 pub mod runtime_api;
+#[allow(dead_code)]
+pub mod upstream;

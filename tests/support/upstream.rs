@@ -1,0 +1,207 @@
+//! A scriptable loopback upstream: an HTTP/1.1 server on `127.0.0.1:0` that
+//! answers after a delay, never, hangs up, answers like the two APIs, or
+//! answers what cannot be read, and counts and records what reaches it.
+//!
+//! Tests point `API_HOST` or `HEXONET_URL` at it to see whether a call was
+//! made at all ([`Upstream::requests`]), where it went ([`Seen::host`],
+//! [`Seen::target`]) and what it carried ([`Seen::body`]). It stops, and
+//! drops every connection, when dropped.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// What [`Upstream`] does with each request it reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// Answers `200` with [`UPSTREAM_USER`] after the delay, keeping the
+    /// connection open for the next request.
+    AnswerAfter(Duration),
+    /// Reads the request, then holds the connection without a word.
+    Never,
+    /// Reads the request, then closes the connection without an answer.
+    HangUp,
+    /// Answers as the APIs would, at once: a HEXONET success for
+    /// [`HEXONET_PATH`], an empty Extra Horizon list for any other target.
+    Api,
+    /// Answers `200` announcing JSON with a body that is not JSON.
+    NotJson,
+}
+
+/// The body [`Behaviour::AnswerAfter`] answers with.
+pub const UPSTREAM_USER: &str = r#"{"id":"e2e-user","email":"e2e@example.com"}"#;
+
+/// Where [`Behaviour::Api`] answers as HEXONET's `call.cgi`.
+pub const HEXONET_PATH: &str = "/api/call.cgi";
+
+/// The HEXONET answer of [`Behaviour::Api`].
+const HEXONET_OK: &str =
+    "[RESPONSE]\r\ncode = 200\r\ndescription = Command completed successfully\r\nEOF\r\n";
+
+/// The Extra Horizon answer of [`Behaviour::Api`]: one page, no items.
+const EXH_EMPTY_LIST: &str = r#"{"page":{"total":0,"offset":0,"limit":20},"data":[]}"#;
+
+/// One request as it reached the upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The method of the request line.
+    pub method: String,
+    /// The request target as sent: path and optional `?query`.
+    pub target: String,
+    /// The `Host` header, if any.
+    pub host: Option<String>,
+    /// The body (`content-length` bytes).
+    pub body: Vec<u8>,
+}
+
+/// The running server; see the module docs.
+pub struct Upstream {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stats: Arc<Stats>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Stats {
+    connections: AtomicUsize,
+    requests: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    seen: Mutex<Vec<Seen>>,
+}
+
+impl Upstream {
+    /// Binds `127.0.0.1:0` and serves with `behaviour` until dropped.
+    pub async fn start(behaviour: Behaviour) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let stats = Arc::new(Stats::default());
+        let counted = stats.clone();
+        let server = tokio::spawn(async move {
+            // Aborting this task drops the set, which aborts every connection.
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.connections.fetch_add(1, Ordering::SeqCst);
+                connections.spawn(serve(stream, behaviour, counted.clone()));
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Upstream { url, stats, server }
+    }
+
+    /// `127.0.0.1:PORT`, as a client's `Host` header names it.
+    pub fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.stats.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests read so far.
+    pub fn requests(&self) -> usize {
+        self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were being answered at one time.
+    pub fn max_in_flight(&self) -> usize {
+        self.stats.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Every request read so far, in arrival order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.stats
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
+    let mut buffer = Vec::new();
+    while let Some(seen) = read_request(&mut stream, &mut buffer).await {
+        let head_only = seen.method == "HEAD";
+        let target = seen.target.clone();
+        stats
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(seen);
+        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let (content_type, body) = match behaviour {
+            Behaviour::Never => std::future::pending().await,
+            Behaviour::HangUp => return,
+            Behaviour::AnswerAfter(delay) => {
+                tokio::time::sleep(delay).await;
+                ("application/json", UPSTREAM_USER)
+            }
+            Behaviour::Api if target.starts_with(HEXONET_PATH) => ("text/plain", HEXONET_OK),
+            Behaviour::Api => ("application/json", EXH_EMPTY_LIST),
+            Behaviour::NotJson => ("application/json", "<html>not json</html>"),
+        };
+        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        // A HEAD answer has the headers of a GET but no body.
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{}",
+            body.len(),
+            if head_only { "" } else { body }
+        );
+        if stream.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one request (head and `content-length` body) off `stream`, keeping
+/// what follows in `buffer`; `None` when the peer closed first.
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Seen> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            let header = |name: &str| {
+                head.lines().skip(1).find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| value.trim().to_owned())
+                })
+            };
+            let length: usize = header("content-length")
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                let mut request_line = head.lines().next().unwrap_or_default().split(' ');
+                let seen = Seen {
+                    method: request_line.next().unwrap_or_default().to_owned(),
+                    target: request_line.next().unwrap_or_default().to_owned(),
+                    host: header("host"),
+                    body: buffer[end + 4..end + 4 + length].to_vec(),
+                };
+                buffer.drain(..end + 4 + length);
+                return Some(seen);
+            }
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
