@@ -11,7 +11,8 @@ LAMBDA  := $(VENV)/bin/cargo-lambda
 EVENT   ?= events/users-me.json
 PORT    ?= 9001
 SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
-           events/data-create-document.json events/batch.json events/envelope-sqs.json
+           events/data-create-document.json events/batch.json events/envelope-sqs.json \
+           events/hexonet-status-account.json events/hexonet-query-domain-list.json
 
 .PHONY: setup run test lint watch invoke build package deploy bench sandbox clean-venv
 

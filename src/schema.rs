@@ -31,15 +31,28 @@ pub struct EventShape {
 
 /// The schema document: the event at the root, the result in `$defs/Result`.
 pub fn document() -> Value {
-    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+    // Events leave optional fields out; results print them as `null` (the
+    // SDK's `None`), so only the event's schema refuses `null`.
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
         .with_transform(RecursiveTransform(refuse_null))
-        .into_generator();
-    let result = generator.subschema_for::<outcome::ResultDocument>();
-    let mut schema = generator.into_root_schema_for::<EventShape>().to_value();
+        .into_generator()
+        .into_root_schema_for::<EventShape>()
+        .to_value();
+    let mut results = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let result = results.subschema_for::<outcome::ResultDocument>();
+    debug_assert_eq!(result.as_value()["$ref"], "#/$defs/Result");
+    let definitions = schema["$defs"]
+        .as_object_mut()
+        .expect("the event has definitions");
+    for (name, definition) in results.take_definitions(true) {
+        let clash = definitions.insert(name.clone(), definition);
+        debug_assert!(
+            clash.is_none(),
+            "{name} is defined for events and results alike"
+        );
+    }
     schema["title"] = "exh-task event".into();
     schema["description"] = "A request event for exh-task; $defs/Result is what it answers.".into();
-    // `subschema_for` put `Result` into `$defs`; keep the reference in sight.
-    debug_assert!(result.as_value().get("$ref").is_some());
     schema
 }
 
@@ -84,8 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn optional_fields_are_left_out_rather_than_null() {
-        let text = document().to_string();
+    fn optional_event_fields_are_left_out_rather_than_null() {
+        let mut schema = document();
+        schema["$defs"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|name, _| ["ExhRequest", "HexonetRequest", "System"].contains(&name.as_str()));
+        let text = schema.to_string();
         assert!(!text.contains("\"null\""), "{text}");
         assert_eq!(
             document()["properties"]["exh"],

@@ -104,7 +104,10 @@ impl Request {
             .chain(self.rql.as_deref().map(|rql| rql.trim_start_matches('?')))
             .flat_map(split_rql)
             .collect();
-        if let Some(clause) = rql.iter().find(|clause| clause.starts_with(RESERVED_PREFIX)) {
+        if let Some(clause) = rql
+            .iter()
+            .find(|clause| clause.starts_with(RESERVED_PREFIX))
+        {
             return Err(Error::invalid_event(format!(
                 "exh.rql clause {clause:?} would be read as an OAuth1 parameter"
             )));
