@@ -5,7 +5,7 @@
 //! | bench | exh-task | baseline |
 //! | --- | --- | --- |
 //! | `oauth1_sign` | `exh::oauth1::authorization` on an RQL `GET` | oauthlib `Client.sign` |
-//! | `hexonet_encode` | `hexonet::Command::from_json` + `PostBody::new` | the SDK's flatten + `getPOSTData` (plain and masked) |
+//! | `hexonet_encode` | `hexonet::Command::from_json` + `Protocol::wire_command` + `PostBody::new` | the SDK's flatten + `getPOSTData` (plain and masked) |
 //! | `hexonet_parse` | `hexonet::parse`, a 1000-row `QueryDomainList` answer | the SDK's `Response(text, cmd, cfg)` |
 //! | `event/*` | JSON text → `envelope::open` → `event::Request::from_event` | none: the Python example reads no event |
 //!
@@ -21,10 +21,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::Criterion;
-use exh_task::config::OAuth1Credentials;
+use exh_task::config::{Backend, OAuth1Credentials};
 use exh_task::envelope::{self, Opened};
 use exh_task::event::Request;
-use exh_task::hexonet::{self, Command, PostBody, SocketConfig};
+use exh_task::hexonet::{self, Command, PostBody, Protocol, SocketConfig};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
 use url::Url;
@@ -90,7 +90,8 @@ fn main() {
     group.bench_function("hexonet_encode", |b| {
         b.iter(|| {
             let command = Command::from_json(black_box(&command)).expect("a valid command");
-            PostBody::new(&socket, &command)
+            let command = hexonet_wire(&command);
+            PostBody::new(Backend::Hexonet, &socket, Some(&command))
         })
     });
     group.bench_function("hexonet_parse", |b| {
@@ -225,12 +226,23 @@ fn requests_of(text: &str) -> usize {
     }
 }
 
+/// The command as the HEXONET backend sends it (IDN names converted), as the
+/// client builds it before the POST body.
+fn hexonet_wire(command: &Command) -> Command {
+    Protocol::of(Backend::Hexonet)
+        .wire_command(command, "")
+        .expect("a valid command")
+}
+
 /// Runs the Python reference on the same inputs; `{name: {"ns", "baseline"}}`.
 fn python_baseline() -> Value {
     let command = hexonet_command();
     let body = PostBody::new(
+        Backend::Hexonet,
         &socket_config(),
-        &Command::from_json(&command).expect("a valid command"),
+        Some(&hexonet_wire(
+            &Command::from_json(&command).expect("a valid command"),
+        )),
     );
     let input = json!({
         "budget_s": PYTHON_BUDGET_S,
