@@ -64,13 +64,17 @@ invoke: $(LAMBDA)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke bootstrap --data-file $(EVENT)
 
 ## build: the release bootstrap for Lambda (arm64), without the sandbox
+LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release --arm64 \
+               --bin bootstrap --no-default-features
 build: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release --arm64 --bin bootstrap --no-default-features
+	$(LAMBDA_BUILD)
 
-## package: build, then the zip Lambda takes
-package: build
-	@ls -l target/lambda/bootstrap/bootstrap
+## package: the zip Lambda and the exh CLI take (target/lambda/bootstrap/bootstrap.zip)
+package: $(LAMBDA)
+	rustup target add aarch64-unknown-linux-gnu
+	$(LAMBDA_BUILD) --output-format zip
+	@ls -l target/lambda/bootstrap/bootstrap.zip
 
 ## deploy: `cargo lambda deploy` with your AWS credentials (not used by tests)
 deploy: build
