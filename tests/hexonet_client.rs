@@ -11,8 +11,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use exh_task::config::{Backend, HexonetConfig, System};
-use exh_task::hexonet::{Client, Command, Options};
+use exh_task::hexonet::{Client, Command, Options, Response};
 use exh_task::secret::Secret;
+use exh_task::Error;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -79,6 +80,13 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// Sends `command` with default options, bounded by [`soon`].
+    async fn call(&self, command_json: serde_json::Value) -> Result<Response, Error> {
+        self.client
+            .call(&command(command_json), &Options::default(), soon())
+            .await
+    }
+
     async fn new(
         script: impl Fn(&Call, usize) -> (StatusCode, String) + Send + Sync + 'static,
     ) -> Fixture {
@@ -189,12 +197,7 @@ async fn a_read_command_is_retried_after_a_503() {
     })
     .await;
     let response = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "CheckDomain", "DOMAIN": "a.com"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "CheckDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap();
     assert_eq!(response.code(), 200);
@@ -212,12 +215,7 @@ async fn a_read_command_is_retried_after_a_temporary_error() {
     })
     .await;
     let response = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "QueryDomainList"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "QueryDomainList"}))
         .await
         .unwrap();
     assert_eq!((response.code(), fixture.calls().len()), (200, 2));
@@ -227,12 +225,7 @@ async fn a_read_command_is_retried_after_a_temporary_error() {
 async fn a_write_command_is_never_sent_twice() {
     let fixture = Fixture::new(|_, _| (StatusCode::BAD_GATEWAY, "bad gateway".into())).await;
     let error = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Transport");
@@ -253,12 +246,7 @@ async fn a_temporary_error_for_a_write_command_is_the_answer() {
     })
     .await;
     let response = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "DeleteDomain", "DOMAIN": "a.com"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "DeleteDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap();
     assert_eq!((response.code(), fixture.calls().len()), (421, 1));
@@ -268,12 +256,7 @@ async fn a_temporary_error_for_a_write_command_is_the_answer() {
 async fn a_read_command_gives_up_with_the_421_template_when_retries_are_spent() {
     let fixture = Fixture::new(|_, _| (StatusCode::INTERNAL_SERVER_ERROR, String::new())).await;
     let error = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "StatusAccount"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "StatusAccount"}))
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Transport");
@@ -290,12 +273,7 @@ async fn a_read_command_gives_up_with_the_421_template_when_retries_are_spent() 
 async fn an_answer_that_is_not_hexonet_is_an_invalid_response_with_the_423_template() {
     let fixture = Fixture::new(|_, _| (StatusCode::OK, "<html>maintenance</html>".into())).await;
     let error = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap_err();
     assert_eq!(
@@ -348,12 +326,7 @@ async fn the_deadline_bounds_a_call_that_never_answers() {
 async fn refused_credentials_are_unauthorized_and_never_retried() {
     let fixture = Fixture::new(|_, _| answer(530, "Authentication failed")).await;
     let error = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "StatusAccount"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "StatusAccount"}))
         .await
         .unwrap_err();
     assert_eq!(
@@ -650,12 +623,7 @@ async fn the_debug_log_shows_every_call_with_password_otp_and_session_masked() {
         .await
         .unwrap();
     let _ = fixture
-        .client
-        .call(
-            &command(json!({"COMMAND": "ModifyContact", "PASSWORD": "contact-secret"})),
-            &Options::default(),
-            soon(),
-        )
+        .call(json!({"COMMAND": "ModifyContact", "PASSWORD": "contact-secret"}))
         .await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
