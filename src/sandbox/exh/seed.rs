@@ -142,7 +142,7 @@ fn user(n: u64) -> Value {
     } else {
         json!([])
     };
-    let (staff, patient) = if n % 4 == 0 {
+    let (staff, patient) = if n.is_multiple_of(4) {
         (
             json!([{"groupId": group, "roles": [], "creationTimestamp": created, "updateTimestamp": created}]),
             json!([]),

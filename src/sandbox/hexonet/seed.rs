@@ -90,7 +90,7 @@ fn seeded_domain(i: usize, user: &str, contact: &str) -> Option<Domain> {
         updated: created + (n % 200) * DAY,
         expiration: created + (1 + n % 10) * 365 * DAY,
         renewal_mode: RENEWAL_MODES[i % RENEWAL_MODES.len()],
-        transfer_lock: i % 3 != 0,
+        transfer_lock: !i.is_multiple_of(3),
         status: "ACTIVE",
         nameservers: NAMESERVERS.map(str::to_owned).to_vec(),
         contact: contact.to_owned(),
