@@ -15,6 +15,8 @@
 #[allow(dead_code)]
 #[path = "../tests/support/python.rs"]
 mod python;
+#[path = "support/ratio.rs"]
+mod ratio;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -316,17 +318,7 @@ fn report(home: &std::path::Path, baseline: &Value) {
 
 /// "exh-task is N× faster than `baseline`" (or slower), from the two times.
 fn ratio(ours: f64, reference: f64, baseline: &str) -> String {
-    if ours <= reference {
-        format!(
-            "exh-task is {:.1}× faster than {baseline}",
-            reference / ours
-        )
-    } else {
-        format!(
-            "exh-task is {:.1}× slower than {baseline}",
-            ours / reference
-        )
-    }
+    ratio::compare(ours, reference, "is", ("faster", "slower"), baseline)
 }
 
 /// `ns` with a readable unit.

@@ -16,6 +16,8 @@
 //! (`--bench`); under `cargo test` it says so and returns at once.
 //! See `benches/README.md`.
 
+#[path = "support/ratio.rs"]
+mod ratio;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -365,32 +367,25 @@ fn percentile(times: &[Duration], p: usize) -> Duration {
 }
 
 fn faster(ours: Duration, theirs: Duration, baseline: &str) -> String {
-    let (ours, theirs) = (ours.as_secs_f64(), theirs.as_secs_f64());
-    if ours <= theirs {
-        format!(
-            "exh-task is {:.1}× faster than the {baseline}",
-            theirs / ours
-        )
-    } else {
-        format!(
-            "exh-task is {:.1}× slower than the {baseline}",
-            ours / theirs
-        )
-    }
+    let baseline = format!("the {baseline}");
+    ratio::compare(
+        ours.as_secs_f64(),
+        theirs.as_secs_f64(),
+        "is",
+        ("faster", "slower"),
+        &baseline,
+    )
 }
 
 fn less_memory(ours: f64, theirs: f64, baseline: &str) -> String {
-    if ours <= theirs {
-        format!(
-            "exh-task needs {:.1}× less memory than the {baseline}",
-            theirs / ours
-        )
-    } else {
-        format!(
-            "exh-task needs {:.1}× more memory than the {baseline}",
-            ours / theirs
-        )
-    }
+    let baseline = format!("the {baseline}");
+    ratio::compare(
+        ours,
+        theirs,
+        "needs",
+        ("less memory", "more memory"),
+        &baseline,
+    )
 }
 
 fn millis(time: Duration) -> String {
