@@ -178,7 +178,7 @@ impl Handler {
                 .exh()
                 .expect_err("no client means no config"));
         };
-        client.send(request, deadline).await.map(Outcome::Exh)
+        client.run(&prepared, deadline).await.map(Outcome::Exh)
     }
 }
 

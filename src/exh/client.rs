@@ -91,9 +91,13 @@ impl Client {
 
     /// Checks and sends `request`, all pages of it when it asks for them.
     pub async fn send(&self, request: &super::Request, deadline: Instant) -> Result<Answer, Error> {
-        let prepared = request.prepare()?;
+        self.run(&request.prepare()?, deadline).await
+    }
+
+    /// Sends a request already checked by [`super::Request::prepare`].
+    pub async fn run(&self, prepared: &Prepared, deadline: Instant) -> Result<Answer, Error> {
         if prepared.all_pages {
-            self.all_pages(&prepared, deadline).await
+            self.all_pages(prepared, deadline).await
         } else {
             let url = prepared.url(&self.inner.host);
             self.fetch(&prepared.method, url, prepared.body.as_ref(), deadline)
