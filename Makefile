@@ -38,13 +38,13 @@ run:
 
 ## test: every test (unit, integration, end-to-end, conformance)
 test: setup
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
 
 ## lint: formatting and clippy, as CI runs them
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## sandbox: the loopback Extra Horizon emulation, for your own scripts
 sandbox:
@@ -63,9 +63,9 @@ watch: $(LAMBDA)
 invoke: $(LAMBDA)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke bootstrap --data-file $(EVENT)
 
-## build: the release bootstrap for Lambda (arm64), without the sandbox
+## build: the release bootstrap for Lambda (arm64); its package has no sandbox to leave out
 LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release --arm64 \
-               --bin bootstrap --no-default-features
+               --package exh-task --bin bootstrap
 build: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD)
@@ -85,10 +85,10 @@ deploy: build
 BENCH_TARGET    := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_BOOTSTRAP := $(BENCH_TARGET)/bench/bootstrap
 bench: setup
-	# The bootstrap as shipped (no sandbox feature); `cargo bench` rebuilds
-	# target/release/bootstrap with the dev-dependencies' features, so the
-	# shipped one is measured from a copy.
-	$(CARGO) build --release --bin bootstrap --no-default-features
+	# The bootstrap as shipped; `cargo bench` rebuilds target/release/bootstrap
+	# with the dev-dependencies' features unified in, so the shipped one is
+	# measured from a copy.
+	$(CARGO) build --release --package exh-task --bin bootstrap
 	mkdir -p $(dir $(BENCH_BOOTSTRAP))
 	cp $(BENCH_TARGET)/release/bootstrap $(BENCH_BOOTSTRAP)
 	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) $(CARGO) bench --bench codecs --bench process

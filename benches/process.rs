@@ -24,7 +24,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use support::runtime_api::{Function, Invocation, RuntimeApi};
 

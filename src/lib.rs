@@ -17,8 +17,10 @@
 //!   HTTP client of the process.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
-//! - `sandbox` (feature `sandbox`): the loopback emulation used by tests and
-//!   demos; never linked into `bootstrap`.
+//!
+//! The loopback emulation that tests and demos run against is the
+//! `exh-task-sandbox` crate of this workspace, and the developer CLI is
+//! `exh-task-cli`: `bootstrap`'s package depends on neither.
 #![warn(missing_docs)]
 
 pub mod allow_list;
@@ -34,8 +36,6 @@ pub mod init_error;
 pub mod outcome;
 pub mod redact;
 mod retry;
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 pub mod schema;
 pub mod secret;
 

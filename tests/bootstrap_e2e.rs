@@ -10,10 +10,9 @@
 //! function process per scenario and mode. Waits are bounded; nothing here
 //! asserts how long something took, only that it stayed within a bound.
 //!
-//! The scenarios against the sandbox (and the check that `bootstrap` does
-//! not link it) need the `sandbox` feature, which is on by default. The
-//! sandbox does not count TCP connections, so a counting proxy in front of it
-//! shows whether warm invocations keep theirs.
+//! The sandbox (the workspace's `exh-task-sandbox` crate, a dev-dependency)
+//! does not count TCP connections, so a counting proxy in front of it shows
+//! whether warm invocations keep theirs.
 
 mod support;
 
@@ -345,12 +344,11 @@ async fn invocations_are_in_flight_together_only_in_concurrent_mode_and_share_co
 // With the sandbox
 // ------------------------------------------------------------------------
 
-#[cfg(feature = "sandbox")]
 mod with_the_sandbox {
     use super::*;
-    use exh_task::sandbox::exh::{CREDENTIALS, SCHEMA_NAME, USER_COUNT};
-    use exh_task::sandbox::record::Verdict;
-    use exh_task::sandbox::{Sandbox, SandboxOptions};
+    use exh_task_sandbox::exh::{CREDENTIALS, SCHEMA_NAME, USER_COUNT};
+    use exh_task_sandbox::record::Verdict;
+    use exh_task_sandbox::{Sandbox, SandboxOptions};
     use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;

@@ -17,7 +17,6 @@
 //! asserts how long something took.
 //!
 //! Needs the `sandbox` feature (on by default).
-#![cfg(feature = "sandbox")]
 
 mod support;
 
@@ -26,7 +25,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use exh_task::envelope::HttpKind;
-use exh_task::sandbox::{hexonet, Sandbox, SandboxOptions};
+use exh_task_sandbox::{hexonet, Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use support::bootstrap::{assert_no_secret_in, closed_port, in_both_modes, Mode, Secrets};
 use support::runtime_api::{FunctionBuilder, Invocation, Invoke, RuntimeApi};

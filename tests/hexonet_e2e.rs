@@ -3,12 +3,10 @@
 //! invocations: every page of a long list, and one session kept across
 //! invocations until it is ended.
 
-#![cfg(feature = "sandbox")]
-
 mod support;
 
-use exh_task::config::Backend;
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::hexonet::Dialect;
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::bootstrap::{in_both_modes, Mode};
@@ -19,16 +17,16 @@ const BOUND: Duration = Duration::from_secs(20);
 /// The sandbox's seeded domains for `sandbox-user`.
 const DOMAINS: usize = 2500;
 
-/// `bootstrap` pointed at the sandbox's `backend` dialect, debug logging on
+/// `bootstrap` pointed at the sandbox's `dialect` dialect, debug logging on
 /// and the password registered as a secret to look for in the output.
 fn function(
     mode: Mode,
     runtime: &RuntimeApi,
     sandbox: &Sandbox,
-    backend: Backend,
+    dialect: Dialect,
 ) -> support::runtime_api::Function {
     sandbox
-        .env_for(backend)
+        .env_for(dialect)
         .into_iter()
         .fold(
             mode.function(runtime).env("EXH_TASK_DEBUG", "1"),
@@ -68,10 +66,10 @@ fn domains(response: &Value) -> Vec<&str> {
         .collect()
 }
 
-async fn every_page_and_one_kept_session(mode: Mode, backend: Backend) {
+async fn every_page_and_one_kept_session(mode: Mode, dialect: Dialect) {
     let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
     let runtime = RuntimeApi::start().await;
-    let mut function = function(mode, &runtime, &sandbox, backend);
+    let mut function = function(mode, &runtime, &sandbox, dialect);
     let list = |limit: usize, all_pages: bool| {
         json!({"hexonet": {"command": {"COMMAND": "QueryDomainList", "ORDERBY": "DOMAIN", "LIMIT": limit},
                            "all_pages": all_pages}})
@@ -107,12 +105,12 @@ async fn every_page_and_one_kept_session(mode: Mode, backend: Backend) {
             "{answer}"
         );
     }
-    let (opened, end) = match backend {
-        Backend::Hexonet => (
+    let (opened, end) = match dialect {
+        Dialect::Hexonet => (
             recorded(&sandbox, |body| body.contains("COMMAND%3DStartSession")),
             "EndSession",
         ),
-        Backend::CentralNic => (
+        Dialect::CentralNic => (
             recorded(&sandbox, |body| body.contains("persistent=1")),
             "StopSession",
         ),
@@ -136,11 +134,11 @@ async fn every_page_and_one_kept_session(mode: Mode, backend: Backend) {
 }
 
 async fn hexonet_pages_merge_in_order_and_one_session_serves_warm_invocations(mode: Mode) {
-    every_page_and_one_kept_session(mode, Backend::Hexonet).await;
+    every_page_and_one_kept_session(mode, Dialect::Hexonet).await;
 }
 
 async fn centralnic_pages_merge_in_order_and_one_session_serves_warm_invocations(mode: Mode) {
-    every_page_and_one_kept_session(mode, Backend::CentralNic).await;
+    every_page_and_one_kept_session(mode, Dialect::CentralNic).await;
 }
 
 in_both_modes!(

@@ -3,14 +3,12 @@
 //! the same with `HEXONET_BACKEND=centralnic` against its CentralNic
 //! Reseller dialect.
 
-#![cfg(feature = "sandbox")]
-
 use exh_task::config::Config;
-use exh_task::sandbox::hexonet::{
+use exh_task::{Error, Handler};
+use exh_task_sandbox::hexonet::{
     self, DOMAIN_COUNT, LOGIN, PASSWORD, ROLE, ROLE_PASSWORD, SUBUSER, SUBUSER_DOMAIN_COUNT,
 };
-use exh_task::sandbox::{Sandbox, SandboxOptions};
-use exh_task::{Error, Handler};
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;

@@ -3,15 +3,13 @@
 //! (`SignatureOnlyEndpoint`), on paths, queries and bodies chosen to break
 //! naive signers. Also shows the `reqwest-oauth1` defect our signer fixes.
 
-#![cfg(feature = "sandbox")]
-
 mod support;
 
-use exh_task::config::OAuth1Credentials;
+use exh_task::config::{Config, OAuth1Credentials};
 use exh_task::exh::{self, oauth1};
-use exh_task::sandbox::record::Verdict;
-use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::secret::Secret;
+use exh_task_sandbox::record::Verdict;
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::python::{run_script, run_script_async};
@@ -45,7 +43,8 @@ fn tricky_requests() -> Vec<Value> {
 #[tokio::test]
 async fn every_request_the_client_signs_validates_under_the_sandbox_and_oauthlib() {
     let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
-    let config = sandbox.config();
+    let config =
+        Config::from_lookup(sandbox.lookup(|_| None)).expect("the sandbox configures both sides");
     let client = exh::Client::new(
         exh_task::http::client().unwrap(),
         config.exh().unwrap().clone(),

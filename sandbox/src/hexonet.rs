@@ -63,7 +63,7 @@ use axum::routing::any;
 use axum::Router;
 
 use self::auth::Sessions;
-use self::dialect::Dialect;
+pub use self::dialect::Dialect;
 use self::registry::Registry;
 use self::reply::Reply;
 use self::request::{mask_secrets, Form, Params};
@@ -237,7 +237,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::hexonet::{parse, Response as Parsed};
+    use exh_task::hexonet::{parse, Response as Parsed};
 
     /// The form the SDK sends (`useOTESystem`, `setCredentials`): entity,
     /// login, password, then the command's lines.

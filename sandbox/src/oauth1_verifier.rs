@@ -95,7 +95,7 @@ pub enum VerifyError {
 ///
 /// # Example
 /// ```
-/// use exh_task::sandbox::oauth1_verifier::{verify, Credentials, RequestParts};
+/// use exh_task_sandbox::oauth1_verifier::{verify, Credentials, RequestParts};
 ///
 /// let credentials = Credentials {
 ///     consumer_key: "dpf43f3p2l4k3l03",

@@ -8,18 +8,19 @@
 //!
 //! Python is `<repo>/.venv/bin/python3` (see `tests/support/python.rs`).
 
-#![cfg(feature = "sandbox")]
+/// The reference scripts (Python, Node) live in the workspace root's tests.
+#[path = "../../tests/support/python.rs"]
+#[allow(dead_code)]
+mod python;
 
-mod support;
-
-use exh_task::sandbox::hexonet::{
+use exh_task_sandbox::hexonet::{
     DOMAIN_COUNT, LOGIN, PASSWORD, ROLE, ROLE_PASSWORD, SUBUSER, SUBUSER_DOMAIN_COUNT,
 };
-use exh_task::sandbox::record::Verdict;
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::record::Verdict;
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 
-use support::python::run_script_async;
+use python::run_script_async;
 
 /// `(code, description)` of one scenario.
 fn status(out: &Value, scenario: &str) -> (i64, String) {

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ExhError;
 use super::ExhState;
-use crate::sandbox::oauth1_verifier::{verify, RequestParts, Verified, VerifyError};
-use crate::sandbox::record::{host, target, RecordedRequest, Verdict};
+use crate::oauth1_verifier::{verify, RequestParts, Verified, VerifyError};
+use crate::record::{host, target, RecordedRequest, Verdict};
 
 /// Largest request body the sandbox reads.
 const MAX_BODY: usize = 8 * 1024 * 1024;

@@ -118,9 +118,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::hexonet::{
-        LOGIN, PASSWORD, ROLE, ROLE_PASSWORD, SUBUSER, SUBUSER_PASSWORD,
-    };
+    use crate::hexonet::{LOGIN, PASSWORD, ROLE, ROLE_PASSWORD, SUBUSER, SUBUSER_PASSWORD};
 
     macro_rules! logins {
         ($($name:ident: $login:expr, $password:expr => $want:expr;)*) => {$(

@@ -7,9 +7,10 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use exh_task::config::{Backend, Config};
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task::config::Config;
 use exh_task::Handler;
+use exh_task_sandbox::hexonet::Dialect;
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,11 +68,11 @@ enum BackendArg {
     Centralnic,
 }
 
-impl From<BackendArg> for Backend {
-    fn from(backend: BackendArg) -> Backend {
+impl From<BackendArg> for Dialect {
+    fn from(backend: BackendArg) -> Dialect {
         match backend {
-            BackendArg::Hexonet => Backend::Hexonet,
-            BackendArg::Centralnic => Backend::CentralNic,
+            BackendArg::Hexonet => Dialect::Hexonet,
+            BackendArg::Centralnic => Dialect::CentralNic,
         }
     }
 }
@@ -97,7 +98,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn sandbox(port: u16, backend: Backend) -> ExitCode {
+async fn sandbox(port: u16, dialect: Dialect) -> ExitCode {
     let sandbox = match Sandbox::start(SandboxOptions { port }).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
@@ -105,7 +106,7 @@ async fn sandbox(port: u16, backend: Backend) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for (name, value) in sandbox.env_for(backend) {
+    for (name, value) in sandbox.env_for(dialect) {
         println!("export {name}={value}");
     }
     eprintln!("sandbox serving on {} (Ctrl-C to stop)", sandbox.exh_url());
@@ -189,8 +190,7 @@ async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
         "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
         sandbox.exh_url()
     );
-    let config = sandbox
-        .config_with(|name| std::env::var(name).ok())
+    let config = Config::from_lookup(sandbox.lookup(|name| std::env::var(name).ok()))
         .map_err(|error| error.to_string())?;
     Ok((config, Some(sandbox)))
 }

@@ -1,8 +1,6 @@
 //! The developer CLI as a user runs it: `exh-task invoke` on the sample
 //! events (against the embedded sandbox) and `exh-task sandbox`.
 
-#![cfg(feature = "sandbox")]
-
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,8 +19,15 @@ fn exh_task() -> Command {
     command
 }
 
+/// The workspace root, where the sample events and the Makefile are.
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the CLI is a member of the workspace")
+}
+
 fn sample_events() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let dir = workspace().join("events");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -114,7 +119,7 @@ fn invoke_prints_an_error_as_error_type_and_message_and_exits_1() {
 fn invoke_names_a_file_that_is_not_json() {
     let output = exh_task()
         .args(["invoke", "Cargo.toml"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(workspace())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

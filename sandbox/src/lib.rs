@@ -13,7 +13,7 @@
 //! # Example
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use exh_task::sandbox::{Sandbox, SandboxOptions};
+//! use exh_task_sandbox::{Sandbox, SandboxOptions};
 //!
 //! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
 //! for (name, value) in sandbox.env() {
@@ -32,14 +32,13 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::config::Backend;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::exh::{ExhState, CREDENTIALS};
-use self::hexonet::HexonetState;
+use self::hexonet::{Dialect, HexonetState};
 use self::record::{RecordedRequest, Recorder};
 
 /// Locks `mutex`, ignoring poisoning: no handler panics halfway through an
@@ -149,12 +148,12 @@ impl Sandbox {
     /// dialect, as `(NAME, value)` pairs in the order `exh-task sandbox`
     /// prints them.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        self.env_for(Backend::Hexonet)
+        self.env_for(Dialect::Hexonet)
     }
 
     /// The environment that points exh-task at this sandbox, its `call.cgi`
-    /// in `backend`'s dialect (`HEXONET_BACKEND` is set for CentralNic).
-    pub fn env_for(&self, backend: Backend) -> Vec<(&'static str, String)> {
+    /// in `dialect` (`HEXONET_BACKEND` is set for CentralNic).
+    pub fn env_for(&self, dialect: Dialect) -> Vec<(&'static str, String)> {
         let mut env = vec![
             ("API_HOST", self.exh_url()),
             (
@@ -172,48 +171,42 @@ impl Sandbox {
             ),
             (
                 "HEXONET_URL",
-                match backend {
-                    Backend::Hexonet => self.hexonet_url(),
-                    Backend::CentralNic => self.centralnic_url(),
+                match dialect {
+                    Dialect::Hexonet => self.hexonet_url(),
+                    Dialect::CentralNic => self.centralnic_url(),
                 },
             ),
             ("HEXONET_LOGIN", hexonet::LOGIN.to_owned()),
             ("HEXONET_PASSWORD", hexonet::PASSWORD.to_owned()),
             ("HEXONET_SYSTEM", "ote".to_owned()),
         ];
-        if backend == Backend::CentralNic {
+        if dialect == Dialect::CentralNic {
             env.push(("HEXONET_BACKEND", "centralnic".to_owned()));
         }
         env
     }
 
-    /// The configuration that points exh-task at this sandbox; variables
-    /// the sandbox does not set (`EXH_TASK_DEBUG`, allow-lists, ...) are
-    /// read through `others`.
+    /// A variable lookup that points exh-task at this sandbox (for its
+    /// `Config::from_lookup`): the sandbox's own variables first, then
+    /// `others` for the rest (`EXH_TASK_DEBUG`, allow-lists, ...).
     ///
     /// `HEXONET_BACKEND=centralnic` among `others` points the HEXONET side
     /// at the CentralNic dialect.
-    pub fn config_with(
-        &self,
-        others: impl Fn(&str) -> Option<String>,
-    ) -> Result<crate::config::Config, crate::config::ConfigError> {
-        let backend = match others("HEXONET_BACKEND").as_deref() {
-            Some("centralnic") => Backend::CentralNic,
-            _ => Backend::Hexonet,
+    pub fn lookup<F>(&self, others: F) -> impl Fn(&str) -> Option<String>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let dialect = match others("HEXONET_BACKEND").as_deref() {
+            Some("centralnic") => Dialect::CentralNic,
+            _ => Dialect::Hexonet,
         };
-        let env = self.env_for(backend);
-        crate::config::Config::from_lookup(|name| {
+        let env = self.env_for(dialect);
+        move |name| {
             env.iter()
                 .find(|(variable, _)| *variable == name)
                 .map(|(_, value)| value.clone())
                 .or_else(|| others(name))
-        })
-    }
-
-    /// The configuration that points exh-task at this sandbox, and nothing else.
-    pub fn config(&self) -> crate::config::Config {
-        self.config_with(|_| None)
-            .expect("the sandbox's own variables are valid")
+        }
     }
 
     /// The services' state, e.g. for the seeded ids.
@@ -319,7 +312,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            crate::hexonet::parse(std::str::from_utf8(&body).unwrap()).code(),
+            exh_task::hexonet::parse(std::str::from_utf8(&body).unwrap()).code(),
             530
         );
         let unknown = app.oneshot(get("/nowhere")).await.unwrap();

@@ -17,7 +17,7 @@ use super::ENTITY;
 
 /// The protocol variant of one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
     /// HEXONET's, as its Python SDK speaks it.
     Hexonet,
     /// CentralNic Reseller's, as its Python SDK speaks it.

@@ -2,13 +2,14 @@
 //! unchanged: the sandbox verifies signatures as Extra Horizon does, and
 //! answers in the shapes the SDK reads (its error mapping included).
 
-#![cfg(feature = "sandbox")]
+/// The reference scripts (Python, Node) live in the workspace root's tests.
+#[path = "../../tests/support/python.rs"]
+#[allow(dead_code)]
+mod python;
 
-mod support;
-
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::{Sandbox, SandboxOptions};
+use python::run_script_async;
 use serde_json::Value;
-use support::python::run_script_async;
 
 #[tokio::test]
 async fn the_javascript_sdk_signs_requests_the_sandbox_accepts() {

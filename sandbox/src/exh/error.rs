@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::sandbox::oauth1_verifier::VerifyError;
+use crate::oauth1_verifier::VerifyError;
 
 /// An Extra Horizon error, answered as its JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]

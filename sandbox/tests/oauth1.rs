@@ -4,17 +4,18 @@
 //! Python is `<repo>/.venv/bin/python3` with `oauthlib` and `requests-oauthlib`
 //! (see `tests/support/python.rs`).
 
-#![cfg(feature = "sandbox")]
+/// The reference scripts (Python, Node) live in the workspace root's tests.
+#[path = "../../tests/support/python.rs"]
+#[allow(dead_code)]
+mod python;
 
-mod support;
-
-use exh_task::sandbox::record::{RecordedRequest, Verdict};
-use exh_task::sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::record::{RecordedRequest, Verdict};
+use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use support::python::run_script_async;
+use python::run_script_async;
 
 /// The requests a real client makes, tricky ones included: every one is
 /// answered 2xx unless `expect` says otherwise.

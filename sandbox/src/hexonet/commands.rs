@@ -223,7 +223,7 @@ fn convert_idn(params: &Params) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::hexonet::{LOGIN, SUBUSER};
+    use crate::hexonet::{LOGIN, SUBUSER};
 
     const NOW: i64 = 1_700_000_000;
 
