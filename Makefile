@@ -34,7 +34,7 @@ $(LAMBDA):
 
 ## run: the main job, on the embedded sandbox: several sample events, one after the other
 run:
-	$(CARGO) run --quiet --bin exh-task -- invoke --brief 4 $(SAMPLES)
+	$(CARGO) run --quiet --bin exh-task -- invoke --output pretty --max-items 2 $(SAMPLES)
 
 ## test: every test (unit, integration, end-to-end, conformance)
 test: setup
@@ -53,10 +53,10 @@ sandbox:
 ## watch: `cargo lambda watch` against the sandbox; then `make invoke EVENT=...` in another shell
 watch: $(LAMBDA)
 	$(CARGO) build --quiet --bin exh-task
-	target/debug/exh-task sandbox --port $(PORT) > $(VENV)/sandbox.env & sandbox=$$!; \
+	target/debug/exh-task sandbox --port $(PORT) --env-file $(VENV)/sandbox.env & sandbox=$$!; \
 	  trap 'kill $$sandbox' EXIT INT TERM; \
-	  for try in $$(seq 100); do grep -q HEXONET_SYSTEM $(VENV)/sandbox.env && break; sleep 0.1; done; \
-	  grep -q HEXONET_SYSTEM $(VENV)/sandbox.env || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
+	  for try in $$(seq 100); do test -s $(VENV)/sandbox.env && break; sleep 0.1; done; \
+	  test -s $(VENV)/sandbox.env || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
 	  . ./$(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin bootstrap
 
 ## invoke: send EVENT to the function `make watch` serves

@@ -38,21 +38,27 @@ fn sample_events() -> Vec<PathBuf> {
     files
 }
 
-/// Splits `invoke`'s output (`# FILE` then pretty JSON, per file).
+/// Reads `invoke --output jsonl`: one `{"file", "result"}` per line.
 fn results(stdout: &str) -> Vec<(String, Value)> {
-    let mut results = Vec::new();
-    for section in stdout.split("\n# ").map(|s| s.trim_start_matches("# ")) {
-        let (file, json) = section.split_once('\n').unwrap();
-        results.push((file.to_owned(), serde_json::from_str(json).unwrap()));
-    }
-    results
+    stdout
+        .lines()
+        .map(|line| {
+            let mut entry: Value = serde_json::from_str(line).unwrap();
+            let file = entry["file"].as_str().unwrap().to_owned();
+            (file, entry["result"].take())
+        })
+        .collect()
 }
 
 #[test]
 fn every_sample_event_runs_against_the_embedded_sandbox() {
     let files = sample_events();
     assert!(files.len() >= 10, "samples: {files:?}");
-    let output = exh_task().arg("invoke").args(&files).output().unwrap();
+    let output = exh_task()
+        .args(["invoke", "--output", "jsonl"])
+        .args(&files)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -83,7 +89,7 @@ fn every_hexonet_sample_runs_against_the_centralnic_dialect_too() {
     assert!(!files.is_empty());
     let output = exh_task()
         .env("HEXONET_BACKEND", "centralnic")
-        .arg("invoke")
+        .args(["invoke", "--output", "jsonl"])
         .args(&files)
         .output()
         .unwrap();
@@ -116,21 +122,16 @@ fn invoke_prints_an_error_as_error_type_and_message_and_exits_1() {
 }
 
 #[test]
-fn invoke_names_a_file_that_is_not_json() {
+fn invoke_names_a_file_that_is_not_json_on_stderr_and_exits_2() {
     let output = exh_task()
         .args(["invoke", "Cargo.toml"])
         .current_dir(workspace())
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(
-        result["errorMessage"]
-            .as_str()
-            .unwrap()
-            .starts_with("Cargo.toml: not JSON"),
-        "{result}"
-    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "stdout: {:?}", output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Cargo.toml: not JSON"), "{stderr}");
 }
 
 #[tokio::test]
@@ -166,4 +167,213 @@ async fn sandbox_prints_its_configuration_then_serves_signed_requests_only() {
     assert_eq!(status, 401);
     assert_eq!(body["code"], 109);
     assert_eq!(body["name"], "OAUTH_SIGNATURE_EXCEPTION");
+}
+
+/// Runs `exh-task` with `args`, `stdin` as its standard input.
+fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = exh_task()
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_missing_file_exits_2_before_anything_runs() {
+    let output = exh_task()
+        .args(["invoke", "--data", "{}", "no/such/event.json"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "the --data event ran anyway");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no/such/event.json"), "{stderr}");
+}
+
+#[test]
+fn invoke_without_any_event_is_a_usage_error() {
+    let output = exh_task().arg("invoke").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn an_unknown_option_is_a_usage_error() {
+    let output = exh_task()
+        .args(["invoke", "--no-such-option"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn standard_input_and_inline_data_are_events_too() {
+    let output = run_with_stdin(
+        &[
+            "invoke",
+            "--output",
+            "jsonl",
+            "--data",
+            r#"{"exh": {"path": "/users/v1/me"}}"#,
+            "-",
+        ],
+        r#"{"hexonet": {"command": {"COMMAND": "StatusAccount"}}}"#,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let results = results(&String::from_utf8(output.stdout).unwrap());
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].0, "--data");
+    assert_eq!(results[0].1["exh"]["status"], 200);
+    assert_eq!(results[1].0, "-");
+    assert_eq!(results[1].1["hexonet"]["code"], 200);
+}
+
+#[test]
+fn compact_output_is_one_json_document_per_line_and_headers_go_to_stderr() {
+    let output = exh_task()
+        .args(["invoke", "--output", "compact", "--data", "{}"])
+        .args(["events/users-me.json", "events/hexonet-status-account.json"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines.iter().all(|result| result["ok"] == true), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("==> events/users-me.json <=="), "{stderr}");
+}
+
+#[test]
+fn pretty_output_is_indented_json() {
+    let output = exh_task()
+        .args(["invoke", "--output", "pretty", "--data", "{}"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("{\n  \"ok\": true"), "{stdout}");
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["exh"]["status"], 200);
+}
+
+#[test]
+fn an_answer_that_is_not_ok_fails_only_when_asked_to() {
+    let not_found = r#"{"exh": {"path": "/users/v1/no-such-user"}}"#;
+    let output = exh_task()
+        .args(["invoke", "--data", not_found])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["ok"], false);
+    let output = exh_task()
+        .args(["invoke", "--fail-on-not-ok", "--data", not_found])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+}
+
+#[test]
+fn max_items_cuts_lists_without_changing_the_shape_and_says_so_on_stderr() {
+    let output = exh_task()
+        .args([
+            "invoke",
+            "--max-items",
+            "2",
+            "events/hexonet-query-domain-list.json",
+        ])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let records = result["hexonet"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(Value::is_object), "{records:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("more item(s) of $.hexonet.records not shown"),
+        "{stderr}"
+    );
+}
+
+/// A reader that stops early (`| head -1`) must end the CLI quietly, with
+/// success: its stdout is a pipe whose reading end is already closed, so
+/// every write fails with a broken pipe.
+fn stops_quietly_when_the_reader_goes_away(args: &[&str]) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = exh_task()
+        .args(args)
+        .current_dir(workspace())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn invoke_stops_quietly_when_the_reader_goes_away() {
+    stops_quietly_when_the_reader_goes_away(&["invoke", "--data", "{}"]);
+}
+
+#[test]
+fn schema_stops_quietly_when_the_reader_goes_away() {
+    stops_quietly_when_the_reader_goes_away(&["schema"]);
+}
+
+#[test]
+fn sandbox_writes_its_exports_to_an_env_file_once_listening() {
+    let dir = std::env::temp_dir().join(format!("exh-task-env-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join("sandbox.env");
+    std::fs::write(&env_file, "export STALE=1\n").unwrap();
+    let mut child = exh_task()
+        .args(["sandbox", "--port", "0", "--env-file"])
+        .arg(&env_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut exports = String::new();
+    for _ in 0..200 {
+        exports = std::fs::read_to_string(&env_file).unwrap_or_default();
+        if exports.contains("HEXONET_SYSTEM") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let host = exports
+        .lines()
+        .find_map(|line| line.strip_prefix("export API_HOST="))
+        .unwrap_or_else(|| panic!("no API_HOST in {exports:?}"))
+        .to_owned();
+    assert!(!exports.contains("STALE"), "{exports}");
+    let listening = std::net::TcpStream::connect(host.trim_start_matches("http://"));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(listening.is_ok(), "the env file came before the listener");
+    assert!(output.stdout.is_empty(), "exports went to stdout too");
 }

@@ -1,0 +1,188 @@
+//! `exh-task invoke`: the handler run on events from files, standard input
+//! or the command line, each answer printed as its envelope would answer.
+//!
+//! Every input is read and parsed before anything runs, so a missing file
+//! or a typo in `--data` (exit 2) never leaves half of a run behind.
+
+use crate::output::{self, Closed, Mode};
+use exh_task::config::Config;
+use exh_task::Handler;
+use exh_task_sandbox::{Sandbox, SandboxOptions};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The exit status when every answer was had and ok.
+pub const EXIT_OK: u8 = 0;
+/// An invocation failed (an `errorType`), or with `--fail-on-not-ok` an
+/// answer was not ok.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage, file or set-up errors: nothing ran, nothing was printed on stdout.
+pub const EXIT_USAGE: u8 = 2;
+
+/// What `invoke` was asked to do.
+pub struct Invoke {
+    /// Event files; `-` is standard input.
+    pub files: Vec<PathBuf>,
+    /// An event given inline (`--data`).
+    pub data: Option<String>,
+    /// The invocation deadline.
+    pub timeout: Duration,
+    /// `--output`.
+    pub mode: Mode,
+    /// `--max-items`.
+    pub max_items: Option<usize>,
+    /// `--fail-on-not-ok`.
+    pub fail_on_not_ok: bool,
+}
+
+/// One event to run, and the name it is reported under.
+struct Input {
+    name: String,
+    event: Value,
+}
+
+impl Invoke {
+    /// Runs every input in order and prints each answer; the exit status
+    /// follows the table in the README ("exh-task invoke").
+    pub async fn run(self) -> ExitCode {
+        let inputs = match self.inputs() {
+            Ok(inputs) => inputs,
+            Err(message) => return usage_error(&message),
+        };
+        let (config, _sandbox) = match configuration().await {
+            Ok(found) => found,
+            Err(message) => return usage_error(&message),
+        };
+        let http = match exh_task::http::client() {
+            Ok(http) => http,
+            Err(error) => return usage_error(&format!("cannot build the HTTP client: {error}")),
+        };
+        let handler = Handler::new(config, http);
+        let mut status = EXIT_OK;
+        let several = inputs.len() > 1;
+        for input in inputs {
+            if several && self.mode != Mode::Jsonl {
+                eprintln!("==> {} <==", input.name);
+            }
+            let deadline = tokio::time::Instant::now() + self.timeout;
+            let mut answer = match handler.handle(input.event, deadline).await {
+                Ok(answer) => {
+                    if self.fail_on_not_ok && !is_ok(&answer) {
+                        status = status.max(EXIT_FAILED);
+                    }
+                    answer
+                }
+                Err(error) => {
+                    status = status.max(EXIT_FAILED);
+                    json!({"errorType": error.error_type(), "errorMessage": error.to_string()})
+                }
+            };
+            if let Some(max_items) = self.max_items {
+                for (path, left_out) in output::cut_lists(&mut answer, max_items) {
+                    eprintln!(
+                        "{}: {left_out} more item(s) of {path} not shown",
+                        input.name
+                    );
+                }
+            }
+            if let Err(Closed) = output::result(self.mode, &input.name, &answer) {
+                return ExitCode::SUCCESS;
+            }
+        }
+        ExitCode::from(status)
+    }
+
+    fn inputs(&self) -> Result<Vec<Input>, String> {
+        let mut inputs = Vec::new();
+        if let Some(data) = &self.data {
+            inputs.push(Input {
+                name: "--data".to_owned(),
+                event: parse("--data", data)?,
+            });
+        }
+        for file in &self.files {
+            let name = file.display().to_string();
+            let text = if name == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|error| format!("standard input: {error}"))?;
+                text
+            } else {
+                std::fs::read_to_string(file).map_err(|error| format!("{name}: {error}"))?
+            };
+            inputs.push(Input {
+                event: parse(&name, &text)?,
+                name,
+            });
+        }
+        if inputs.is_empty() {
+            return Err("give event files, `-` for standard input, or --data '{…}'".to_owned());
+        }
+        Ok(inputs)
+    }
+}
+
+fn parse(name: &str, text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|error| format!("{name}: not JSON: {error}"))
+}
+
+/// Whether an answer says ok: a result's `ok`, an HTTP answer's 2xx status,
+/// an SQS answer without failures.
+fn is_ok(answer: &Value) -> bool {
+    if let Some(status) = answer.get("statusCode").and_then(Value::as_u64) {
+        return (200..300).contains(&status);
+    }
+    if let Some(failures) = answer.get("batchItemFailures").and_then(Value::as_array) {
+        return failures.is_empty();
+    }
+    answer["ok"] == true
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("exh-task invoke: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// The process configuration, or, when nothing is configured, the embedded
+/// sandbox's (the sandbox is returned so it lives as long as the handler).
+async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
+    let configured = ["API_HOST", "HEXONET_LOGIN", "HEXONET_URL"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+    if configured {
+        return Config::from_env()
+            .map(|config| (config, None))
+            .map_err(|error| error.to_string());
+    }
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .map_err(|error| format!("cannot start the embedded sandbox: {error}"))?;
+    eprintln!(
+        "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
+        sandbox.exh_url()
+    );
+    let config = Config::from_lookup(sandbox.lookup(|name| std::env::var(name).ok()))
+        .map_err(|error| error.to_string())?;
+    Ok((config, Some(sandbox)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_ok_as_its_envelope_says() {
+        assert!(is_ok(&json!({"ok": true, "exh": {}})));
+        assert!(!is_ok(&json!({"ok": false, "exh": {}})));
+        assert!(is_ok(&json!({"statusCode": 200, "body": "{}"})));
+        assert!(!is_ok(&json!({"statusCode": 404, "body": "{}"})));
+        assert!(is_ok(&json!({"batchItemFailures": []})));
+        assert!(!is_ok(
+            &json!({"batchItemFailures": [{"itemIdentifier": "a"}]})
+        ));
+    }
+}
