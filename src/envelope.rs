@@ -12,7 +12,7 @@
 //! | Extra Horizon task | `functionName` (the Task object) | `data` | result (the task's `result`) |
 //! | direct invocation | anything else | the event | result |
 
-use crate::error::Error;
+use crate::error::{Error, LambdaError};
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
@@ -199,7 +199,7 @@ impl HttpKind {
             Ok(result) => (200, result),
             Err(error) => (
                 self.status_of(&error),
-                json!({"errorType": error.error_type(), "errorMessage": error.to_string()}),
+                serde_json::to_value(LambdaError::from(&error)).expect("error objects serialise"),
             ),
         };
         json!({

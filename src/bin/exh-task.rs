@@ -8,6 +8,7 @@
 
 use clap::{Parser, Subcommand};
 use exh_task::config::{Backend, Config};
+use exh_task::error::LambdaError;
 use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::Handler;
 use serde_json::{json, Value};
@@ -147,13 +148,16 @@ async fn invoke(files: &[PathBuf], timeout: Duration, brief: Option<usize>) -> E
                     Ok(result) => result,
                     Err(error) => {
                         failed = true;
-                        json!({"errorType": error.error_type(), "errorMessage": error.to_string()})
+                        lambda_error(LambdaError::from(&error))
                     }
                 }
             }
             Err(message) => {
                 failed = true;
-                json!({"errorType": "InvalidEvent", "errorMessage": message})
+                lambda_error(LambdaError {
+                    error_type: "InvalidEvent",
+                    error_message: message,
+                })
             }
         };
         if let Some(max_items) = brief {
@@ -169,6 +173,11 @@ async fn invoke(files: &[PathBuf], timeout: Duration, brief: Option<usize>) -> E
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// How a failed invocation prints: the Lambda error object.
+fn lambda_error(error: LambdaError) -> Value {
+    serde_json::to_value(error).expect("error objects serialise")
 }
 
 /// The process configuration, or, when nothing is configured, the embedded
