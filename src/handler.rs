@@ -178,7 +178,7 @@ impl Handler {
                 .exh()
                 .expect_err("no client means no config"));
         };
-        client.run(&prepared, deadline).await.map(Outcome::Exh)
+        client.send(&prepared, deadline).await.map(Outcome::Exh)
     }
 }
 
