@@ -145,7 +145,7 @@ async fn invoke(files: &[PathBuf], timeout: Duration, brief: Option<usize>) -> E
             Ok(event) => {
                 let deadline = tokio::time::Instant::now() + timeout;
                 match handler.handle(event, deadline).await {
-                    Ok(result) => result,
+                    Ok(reply) => reply.to_value(),
                     Err(error) => {
                         failed = true;
                         lambda_error(LambdaError::from(&error))
