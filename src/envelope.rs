@@ -445,7 +445,12 @@ mod tests {
 
     #[test]
     fn an_http_response_holds_the_result_text_as_its_body() {
-        let outcome = quotes(2);
+        // Escapes, control characters and multi-byte text, which the body
+        // string escapes a second time.
+        let outcome = EventOutcome::Single(crate::outcome::Outcome::Exh(crate::exh::Answer {
+            status: 200,
+            body: json!({"text": "é \"q\" \\ \n\t\u{1} 😀", "n": [1.5, -0.0, 2]}),
+        }));
         let response = HttpKind::FunctionUrl.response(Ok(&outcome));
         let expected = json!({
             "statusCode": 200,
