@@ -7,7 +7,7 @@
 //! | `oauth1_sign` | `exh::oauth1::authorization` on an RQL `GET` | oauthlib `Client.sign` |
 //! | `hexonet_encode` | `hexonet::Command::from_json` + `Protocol::wire_command` + `PostBody::new` | the SDK's flatten + `getPOSTData` (plain and masked) |
 //! | `hexonet_parse` | `hexonet::parse`, a 1000-row `QueryDomainList` answer | the SDK's `Response(text, cmd, cfg)` |
-//! | `event/*` | JSON text → `envelope::open` → `event::Request::from_event` | none: the Python example reads no event |
+//! | `event/*` | JSON text → `envelope::open` → `event::Event::parse` | none: the Python example reads no event |
 //!
 //! Under `cargo test` (no `--bench` argument) criterion runs each bench once
 //! as a test and the Python baseline is skipped. See `benches/README.md`.
@@ -25,7 +25,7 @@ use std::time::Duration;
 use criterion::Criterion;
 use exh_task::config::{Backend, OAuth1Credentials};
 use exh_task::envelope::{self, Opened};
-use exh_task::event::Request;
+use exh_task::event::Event;
 use exh_task::hexonet::{self, Command, PostBody, Protocol, SocketConfig};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
@@ -217,9 +217,7 @@ fn domain_list(rows: usize) -> String {
 fn requests_of(text: &str) -> usize {
     let event: Value = serde_json::from_str(text).expect("a JSON event");
     let read = |request: Result<Value, exh_task::Error>| {
-        request
-            .and_then(|value| Request::from_event(&value))
-            .is_ok() as usize
+        request.and_then(|value| Event::parse(&value)).is_ok() as usize
     };
     match envelope::open(event).expect("a known envelope") {
         Opened::Request(value) => read(Ok(value)),

@@ -12,14 +12,18 @@
 //! | Extra Horizon task | `functionName` (the Task object) | `data` | result (the task's `result`) |
 //! | direct invocation | anything else | the event | result |
 
-use crate::error::Error;
+use crate::error::{Error, LambdaError};
+use crate::outcome::EventOutcome;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine;
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::fmt;
 
 /// The header Extra Horizon sets (and vouches for) on API function calls.
 pub const EXH_USER_HEADER: &str = "x-exh-requesting-user-id";
@@ -93,12 +97,20 @@ pub fn open(event: Value) -> Result<Opened, Error> {
         return Ok(Opened::Request(event.detail));
     }
     if fields.get("functionName").is_some_and(Value::is_string) {
-        return Ok(Opened::Request(match fields.get("data") {
-            None | Some(Value::Null) => json!({}),
-            Some(data) => data.clone(),
-        }));
+        return Ok(Opened::Request(task_data(event)));
     }
     Ok(Opened::Request(event))
+}
+
+/// The `data` of an Extra Horizon task, moved out of it; none is `{}`.
+fn task_data(task: Value) -> Value {
+    match task {
+        Value::Object(mut fields) => match fields.swap_remove("data") {
+            None | Some(Value::Null) => json!({}),
+            Some(data) => data,
+        },
+        _ => json!({}),
+    }
 }
 
 fn v2(event: Value) -> Result<Opened, Error> {
@@ -167,6 +179,8 @@ fn json_body(body: &str, what: &str) -> Result<Value, Error> {
         .map_err(|error| Error::invalid_event(format!("the {what} is not JSON: {error}")))
 }
 
+/// The envelope `event` seems to be, as its type. The event is consumed, so
+/// its strings (the body above all) are moved into the type, not copied.
 fn typed<T: DeserializeOwned>(event: Value, what: &str) -> Result<T, Error> {
     serde_json::from_value(event).map_err(|error| {
         Error::invalid_event(format!("looks like {what} but does not parse: {error}"))
@@ -193,21 +207,143 @@ impl HttpKind {
     }
 
     /// The HTTP response (the shape API Gateway and Function URLs take) for
-    /// a result or an error.
-    pub fn response(self, outcome: Result<Value, Error>) -> Value {
-        let (status, body) = match outcome {
-            Ok(result) => (200, result),
-            Err(error) => (
-                self.status_of(&error),
-                json!({"errorType": error.error_type(), "errorMessage": error.to_string()}),
-            ),
+    /// an event's outcome or the error that kept it from one.
+    ///
+    /// The result document is serialised once, straight into the response's
+    /// `body` string; a response over [`MAX_RESULT_BYTES`] (the escaped body
+    /// is larger than the result) is answered as its `InvalidResponse` error.
+    pub fn response(self, outcome: Result<&EventOutcome, &Error>) -> Reply {
+        let fitted = match outcome {
+            Ok(outcome) => Reply::fitting(&HttpResponse::new(200, &outcome.document())),
+            Err(error) => return self.error_response(error),
         };
-        json!({
-            "statusCode": status,
-            "headers": {"content-type": "application/json"},
-            "body": body.to_string(),
-            "isBase64Encoded": false,
-        })
+        fitted.unwrap_or_else(|error| self.error_response(&error))
+    }
+
+    fn error_response(self, error: &Error) -> Reply {
+        let body = LambdaError::from(error);
+        Reply::fitting(&HttpResponse::new(self.status_of(error), &body))
+            .expect("an error answer is far below the limit")
+    }
+}
+
+/// The largest answer a synchronous Lambda invocation may return (6 MB),
+/// less room for the runtime's own framing.
+pub const MAX_RESULT_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+
+/// An envelope's answer, serialised: exactly the bytes the runtime sends.
+///
+/// It serialises as this JSON text, verbatim (a [`RawValue`]), so the
+/// answer is written once and its size is checked on the bytes sent.
+#[derive(Debug, Clone)]
+pub struct Reply(Box<RawValue>);
+
+impl Reply {
+    /// `answer` serialised, or the `InvalidResponse` error when it is over
+    /// [`MAX_RESULT_BYTES`] (Lambda would refuse it with a less helpful one).
+    fn fitting<T: Serialize>(answer: &T) -> Result<Reply, Error> {
+        // Our documents have string keys and no fallible `Serialize`.
+        let json = serde_json::value::to_raw_value(answer).expect("answers serialise");
+        let size = json.get().len();
+        if size > MAX_RESULT_BYTES {
+            return Err(Error::InvalidResponse(format!(
+                "the result is {size} bytes, over Lambda's 6 MB limit: ask for less (select(), limit())"
+            )));
+        }
+        Ok(Reply(json))
+    }
+
+    /// The JSON text sent.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The answer as a JSON value, for reading it rather than sending it.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.json()).expect("a reply is JSON")
+    }
+}
+
+impl Serialize for Reply {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// The answer of a direct invocation, an Extra Horizon task or an
+/// EventBridge event: the result document, or the error it is over the
+/// size limit with.
+pub fn result(outcome: &EventOutcome) -> Result<Reply, Error> {
+    Reply::fitting(&outcome.document())
+}
+
+/// The answer of an SQS event: `batchItemFailures` naming `failed`, the
+/// message ids of the records to retry.
+pub fn batch_item_failures(failed: impl IntoIterator<Item = String>) -> Result<Reply, Error> {
+    let mut response = SqsBatchResponse::default();
+    failed.into_iter().for_each(|id| response.add_failure(id));
+    Reply::fitting(&response)
+}
+
+/// An HTTP response as API Gateway and Function URLs read it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpResponse<'a, T: Serialize> {
+    status_code: u16,
+    headers: JsonContent,
+    body: JsonText<'a, T>,
+    is_base64_encoded: bool,
+}
+
+impl<'a, T: Serialize> HttpResponse<'a, T> {
+    fn new(status_code: u16, body: &'a T) -> Self {
+        HttpResponse {
+            status_code,
+            headers: JsonContent {
+                content_type: "application/json",
+            },
+            body: JsonText(body),
+            is_base64_encoded: false,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonContent {
+    #[serde(rename = "content-type")]
+    content_type: &'static str,
+}
+
+/// A value that serialises as a string holding its JSON text: written
+/// through the serialiser's own string escaping as it is produced, so the
+/// text is never built apart from the answer it goes into.
+struct JsonText<'a, T>(&'a T);
+
+impl<T: Serialize> Serialize for JsonText<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<T: Serialize> fmt::Display for JsonText<'_, T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        serde_json::to_writer(Utf8Writer(formatter), self.0).map_err(|_| fmt::Error)
+    }
+}
+
+/// `serde_json` writes whole UTF-8 pieces (it cuts strings only before the
+/// ASCII bytes it escapes), so each write is text for the formatter.
+struct Utf8Writer<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl std::io::Write for Utf8Writer<'_, '_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(bytes).map_err(std::io::Error::other)?;
+        self.0.write_str(text).map_err(std::io::Error::other)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -276,12 +412,105 @@ mod tests {
 
     #[test]
     fn http_errors_are_json_bodies_with_a_status() {
-        let response = HttpKind::ApiGatewayRest.response(Err(Error::invalid_event("bad")));
+        let response = HttpKind::ApiGatewayRest
+            .response(Err(&Error::invalid_event("bad")))
+            .to_value();
         assert_eq!(response["statusCode"], 400);
         let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
         assert_eq!(
             body,
             json!({"errorType": "InvalidEvent", "errorMessage": "invalid event: bad"})
+        );
+    }
+
+    /// An Extra Horizon answer whose body is a string of `quotes` `"`
+    /// characters: each takes 2 bytes in the result, 4 in an HTTP body.
+    fn quotes(count: usize) -> EventOutcome {
+        EventOutcome::Single(crate::outcome::Outcome::Exh(crate::exh::Answer {
+            status: 200,
+            body: Value::String("\"".repeat(count)),
+        }))
+    }
+
+    #[test]
+    fn a_result_is_sent_as_its_document_serialised() {
+        let outcome = quotes(2);
+        let reply = result(&outcome).unwrap();
+        assert_eq!(
+            reply.json(),
+            serde_json::to_string(&outcome.document()).unwrap()
+        );
+        assert_eq!(serde_json::to_string(&reply).unwrap(), reply.json());
+    }
+
+    #[test]
+    fn an_http_response_holds_the_result_text_as_its_body() {
+        // Escapes, control characters and multi-byte text, which the body
+        // string escapes a second time.
+        let outcome = EventOutcome::Single(crate::outcome::Outcome::Exh(crate::exh::Answer {
+            status: 200,
+            body: json!({"text": "é \"q\" \\ \n\t\u{1} 😀", "n": [1.5, -0.0, 2]}),
+        }));
+        let response = HttpKind::FunctionUrl.response(Ok(&outcome));
+        let expected = json!({
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": serde_json::to_string(&outcome.document()).unwrap(),
+            "isBase64Encoded": false,
+        });
+        assert_eq!(response.json(), expected.to_string());
+    }
+
+    #[test]
+    fn a_result_of_exactly_the_limit_is_sent_and_one_byte_more_is_refused() {
+        let overhead = result(&quotes(0)).unwrap().json().len();
+        let at_limit = EventOutcome::Single(crate::outcome::Outcome::Exh(crate::exh::Answer {
+            status: 200,
+            body: Value::String("x".repeat(MAX_RESULT_BYTES - overhead)),
+        }));
+        assert_eq!(result(&at_limit).unwrap().json().len(), MAX_RESULT_BYTES);
+        let over = EventOutcome::Single(crate::outcome::Outcome::Exh(crate::exh::Answer {
+            status: 200,
+            body: Value::String("x".repeat(MAX_RESULT_BYTES - overhead + 1)),
+        }));
+        let error = result(&over).unwrap_err();
+        assert_eq!(
+            error,
+            Error::InvalidResponse(format!(
+                "the result is {} bytes, over Lambda's 6 MB limit: ask for less (select(), limit())",
+                MAX_RESULT_BYTES + 1
+            ))
+        );
+    }
+
+    #[test]
+    fn a_result_that_fits_directly_is_refused_when_its_http_escaped_body_does_not() {
+        let outcome = quotes(MAX_RESULT_BYTES / 3);
+        let direct = result(&outcome).unwrap();
+        assert!(direct.json().len() < MAX_RESULT_BYTES);
+        for kind in [HttpKind::ApiGatewayHttp, HttpKind::ExhApiFunction] {
+            let response = kind.response(Ok(&outcome)).to_value();
+            assert_eq!(
+                response["statusCode"],
+                kind.status_of(&Error::InvalidResponse(String::new()))
+            );
+            let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["errorType"], "InvalidResponse", "{body}");
+            let message = body["errorMessage"].as_str().unwrap();
+            assert!(message.contains("over Lambda's 6 MB limit"), "{message}");
+        }
+    }
+
+    #[test]
+    fn sqs_failures_are_named_by_message_id() {
+        let reply = batch_item_failures(["a".to_owned(), "b".to_owned()]).unwrap();
+        assert_eq!(
+            reply.json(),
+            r#"{"batchItemFailures":[{"itemIdentifier":"a"},{"itemIdentifier":"b"}]}"#
+        );
+        assert_eq!(
+            batch_item_failures([]).unwrap().json(),
+            r#"{"batchItemFailures":[]}"#
         );
     }
 }

@@ -79,12 +79,39 @@ pub struct ErrorDocument {
     pub message: String,
 }
 
-impl From<Error> for Diagnostic {
-    fn from(error: Error) -> Diagnostic {
-        Diagnostic {
-            error_type: error.error_type().into(),
+/// The error object of the Lambda contract, `{"errorType", "errorMessage"}`:
+/// what a failed invocation reports, what `/init/error` receives and what an
+/// HTTP envelope answers with. One type, so the names cannot drift apart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaError {
+    /// The contract's `errorType` name, which retry policies match.
+    pub error_type: &'static str,
+    /// What happened, without any secret.
+    pub error_message: String,
+}
+
+impl From<&Error> for LambdaError {
+    fn from(error: &Error) -> LambdaError {
+        LambdaError {
+            error_type: error.error_type(),
             error_message: error.to_string(),
         }
+    }
+}
+
+impl From<LambdaError> for Diagnostic {
+    fn from(error: LambdaError) -> Diagnostic {
+        Diagnostic {
+            error_type: error.error_type.into(),
+            error_message: error.error_message,
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(error: Error) -> Diagnostic {
+        LambdaError::from(&error).into()
     }
 }
 
@@ -118,6 +145,15 @@ mod tests {
         assert_eq!(
             Diagnostic::from(error).error_message,
             "missing configuration: API_HOST, API_OAUTH_TOKEN not set"
+        );
+    }
+
+    #[test]
+    fn the_lambda_error_object_is_named_as_lambda_names_it() {
+        let error = LambdaError::from(&Error::Forbidden("no".into()));
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({"errorType": "Forbidden", "errorMessage": "forbidden: no"})
         );
     }
 

@@ -11,6 +11,7 @@
 use crate::error::Error;
 use crate::exh;
 use crate::hexonet;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// How many batch items run at once when the event does not say.
@@ -18,26 +19,33 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most batch items that may run at once.
 pub const MAX_CONCURRENCY: usize = 16;
 
-/// One request of an event.
+/// What an event asks for: one request, or a batch of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// One request.
+    Single(Request),
+    /// Several requests, run concurrently, answered in order.
+    Batch {
+        /// The items; one that is not a valid request carries its own
+        /// error, so it cannot sink the others.
+        items: Vec<Result<Request, Error>>,
+        /// How many run at once (1 to [`MAX_CONCURRENCY`]).
+        concurrency: usize,
+    },
+}
+
+/// One request: a batch holds these, so a batch cannot hold a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     /// A call to Extra Horizon.
     Exh(exh::Request),
     /// A HEXONET command.
     Hexonet(hexonet::Request),
-    /// Several requests, run concurrently, answered in order.
-    Batch {
-        /// The requests, never batches themselves; an item that is not a
-        /// valid request carries its own error, so it cannot sink the others.
-        requests: Vec<Result<Request, Error>>,
-        /// How many run at once (1 to [`MAX_CONCURRENCY`]).
-        concurrency: usize,
-    },
 }
 
-impl Request {
-    /// Reads the request of an event (already unwrapped from any envelope).
-    pub fn from_event(event: &Value) -> Result<Request, Error> {
+impl Event {
+    /// Reads the event (already unwrapped from any envelope).
+    pub fn parse(event: &Value) -> Result<Event, Error> {
         let Value::Object(fields) = event else {
             return Err(Error::invalid_event(format!(
                 "the event must be a JSON object such as {{}} or {{\"exh\": {{...}}}}, not {}",
@@ -45,35 +53,31 @@ impl Request {
             )));
         };
         if fields.is_empty() {
-            return Ok(Request::Exh(exh::Request::default()));
+            return Ok(Event::Single(Request::Exh(exh::Request::default())));
         }
         if let Some(batch) = fields.get("batch") {
             only_keys(fields, &["batch", "concurrency"])?;
-            return batch_request(batch, fields.get("concurrency"));
+            return batch_event(batch, fields.get("concurrency"));
         }
         if let Some(request) = fields.get("exh") {
             only_keys(fields, &["exh"])?;
-            return exh_request(request).map(Request::Exh);
+            return typed(request, "exh").map(|request| Event::Single(Request::Exh(request)));
         }
         if let Some(request) = fields.get("hexonet") {
             only_keys(fields, &["hexonet"])?;
-            return hexonet_request(request).map(Request::Hexonet);
+            return typed(request, "hexonet")
+                .map(|request| Event::Single(Request::Hexonet(request)));
         }
         Err(unknown_shape(fields))
     }
 }
 
-fn exh_request(request: &Value) -> Result<exh::Request, Error> {
-    serde_json::from_value(request.clone())
-        .map_err(|error| Error::invalid_event(format!("exh: {error}")))
+/// `side`'s request, read from the event without copying it first.
+fn typed<T: DeserializeOwned>(request: &Value, side: &str) -> Result<T, Error> {
+    T::deserialize(request).map_err(|error| Error::invalid_event(format!("{side}: {error}")))
 }
 
-fn hexonet_request(request: &Value) -> Result<hexonet::Request, Error> {
-    serde_json::from_value(request.clone())
-        .map_err(|error| Error::invalid_event(format!("hexonet: {error}")))
-}
-
-fn batch_request(batch: &Value, concurrency: Option<&Value>) -> Result<Request, Error> {
+fn batch_event(batch: &Value, concurrency: Option<&Value>) -> Result<Event, Error> {
     let Value::Array(items) = batch else {
         return Err(Error::invalid_event(format!(
             "batch must be an array of requests, not {}",
@@ -91,17 +95,16 @@ fn batch_request(batch: &Value, concurrency: Option<&Value>) -> Result<Request, 
                 ))
             })? as usize,
     };
-    let requests = items
+    // An item is read as a whole event, so a malformed nested batch is
+    // named for what is wrong with it, and a well-formed one is refused.
+    let items = items
         .iter()
-        .map(|item| match Request::from_event(item)? {
-            Request::Batch { .. } => Err(Error::invalid_event("a batch cannot contain a batch")),
-            request => Ok(request),
+        .map(|item| match Event::parse(item)? {
+            Event::Single(request) => Ok(request),
+            Event::Batch { .. } => Err(Error::invalid_event("a batch cannot contain a batch")),
         })
         .collect();
-    Ok(Request::Batch {
-        requests,
-        concurrency,
-    })
+    Ok(Event::Batch { items, concurrency })
 }
 
 fn only_keys(fields: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
@@ -151,17 +154,16 @@ mod tests {
     #[test]
     fn an_empty_event_asks_for_the_current_user() {
         assert_eq!(
-            Request::from_event(&json!({})).unwrap(),
-            Request::Exh(exh::Request::default())
+            Event::parse(&json!({})).unwrap(),
+            Event::Single(Request::Exh(exh::Request::default()))
         );
     }
 
     #[test]
     fn an_exh_event_carries_its_request() {
         let request =
-            Request::from_event(&json!({"exh": {"path": "/users/v1/", "all_pages": true}}))
-                .unwrap();
-        let Request::Exh(request) = request else {
+            Event::parse(&json!({"exh": {"path": "/users/v1/", "all_pages": true}})).unwrap();
+        let Event::Single(Request::Exh(request)) = request else {
             panic!("not exh")
         };
         assert_eq!(request.path.as_deref(), Some("/users/v1/"));
@@ -170,11 +172,11 @@ mod tests {
 
     #[test]
     fn a_batch_defaults_to_a_small_concurrency() {
-        let request = Request::from_event(&json!({"batch": [{}, {"exh": {}}]})).unwrap();
+        let request = Event::parse(&json!({"batch": [{}, {"exh": {}}]})).unwrap();
         assert_eq!(
             request,
-            Request::Batch {
-                requests: vec![
+            Event::Batch {
+                items: vec![
                     Ok(Request::Exh(exh::Request::default())),
                     Ok(Request::Exh(exh::Request::default()))
                 ],
@@ -185,9 +187,9 @@ mod tests {
 
     #[test]
     fn a_bad_batch_item_carries_its_own_error() {
-        let Request::Batch { requests, .. } =
-            Request::from_event(&json!({"batch": [{}, {"exh": {"pth": 1}}, {"batch": []}]}))
-                .unwrap()
+        let Event::Batch {
+            items: requests, ..
+        } = Event::parse(&json!({"batch": [{}, {"exh": {"pth": 1}}, {"batch": []}]})).unwrap()
         else {
             panic!("not a batch")
         };
@@ -206,10 +208,10 @@ mod tests {
 
     #[test]
     fn a_hexonet_event_carries_its_request() {
-        let request = Request::from_event(&json!({"hexonet": {
+        let request = Event::parse(&json!({"hexonet": {
             "command": {"COMMAND": "QueryDomainList", "LIMIT": 100}, "all_pages": true, "subuser": "r1"}}))
         .unwrap();
-        let Request::Hexonet(request) = request else {
+        let Event::Single(Request::Hexonet(request)) = request else {
             panic!("not hexonet")
         };
         assert_eq!(request.command["COMMAND"], "QueryDomainList");
@@ -219,21 +221,37 @@ mod tests {
 
     #[test]
     fn a_batch_mixes_exh_and_hexonet_items() {
-        let Request::Batch { requests, .. } = Request::from_event(
+        let Event::Batch {
+            items: requests, ..
+        } = Event::parse(
             &json!({"batch": [{}, {"hexonet": {"command": {"COMMAND": "StatusAccount"}}}]}),
         )
-        .unwrap() else {
+        .unwrap()
+        else {
             panic!("not a batch")
         };
         assert!(matches!(requests[0], Ok(Request::Exh(_))));
         assert!(matches!(requests[1], Ok(Request::Hexonet(_))));
     }
 
+    #[test]
+    fn a_malformed_nested_batch_is_named_for_what_is_wrong_with_it() {
+        let Event::Batch { items, .. } = Event::parse(&json!({"batch": [{"batch": {}}]})).unwrap()
+        else {
+            panic!("not a batch")
+        };
+        assert!(items[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("batch must be an array"));
+    }
+
     macro_rules! refused {
         ($($name:ident: $event:tt => $message:literal;)*) => {$(
             #[test]
             fn $name() {
-                let error = Request::from_event(&json!($event)).unwrap_err();
+                let error = Event::parse(&json!($event)).unwrap_err();
                 assert_eq!(error.error_type(), "InvalidEvent");
                 assert!(error.to_string().contains($message), "{error}");
             }

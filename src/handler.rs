@@ -4,19 +4,18 @@
 //! cheap to clone, so the runtime's concurrent mode can hand a clone to each
 //! worker.
 
+use crate::allow_list::{CommandAllowList, PathAllowList};
 use crate::config::Config;
-use crate::envelope::{self, Opened, SqsRecord};
+use crate::envelope::{self, Opened, Reply, SqsRecord};
 use crate::error::Error;
-use crate::event::{Request, DEFAULT_CONCURRENCY};
+use crate::event::{Event, Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
 use crate::http::describe;
-use crate::outcome::Outcome;
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use crate::outcome::{EventOutcome, Outcome};
+use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
-use serde_json::{json, Value};
-use std::io::Write;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -25,32 +24,28 @@ use tokio::time::Instant;
 /// rather than be killed by Lambda without a word.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
 
-/// The largest result a synchronous Lambda invocation may return (6 MB),
-/// less room for the envelope around it.
-pub const MAX_RESULT_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
-
 /// Runs events. `Clone + Send + 'static`; clones share clients and config.
 #[derive(Clone)]
 pub struct Handler {
     inner: Arc<Inner>,
 }
 
+/// Each side is its client, or the error a request for it fails with
+/// (missing variables, an unusable proxy), decided once at start-up.
 struct Inner {
-    config: Config,
-    exh: Option<exh::Client>,
-    /// `Err` when the HEXONET side is configured but its proxy is unusable.
-    hexonet: Option<Result<hexonet::Client, Error>>,
+    exh: Result<exh::Client, Error>,
+    hexonet: Result<hexonet::Client, Error>,
+    allowed_paths: Option<PathAllowList>,
+    allowed_commands: Option<CommandAllowList>,
 }
 
 impl Handler {
     /// A handler for `config`, sending through the shared `http` client.
     pub fn new(config: Config, http: reqwest::Client) -> Handler {
         let exh = config
-            .exh
-            .as_ref()
-            .ok()
+            .exh()
             .map(|exh| exh::Client::new(http.clone(), exh.clone(), config.debug));
-        let hexonet = config.hexonet.as_ref().ok().map(|hexonet| {
+        let hexonet = config.hexonet().and_then(|hexonet| {
             let http = match &hexonet.proxy {
                 None => http.clone(),
                 Some(proxy) => crate::http::client_via(proxy).map_err(|error| {
@@ -64,15 +59,16 @@ impl Handler {
         });
         Handler {
             inner: Arc::new(Inner {
-                config,
                 exh,
                 hexonet,
+                allowed_paths: config.allowed_paths,
+                allowed_commands: config.allowed_commands,
             }),
         }
     }
 
     /// The Lambda entry: the event's payload, bounded by its deadline.
-    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Reply, Error> {
         let deadline = instant_of_epoch_ms(event.context.deadline);
         tracing::debug!(
             deadline_ms = event.context.deadline,
@@ -87,44 +83,60 @@ impl Handler {
     /// Runs `event`, in whatever envelope it comes, and returns what that
     /// envelope expects: the result document (or the error that kept any
     /// answer from being had), an HTTP response, or SQS `batchItemFailures`.
-    pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Value, Error> {
+    /// The answer is serialised once, and fits Lambda's 6 MB limit
+    /// ([`envelope::MAX_RESULT_BYTES`]) or is that limit's error.
+    pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
         match envelope::open(event)? {
-            Opened::Request(event) => self.respond(&event, deadline).await,
+            Opened::Request(event) => envelope::result(&self.event(&event, deadline).await?),
             Opened::Http { kind, request } => {
-                let result = match request {
-                    Ok(event) => self.respond(&event, deadline).await,
+                let outcome = match request {
+                    Ok(event) => self.event(&event, deadline).await,
                     Err(error) => Err(error),
                 };
-                Ok(kind.response(result))
+                Ok(kind.response(outcome.as_ref()))
             }
-            Opened::Sqs(records) => Ok(self.sqs(records, deadline).await),
+            Opened::Sqs(records) => {
+                envelope::batch_item_failures(self.sqs(records, deadline).await)
+            }
         }
     }
 
-    /// The result document of one request event.
-    async fn respond(&self, event: &Value, deadline: Instant) -> Result<Value, Error> {
-        let request = Request::from_event(event)?;
-        let result = self.run(request, deadline).await?.to_json();
-        let size = json_size(&result);
-        if size > MAX_RESULT_BYTES {
-            return Err(Error::InvalidResponse(format!(
-                "the result is {size} bytes, over Lambda's 6 MB limit: ask for less (select(), limit())"
-            )));
+    /// Runs one request: an upstream answer, ok or not, or the error that
+    /// kept any answer from being had or sought.
+    pub async fn run(&self, request: &Request, deadline: Instant) -> Result<Outcome, Error> {
+        match request {
+            Request::Exh(request) => self.exh(request, deadline).await,
+            Request::Hexonet(request) => self.hexonet(request, deadline).await,
         }
-        Ok(result)
     }
 
-    /// Runs each record; those that fail or answer not ok are named in
-    /// `batchItemFailures`, so SQS retries only them.
-    async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Value {
-        let failures: Vec<Value> = futures::stream::iter(records)
+    /// The outcome of one event out of its envelope: its request's, or its
+    /// batch items', run concurrently and kept in order.
+    async fn event(&self, event: &Value, deadline: Instant) -> Result<EventOutcome, Error> {
+        match Event::parse(event)? {
+            Event::Single(request) => self.run(&request, deadline).await.map(EventOutcome::Single),
+            Event::Batch { items, concurrency } => {
+                let outcomes = futures::stream::iter(items)
+                    .map(|item| async move { self.run(&item?, deadline).await })
+                    .buffered(concurrency)
+                    .collect()
+                    .await;
+                Ok(EventOutcome::Batch(outcomes))
+            }
+        }
+    }
+
+    /// Runs each record; the message ids of those that fail or answer not
+    /// ok, so SQS retries only them.
+    async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Vec<String> {
+        futures::stream::iter(records)
             .map(|record| async move {
-                let result = match record.request {
-                    Ok(event) => self.respond(&event, deadline).await,
+                let outcome = match record.request {
+                    Ok(event) => self.event(&event, deadline).await,
                     Err(error) => Err(error),
                 };
-                match result {
-                    Ok(result) if result["ok"] == true => None,
+                match outcome {
+                    Ok(outcome) if outcome.is_ok() => None,
                     Ok(_) => Some(record.message_id),
                     Err(error) => {
                         tracing::warn!(message_id = %record.message_id, %error, "SQS record failed");
@@ -133,56 +145,21 @@ impl Handler {
                 }
             })
             .buffered(DEFAULT_CONCURRENCY)
-            .filter_map(|failure| async move { failure.map(|id| json!({"itemIdentifier": id})) })
+            .filter_map(|failure| async move { failure })
             .collect()
-            .await;
-        json!({"batchItemFailures": failures})
-    }
-
-    fn run(&self, request: Request, deadline: Instant) -> BoxFuture<'_, Result<Outcome, Error>> {
-        async move {
-            match request {
-                Request::Exh(request) => self.exh(&request, deadline).await,
-                Request::Hexonet(request) => self.hexonet(&request, deadline).await,
-                Request::Batch {
-                    requests,
-                    concurrency,
-                } => {
-                    let items = futures::stream::iter(requests)
-                        .map(|item| async move {
-                            match item {
-                                Ok(request) => self.run(request, deadline).await,
-                                Err(error) => Err(error),
-                            }
-                        })
-                        .buffered(concurrency)
-                        .collect()
-                        .await;
-                    Ok(Outcome::Batch(items))
-                }
-            }
-        }
-        .boxed()
+            .await
     }
 
     async fn exh(&self, request: &exh::Request, deadline: Instant) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        if let Some(allowed) = &self.inner.config.allowed_paths {
+        if let Some(allowed) = &self.inner.allowed_paths {
             allowed.check(&prepared.path)?;
         }
-        let Some(client) = &self.inner.exh else {
-            return Err(self
-                .inner
-                .config
-                .exh()
-                .expect_err("no client means no config"));
-        };
-        client.run(&prepared, deadline).await.map(Outcome::Exh)
+        let client = self.inner.exh.as_ref().map_err(Error::clone)?;
+        client.send(&prepared, deadline).await.map(Outcome::Exh)
     }
-}
 
-impl Handler {
     async fn hexonet(
         &self,
         request: &hexonet::Request,
@@ -190,39 +167,12 @@ impl Handler {
     ) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        if let Some(allowed) = &self.inner.config.allowed_commands {
+        if let Some(allowed) = &self.inner.allowed_commands {
             allowed.check(prepared.command.name())?;
         }
-        let client = match &self.inner.hexonet {
-            Some(Ok(client)) => client,
-            Some(Err(error)) => return Err(error.clone()),
-            None => {
-                return Err(self
-                    .inner
-                    .config
-                    .hexonet()
-                    .expect_err("no client means no config"))
-            }
-        };
+        let client = self.inner.hexonet.as_ref().map_err(Error::clone)?;
         client.run(&prepared, deadline).await.map(Outcome::Hexonet)
     }
-}
-
-/// The length of `value` serialised, without building the text.
-fn json_size(value: &Value) -> usize {
-    struct Counter(usize);
-    impl Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    serde_json::to_writer(&mut counter, value).expect("counting cannot fail");
-    counter.0
 }
 
 /// 2001-01-01 in ms since the epoch: no real deadline comes before it.
@@ -310,7 +260,8 @@ mod tests {
         let result = handler(&[])
             .handle(json!({"batch": [{"exh": {"path": "x"}}, {}]}), soon())
             .await
-            .unwrap();
+            .unwrap()
+            .to_value();
         assert_eq!(result["ok"], false);
         assert_eq!(result["batch"][0]["error"]["type"], "InvalidEvent");
         assert_eq!(result["batch"][1]["error"]["type"], "MissingConfig");
@@ -321,7 +272,7 @@ mod tests {
         let event = json!({"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
             "headers": {}, "requestContext": {"http": {"method": "POST", "path": "/"}}, "body": "{\"exh\": {\"path\": \"x\"}}",
             "isBase64Encoded": false});
-        let response = handler(&[]).handle(event, soon()).await.unwrap();
+        let response = handler(&[]).handle(event, soon()).await.unwrap().to_value();
         assert_eq!(response["statusCode"], 400);
     }
 
@@ -330,7 +281,7 @@ mod tests {
         let record =
             |id: &str, body: &str| json!({"messageId": id, "eventSource": "aws:sqs", "body": body});
         let event = json!({"Records": [record("a", "{\"exh\": {\"path\": \"x\"}}"), record("b", "not json")]});
-        let response = handler(&[]).handle(event, soon()).await.unwrap();
+        let response = handler(&[]).handle(event, soon()).await.unwrap().to_value();
         assert_eq!(
             response,
             json!({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]})
@@ -380,12 +331,6 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.error_type(), "InvalidEvent");
-    }
-
-    #[test]
-    fn json_size_counts_the_serialised_bytes() {
-        let value = json!({"a": [1, "é"]});
-        assert_eq!(json_size(&value), value.to_string().len());
     }
 
     #[test]

@@ -4,22 +4,22 @@
 //! `/runtime/init/error` before exiting, so the caller of the first
 //! invocation reads the cause instead of a bare `Runtime.ExitError`.
 
-use serde_json::json;
+use crate::error::LambdaError;
 
 /// The `errorType` of a configuration that cannot be right.
 pub const INVALID_CONFIG: &str = "InvalidConfig";
 
-/// Posts `{errorType, errorMessage}` to the Runtime API named by
+/// Posts `error` (`{errorType, errorMessage}`) to the Runtime API named by
 /// `AWS_LAMBDA_RUNTIME_API`. Outside Lambda (variable unset) it does nothing.
-pub async fn report(http: &reqwest::Client, error_type: &str, message: &str) {
+pub async fn report(http: &reqwest::Client, error: &LambdaError) {
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         return;
     };
     let url = format!("http://{api}/2018-06-01/runtime/init/error");
     let sent = http
         .post(url)
-        .header("Lambda-Runtime-Function-Error-Type", error_type)
-        .json(&json!({"errorType": error_type, "errorMessage": message}))
+        .header("Lambda-Runtime-Function-Error-Type", error.error_type)
+        .json(error)
         .send()
         .await;
     if let Err(error) = sent {

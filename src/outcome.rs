@@ -7,40 +7,46 @@
 //!                          "properties", "columns", "records", "pagination"}}
 //! {"ok": false, "batch": [{"ok": true, "exh": {...}}, {"ok": false, "error": {"type", "message"}}]}
 //! ```
+//! [`Outcome`] is what one request got, [`EventOutcome`] what an event got
+//! (shaped as [`crate::event::Event`]); [`ResultDocument`] borrows from them
+//! to be serialised once, by the envelope (`crate::envelope`).
+//!
 //! `ok` is true for a 2xx answer (HTTP status or HEXONET code); a batch is ok when every item is.
 
 use crate::error::{Error, ErrorDocument};
 use crate::exh;
 use crate::hexonet;
 use serde::Serialize;
-use serde_json::Value;
 
-/// What a request got: an upstream answer (ok or not), or a batch of them.
+/// What one request got: an upstream answer, ok or not.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Extra Horizon's answer.
     Exh(exh::Answer),
     /// HEXONET's answer (all pages merged, when asked for).
     Hexonet(hexonet::Response),
+}
+
+/// What an event got, shaped as [`crate::event::Event`]: one request's
+/// outcome, or each batch item's.
+#[derive(Debug, Clone, PartialEq)]
+// One per event, moved from the handler to the envelope: boxing the single
+// outcome would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum EventOutcome {
+    /// The outcome of the event's one request.
+    Single(Outcome),
     /// Each batch item's outcome or error, in input order.
     Batch(Vec<Result<Outcome, Error>>),
 }
 
 impl Outcome {
-    /// Whether the upstream answered 2xx (every item did, for a batch).
+    /// Whether the upstream answered 2xx.
     pub fn is_ok(&self) -> bool {
         match self {
             Outcome::Exh(answer) => answer.is_ok(),
             Outcome::Hexonet(response) => response.is_success(),
-            Outcome::Batch(items) => items
-                .iter()
-                .all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
         }
-    }
-
-    /// The result document.
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self.document()).expect("result documents serialise")
     }
 
     /// The result document, borrowing from this outcome.
@@ -54,8 +60,32 @@ impl Outcome {
         match self {
             Outcome::Exh(answer) => document.exh = Some(answer),
             Outcome::Hexonet(response) => document.hexonet = Some(response.view()),
-            Outcome::Batch(items) => {
-                document.batch = Some(
+        }
+        document
+    }
+}
+
+impl EventOutcome {
+    /// Whether the upstream answered 2xx (every item did, for a batch).
+    pub fn is_ok(&self) -> bool {
+        match self {
+            EventOutcome::Single(outcome) => outcome.is_ok(),
+            EventOutcome::Batch(items) => items
+                .iter()
+                .all(|item| item.as_ref().is_ok_and(Outcome::is_ok)),
+        }
+    }
+
+    /// The result document, borrowing from this outcome: what the envelope
+    /// serialises, once, into its answer.
+    pub fn document(&self) -> ResultDocument<'_> {
+        match self {
+            EventOutcome::Single(outcome) => outcome.document(),
+            EventOutcome::Batch(items) => ResultDocument {
+                ok: self.is_ok(),
+                exh: None,
+                hexonet: None,
+                batch: Some(
                     items
                         .iter()
                         .map(|item| match item {
@@ -66,10 +96,9 @@ impl Outcome {
                             },
                         })
                         .collect(),
-                )
-            }
+                ),
+            },
         }
-        document
     }
 }
 
@@ -109,7 +138,16 @@ pub enum BatchItem<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// The result document as JSON, to compare with what the contract shows.
+    fn json(outcome: &EventOutcome) -> Value {
+        serde_json::to_value(outcome.document()).unwrap()
+    }
+
+    fn single(outcome: Outcome) -> EventOutcome {
+        EventOutcome::Single(outcome)
+    }
 
     fn answer(status: u16) -> Outcome {
         Outcome::Exh(exh::Answer {
@@ -121,14 +159,14 @@ mod tests {
     #[test]
     fn a_2xx_answer_is_ok() {
         assert_eq!(
-            answer(200).to_json(),
+            json(&single(answer(200))),
             json!({"ok": true, "exh": {"status": 200, "body": {"id": "1"}}})
         );
     }
 
     #[test]
     fn a_404_answer_is_a_result_that_is_not_ok() {
-        assert_eq!(answer(404).to_json()["ok"], false);
+        assert_eq!(json(&single(answer(404)))["ok"], false);
     }
 
     #[test]
@@ -137,20 +175,20 @@ mod tests {
             "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=Command completed successfully\r\nRUNTIME=0.12\r\nPROPERTY[DOMAIN][0]=a.com\r\nEOF\r\n",
         );
         assert_eq!(
-            Outcome::Hexonet(response).to_json(),
+            json(&single(Outcome::Hexonet(response))),
             json!({"ok": true, "hexonet": {"code": 200, "description": "Command completed successfully",
                 "runtime": 0.12, "queuetime": 0.0, "properties": {"DOMAIN": ["a.com"]},
                 "columns": ["DOMAIN"], "records": [{"DOMAIN": "a.com"}],
                 "pagination": {"first": 0, "last": 0, "count": 1, "limit": 1, "total": 1, "pages": 1, "page": 1}}})
         );
         let refused = hexonet::parse("CODE=545\nDESCRIPTION=Entity reference not found");
-        assert_eq!(Outcome::Hexonet(refused).to_json()["ok"], false);
+        assert_eq!(json(&single(Outcome::Hexonet(refused)))["ok"], false);
     }
 
     #[test]
     fn a_batch_is_ok_only_when_every_item_is() {
-        let batch = Outcome::Batch(vec![Ok(answer(200)), Err(Error::Forbidden("no".into()))]);
-        let json = batch.to_json();
+        let batch = EventOutcome::Batch(vec![Ok(answer(200)), Err(Error::Forbidden("no".into()))]);
+        let json = json(&batch);
         assert_eq!(json["ok"], false);
         assert_eq!(json["batch"][0]["ok"], true);
         assert_eq!(

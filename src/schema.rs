@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 /// `exh`, `hexonet` or `batch`.
 #[derive(JsonSchema)]
 #[schemars(rename = "Event", deny_unknown_fields)]
-#[allow(dead_code)] // Only its schema is used: `event::Request::from_event` parses events.
+#[allow(dead_code)] // Only its schema is used: `event::Event::parse` reads events.
 pub struct EventShape {
     /// A call to any Extra Horizon endpoint.
     exh: Option<exh::Request>,

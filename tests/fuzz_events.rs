@@ -108,7 +108,10 @@ fn run(event: &Value, allow_lists: bool) -> Result<Ran, TestCaseError> {
         // that blocks its thread still leaves the bound to fire.
         let task = tokio::spawn({
             let event = event.clone();
-            async move { handler.handle(event, deadline).await }
+            async move {
+                let answer = handler.handle(event, deadline).await;
+                answer.map(|reply| reply.to_value())
+            }
         });
         let answer = match tokio::time::timeout(BOUND, task).await {
             Err(_) => return Err(TestCaseError::fail("the handler did not return")),

@@ -66,7 +66,8 @@ async fn hexonet_calls_go_through_the_proxy_with_the_referer() {
             deadline,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .to_value();
     assert_eq!(
         result["hexonet"]["properties"]["AMOUNT"][0], "10.00",
         "{result}"

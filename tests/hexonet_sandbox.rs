@@ -42,7 +42,10 @@ fn soon() -> Instant {
 }
 
 async fn run(handler: &Handler, event: Value) -> Result<Value, Error> {
-    handler.handle(event, soon()).await
+    handler
+        .handle(event, soon())
+        .await
+        .map(|reply| reply.to_value())
 }
 
 /// The command name and form fields of every HEXONET request the sandbox received.

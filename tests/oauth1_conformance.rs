@@ -53,7 +53,7 @@ async fn every_request_the_client_signs_validates_under_the_sandbox_and_oauthlib
     for request in tricky_requests() {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let parsed: exh::Request = serde_json::from_value(request.clone()).unwrap();
-        let answer = client.send(&parsed, deadline).await;
+        let answer = client.send(&parsed.prepare().unwrap(), deadline).await;
         assert!(
             answer.as_ref().is_ok_and(|answer| answer.status != 401),
             "{request}: {answer:?}"

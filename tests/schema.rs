@@ -80,7 +80,7 @@ async fn every_sample_and_its_result_fit_the_schema_and_bad_events_do_not() {
             names.push(format!("{name} (request)"));
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let answer = handler.handle(event, deadline).await.unwrap();
+        let answer = handler.handle(event, deadline).await.unwrap().to_value();
         for result in results_in(answer) {
             instances.push(json!({"def": "Result", "instance": result}));
             names.push(format!("{name} (result)"));
@@ -96,7 +96,7 @@ async fn every_sample_and_its_result_fit_the_schema_and_bad_events_do_not() {
     let first_refused = instances.len();
     for event in &refused {
         assert!(
-            exh_task::event::Request::from_event(event).is_err(),
+            exh_task::event::Event::parse(event).is_err(),
             "the parser accepts {event}"
         );
         instances.push(json!({"def": null, "instance": event}));

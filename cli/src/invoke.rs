@@ -6,9 +6,10 @@
 
 use crate::output::{self, Closed, Mode};
 use exh_task::config::Config;
+use exh_task::error::LambdaError;
 use exh_task::Handler;
 use exh_task_sandbox::{Sandbox, SandboxOptions};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +70,8 @@ impl Invoke {
             }
             let deadline = tokio::time::Instant::now() + self.timeout;
             let mut answer = match handler.handle(input.event, deadline).await {
-                Ok(answer) => {
+                Ok(reply) => {
+                    let answer = reply.to_value();
                     if self.fail_on_not_ok && !is_ok(&answer) {
                         status = status.max(EXIT_FAILED);
                     }
@@ -77,7 +79,8 @@ impl Invoke {
                 }
                 Err(error) => {
                     status = status.max(EXIT_FAILED);
-                    json!({"errorType": error.error_type(), "errorMessage": error.to_string()})
+                    serde_json::to_value(LambdaError::from(&error))
+                        .expect("error objects serialise")
                 }
             };
             if let Some(max_items) = self.max_items {
@@ -173,6 +176,7 @@ async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn an_answer_is_ok_as_its_envelope_says() {

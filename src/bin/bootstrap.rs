@@ -5,6 +5,7 @@
 //! `AWS_LAMBDA_MAX_CONCURRENCY` above 1, one after the other otherwise.
 
 use exh_task::config::Config;
+use exh_task::error::LambdaError;
 use exh_task::{init_error, Handler};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -42,7 +43,11 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration");
-            init_error::report(&http, init_error::INVALID_CONFIG, &error.to_string()).await;
+            let report = LambdaError {
+                error_type: init_error::INVALID_CONFIG,
+                error_message: error.to_string(),
+            };
+            init_error::report(&http, &report).await;
             return Err(error.into());
         }
     };

@@ -27,7 +27,7 @@ pub use crate::http::PAGE_CONCURRENCY;
 /// let config = Config::from_env().expect("valid configuration");
 /// let client = exh::Client::new(exh_task::http::client().unwrap(), config.exh()?.clone(), false);
 /// let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-/// let answer = client.send(&exh::Request::default(), deadline).await?;
+/// let answer = client.send(&exh::Request::default().prepare()?, deadline).await?;
 /// println!("{} {}", answer.status, answer.body);
 /// # Ok(()) }
 /// ```
@@ -89,18 +89,14 @@ impl Client {
         &self.inner.host
     }
 
-    /// Checks and sends `request`, all pages of it when it asks for them.
-    pub async fn send(&self, request: &super::Request, deadline: Instant) -> Result<Answer, Error> {
-        self.run(&request.prepare()?, deadline).await
-    }
-
-    /// Sends a request already checked by [`super::Request::prepare`].
-    pub async fn run(&self, prepared: &Prepared, deadline: Instant) -> Result<Answer, Error> {
+    /// Sends a request checked by [`super::Request::prepare`], all pages of
+    /// it when it asks for them.
+    pub async fn send(&self, prepared: &Prepared, deadline: Instant) -> Result<Answer, Error> {
         if prepared.all_pages {
             self.all_pages(prepared, deadline).await
         } else {
             let url = prepared.url(&self.inner.host);
-            self.fetch(&prepared.method, url, prepared.body.as_ref(), deadline)
+            self.send_one(&prepared.method, url, prepared.body.as_ref(), deadline)
                 .await
         }
     }
@@ -111,28 +107,29 @@ impl Client {
     async fn all_pages(&self, request: &Prepared, deadline: Instant) -> Result<Answer, Error> {
         let host = &self.inner.host;
         let mut first = self
-            .fetch(&Method::GET, request.url(host), None, deadline)
+            .send_one(&Method::GET, request.url(host), None, deadline)
             .await?;
         if !first.is_ok() {
             return Ok(first);
         }
-        let page = Page::read(&first.body)?;
+        let page = Page::take(&mut first.body)?;
         let offsets =
             (page.offset.saturating_add(page.limit)..page.total).step_by(page.limit as usize);
         let rest: Vec<Answer> = futures::stream::iter(offsets)
             .map(|offset| {
                 let url = request.page_url(host, page.limit, offset);
-                self.fetch(&Method::GET, url, None, deadline)
+                self.send_one(&Method::GET, url, None, deadline)
             })
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
+        // Each page's items are moved, not copied, into the first page's list.
         let mut items = page.data;
-        for answer in rest {
+        for mut answer in rest {
             if !answer.is_ok() {
                 return Ok(answer);
             }
-            items.extend(Page::read(&answer.body)?.data);
+            items.append(&mut Page::take(&mut answer.body)?.data);
         }
         first.body["page"] =
             json!({"total": page.total, "offset": page.offset, "limit": items.len()});
@@ -140,8 +137,8 @@ impl Client {
         Ok(first)
     }
 
-    /// One call, retried when that is safe.
-    async fn fetch(
+    /// One request (one page), its attempts retried when that is safe.
+    async fn send_one(
         &self,
         method: &Method,
         url: Url,
@@ -262,14 +259,17 @@ struct Page {
 }
 
 impl Page {
-    fn read(body: &Value) -> Result<Page, Error> {
+    /// The page figures of `body` and its items, taken out of it (`data`
+    /// is left empty), so merging pages moves every item once.
+    fn take(body: &mut Value) -> Result<Page, Error> {
         let figure = |name: &str| body["page"][name].as_u64();
-        match (figure("total"), figure("offset"), figure("limit"), body["data"].as_array()) {
-            (Some(total), Some(offset), Some(limit), Some(data)) if limit > 0 => Ok(Page {
+        let figures = (figure("total"), figure("offset"), figure("limit"));
+        match (figures, body.get_mut("data").and_then(Value::as_array_mut)) {
+            ((Some(total), Some(offset), Some(limit)), Some(data)) if limit > 0 => Ok(Page {
                 total,
                 offset,
                 limit,
-                data: data.clone(),
+                data: std::mem::take(data),
             }),
             _ => Err(Error::InvalidResponse(
                 "all_pages needs a list answer with page.total, page.offset, page.limit > 0 and data".into(),
@@ -310,12 +310,22 @@ mod tests {
     }
 
     #[test]
+    fn a_page_gives_up_its_items_and_keeps_its_figures() {
+        let mut body = json!({"page": {"total": 3, "offset": 0, "limit": 2}, "data": [1, 2]});
+        let page = Page::take(&mut body).unwrap();
+        assert_eq!((page.total, page.offset, page.limit), (3, 0, 2));
+        assert_eq!(page.data, [json!(1), json!(2)]);
+        assert_eq!(body["data"], json!([]));
+    }
+
+    #[test]
     fn a_list_answer_without_page_figures_cannot_be_paged() {
-        let error = Page::read(&json!({"data": []})).err().unwrap();
+        let error = Page::take(&mut json!({"data": []})).err().unwrap();
         assert_eq!(error.error_type(), "InvalidResponse");
-        let error = Page::read(&json!({"page": {"total": 5, "offset": 0, "limit": 0}, "data": []}))
-            .err()
-            .unwrap();
+        let error =
+            Page::take(&mut json!({"page": {"total": 5, "offset": 0, "limit": 0}, "data": []}))
+                .err()
+                .unwrap();
         assert_eq!(error.error_type(), "InvalidResponse");
     }
 }
