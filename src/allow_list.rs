@@ -2,8 +2,30 @@
 //!
 //! A task that only needs `CheckDomain` can then never be made to run
 //! `DeleteDomain`, whatever event it receives.
+//!
+//! Over HTTP they are not optional: whoever reaches an API function or a
+//! Function URL writes the event, and the event alone decides what is
+//! called with the function's credentials. A side without an allow-list
+//! therefore refuses every request that came over HTTP ([`Caller::Http`]);
+//! `/` (Extra Horizon) or `*` (HEXONET) opens it on purpose.
 
 use crate::error::Error;
+
+/// Who wrote the event, as far as the allow-lists care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Whoever invoked the function (directly, as an Extra Horizon task,
+    /// through EventBridge or SQS): they already hold its permissions.
+    Invoker,
+    /// The caller of an HTTP envelope (Extra Horizon API function, API
+    /// Gateway, Function URL): possibly anyone who can reach the URL.
+    Http,
+}
+
+/// The list that lets every HEXONET command through.
+pub const EVERY_COMMAND: &str = "*";
+/// The list that lets every Extra Horizon path through.
+pub const EVERY_PATH: &str = "/";
 
 /// `HEXONET_ALLOWED_COMMANDS`: command names, compared case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,9 +42,14 @@ impl CommandAllowList {
         )
     }
 
+    /// Whether the list is (or holds) [`EVERY_COMMAND`].
+    pub fn allows_everything(&self) -> bool {
+        self.0.iter().any(|name| name == EVERY_COMMAND)
+    }
+
     /// Refuses `command` with [`Error::Forbidden`] unless it is listed.
     pub fn check(&self, command: &str) -> Result<(), Error> {
-        if self.0.contains(&command.to_ascii_lowercase()) {
+        if self.allows_everything() || self.0.contains(&command.to_ascii_lowercase()) {
             Ok(())
         } else {
             Err(Error::Forbidden(format!(
@@ -54,6 +81,11 @@ impl PathAllowList {
         Ok(PathAllowList(prefixes))
     }
 
+    /// Whether the list holds [`EVERY_PATH`], the prefix of every path.
+    pub fn allows_everything(&self) -> bool {
+        self.0.iter().any(|prefix| prefix == EVERY_PATH)
+    }
+
     /// Refuses `path` with [`Error::Forbidden`] unless a listed prefix covers it.
     ///
     /// `/users/v1` covers `/users/v1`, `/users/v1/` and `/users/v1/me`, but not
@@ -74,9 +106,98 @@ impl PathAllowList {
     }
 }
 
+/// Checks `command` against `list` for `caller`: no list lets everything
+/// through for the invoker, and nothing through over HTTP.
+pub fn check_command(
+    list: Option<&CommandAllowList>,
+    caller: Caller,
+    command: &str,
+) -> Result<(), Error> {
+    match (list, caller) {
+        (Some(list), _) => list.check(command),
+        (None, Caller::Invoker) => Ok(()),
+        (None, Caller::Http) => Err(closed_over_http(
+            "HEXONET commands",
+            "HEXONET_ALLOWED_COMMANDS",
+            "the commands it may run",
+            EVERY_COMMAND,
+            "command",
+        )),
+    }
+}
+
+/// Checks `path` against `list` for `caller`, as [`check_command`] does.
+pub fn check_path(list: Option<&PathAllowList>, caller: Caller, path: &str) -> Result<(), Error> {
+    match (list, caller) {
+        (Some(list), _) => list.check(path),
+        (None, Caller::Invoker) => Ok(()),
+        (None, Caller::Http) => Err(closed_over_http(
+            "Extra Horizon requests",
+            "EXH_ALLOWED_PATHS",
+            "the path prefixes it may call",
+            EVERY_PATH,
+            "path",
+        )),
+    }
+}
+
+fn closed_over_http(what: &str, variable: &str, list: &str, every: &str, item: &str) -> Error {
+    Error::Forbidden(format!(
+        "{what} that arrive over HTTP are refused unless {variable} is set: \
+         set it to {list} ({every:?} allows every {item})"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_star_lets_every_command_through() {
+        let list = CommandAllowList::parse("*");
+        assert!(list.allows_everything());
+        assert!(list.check("DeleteDomain").is_ok());
+        assert!(!CommandAllowList::parse("CheckDomain").allows_everything());
+    }
+
+    #[test]
+    fn a_slash_lets_every_path_through() {
+        let list = PathAllowList::parse("/").unwrap();
+        assert!(list.allows_everything());
+        assert!(list.check("/tasks/v1/functions/admin/execute").is_ok());
+        assert!(!PathAllowList::parse("/users/v1")
+            .unwrap()
+            .allows_everything());
+    }
+
+    #[test]
+    fn without_a_list_the_invoker_may_call_anything() {
+        assert!(check_command(None, Caller::Invoker, "DeleteDomain").is_ok());
+        assert!(check_path(None, Caller::Invoker, "/tasks/v1/").is_ok());
+    }
+
+    #[test]
+    fn without_a_list_a_caller_over_http_is_refused_and_told_what_to_set() {
+        let error = check_command(None, Caller::Http, "StatusAccount").unwrap_err();
+        assert_eq!(error.error_type(), "Forbidden");
+        assert!(
+            error.to_string().contains("HEXONET_ALLOWED_COMMANDS"),
+            "{error}"
+        );
+        let error = check_path(None, Caller::Http, "/users/v1/me").unwrap_err();
+        assert_eq!(error.error_type(), "Forbidden");
+        assert!(error.to_string().contains("EXH_ALLOWED_PATHS"), "{error}");
+    }
+
+    #[test]
+    fn with_a_list_a_caller_over_http_gets_what_it_covers_only() {
+        let commands = CommandAllowList::parse("StatusAccount");
+        assert!(check_command(Some(&commands), Caller::Http, "statusaccount").is_ok());
+        assert!(check_command(Some(&commands), Caller::Http, "DeleteDomain").is_err());
+        let paths = PathAllowList::parse("/users/v1/me").unwrap();
+        assert!(check_path(Some(&paths), Caller::Http, "/users/v1/me").is_ok());
+        assert!(check_path(Some(&paths), Caller::Http, "/users/v1/").is_err());
+    }
 
     #[test]
     fn commands_are_compared_without_case() {

@@ -41,6 +41,9 @@ pub enum Opened {
         kind: HttpKind,
         /// The body as JSON (`{}` when empty), or why it is not a request.
         request: Result<Value, Error>,
+        /// The Extra Horizon user who called an API function
+        /// ([`EXH_USER_HEADER`]), for the logs.
+        requesting_user: Option<String>,
     },
     /// SQS records: each body is a request, failures are reported by id.
     Sqs(Vec<SqsRecord>),
@@ -126,12 +129,20 @@ fn v2(event: Value) -> Result<Opened, Error> {
         ));
     }
     let request: ApiGatewayV2httpRequest = typed(event, "an API Gateway HTTP (v2) event")?;
-    let kind = if request.headers.contains_key(EXH_USER_HEADER) {
+    let requesting_user = request
+        .headers
+        .get(EXH_USER_HEADER)
+        .map(|user| String::from_utf8_lossy(user.as_bytes()).into_owned());
+    let kind = if requesting_user.is_some() {
         HttpKind::ExhApiFunction
     } else {
         HttpKind::ApiGatewayHttp
     };
-    Ok(http(kind, request.body, request.is_base64_encoded))
+    Ok(Opened::Http {
+        kind,
+        request: body_request(request.body, request.is_base64_encoded),
+        requesting_user,
+    })
 }
 
 fn sqs(event: Value) -> Result<Opened, Error> {
@@ -154,8 +165,17 @@ fn sqs(event: Value) -> Result<Opened, Error> {
 }
 
 fn http(kind: HttpKind, body: Option<String>, base64: bool) -> Opened {
+    Opened::Http {
+        kind,
+        request: body_request(body, base64),
+        requesting_user: None,
+    }
+}
+
+/// The request in an HTTP body, base64-encoded or not.
+fn body_request(body: Option<String>, base64: bool) -> Result<Value, Error> {
     let body = body.unwrap_or_default();
-    let request = if base64 {
+    if base64 {
         base64::engine::general_purpose::STANDARD
             .decode(body.trim())
             .map_err(|error| Error::invalid_event(format!("the body is not valid base64: {error}")))
@@ -166,8 +186,7 @@ fn http(kind: HttpKind, body: Option<String>, base64: bool) -> Opened {
             .and_then(|text| json_body(&text, "HTTP body"))
     } else {
         json_body(&body, "HTTP body")
-    };
-    Opened::Http { kind, request }
+    }
 }
 
 /// A body as JSON; an empty body is `{}` (the seed's `GET /users/v1/me`).

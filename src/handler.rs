@@ -4,7 +4,7 @@
 //! cheap to clone, so the runtime's concurrent mode can hand a clone to each
 //! worker.
 
-use crate::allow_list::{CommandAllowList, PathAllowList};
+use crate::allow_list::{self, Caller, CommandAllowList, PathAllowList};
 use crate::config::Config;
 use crate::envelope::{self, Opened, Reply, SqsRecord};
 use crate::error::Error;
@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Time kept back from the invocation deadline to report a timeout ourselves
 /// rather than be killed by Lambda without a word.
@@ -57,6 +58,7 @@ impl Handler {
             };
             Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
         });
+        warn_if_open(&config);
         Handler {
             inner: Arc::new(Inner {
                 exh,
@@ -87,10 +89,22 @@ impl Handler {
     /// ([`envelope::MAX_RESULT_BYTES`]) or is that limit's error.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
         match envelope::open(event)? {
-            Opened::Request(event) => envelope::result(&self.event(&event, deadline).await?),
-            Opened::Http { kind, request } => {
+            Opened::Request(event) => {
+                envelope::result(&self.event(&event, Caller::Invoker, deadline).await?)
+            }
+            Opened::Http {
+                kind,
+                request,
+                requesting_user,
+            } => {
+                // Who asked, on every line logged for this request.
+                let span = tracing::info_span!("http", ?kind, requesting_user);
                 let outcome = match request {
-                    Ok(event) => self.event(&event, deadline).await,
+                    Ok(event) => {
+                        self.event(&event, Caller::Http, deadline)
+                            .instrument(span)
+                            .await
+                    }
                     Err(error) => Err(error),
                 };
                 Ok(kind.response(outcome.as_ref()))
@@ -101,23 +115,36 @@ impl Handler {
         }
     }
 
-    /// Runs one request: an upstream answer, ok or not, or the error that
-    /// kept any answer from being had or sought.
-    pub async fn run(&self, request: &Request, deadline: Instant) -> Result<Outcome, Error> {
+    /// Runs one request that `caller` wrote: an upstream answer, ok or not,
+    /// or the error that kept any answer from being had or sought.
+    pub async fn run(
+        &self,
+        request: &Request,
+        caller: Caller,
+        deadline: Instant,
+    ) -> Result<Outcome, Error> {
         match request {
-            Request::Exh(request) => self.exh(request, deadline).await,
-            Request::Hexonet(request) => self.hexonet(request, deadline).await,
+            Request::Exh(request) => self.exh(request, caller, deadline).await,
+            Request::Hexonet(request) => self.hexonet(request, caller, deadline).await,
         }
     }
 
     /// The outcome of one event out of its envelope: its request's, or its
     /// batch items', run concurrently and kept in order.
-    async fn event(&self, event: &Value, deadline: Instant) -> Result<EventOutcome, Error> {
+    async fn event(
+        &self,
+        event: &Value,
+        caller: Caller,
+        deadline: Instant,
+    ) -> Result<EventOutcome, Error> {
         match Event::parse(event)? {
-            Event::Single(request) => self.run(&request, deadline).await.map(EventOutcome::Single),
+            Event::Single(request) => self
+                .run(&request, caller, deadline)
+                .await
+                .map(EventOutcome::Single),
             Event::Batch { items, concurrency } => {
                 let outcomes = futures::stream::iter(items)
-                    .map(|item| async move { self.run(&item?, deadline).await })
+                    .map(|item| async move { self.run(&item?, caller, deadline).await })
                     .buffered(concurrency)
                     .collect()
                     .await;
@@ -132,7 +159,7 @@ impl Handler {
         futures::stream::iter(records)
             .map(|record| async move {
                 let outcome = match record.request {
-                    Ok(event) => self.event(&event, deadline).await,
+                    Ok(event) => self.event(&event, Caller::Invoker, deadline).await,
                     Err(error) => Err(error),
                 };
                 match outcome {
@@ -150,12 +177,15 @@ impl Handler {
             .await
     }
 
-    async fn exh(&self, request: &exh::Request, deadline: Instant) -> Result<Outcome, Error> {
+    async fn exh(
+        &self,
+        request: &exh::Request,
+        caller: Caller,
+        deadline: Instant,
+    ) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        if let Some(allowed) = &self.inner.allowed_paths {
-            allowed.check(&prepared.path)?;
-        }
+        allow_list::check_path(self.inner.allowed_paths.as_ref(), caller, &prepared.path)?;
         let client = self.inner.exh.as_ref().map_err(Error::clone)?;
         client.send(&prepared, deadline).await.map(Outcome::Exh)
     }
@@ -163,15 +193,42 @@ impl Handler {
     async fn hexonet(
         &self,
         request: &hexonet::Request,
+        caller: Caller,
         deadline: Instant,
     ) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        if let Some(allowed) = &self.inner.allowed_commands {
-            allowed.check(prepared.command.name())?;
-        }
+        allow_list::check_command(
+            self.inner.allowed_commands.as_ref(),
+            caller,
+            prepared.command.name(),
+        )?;
         let client = self.inner.hexonet.as_ref().map_err(Error::clone)?;
         client.run(&prepared, deadline).await.map(Outcome::Hexonet)
+    }
+}
+
+/// Says, once at start-up, which side is open to every request on purpose
+/// (`EXH_ALLOWED_PATHS=/`, `HEXONET_ALLOWED_COMMANDS=*`): over HTTP that
+/// is anyone who can reach the function.
+fn warn_if_open(config: &Config) {
+    if config
+        .allowed_paths
+        .as_ref()
+        .is_some_and(PathAllowList::allows_everything)
+    {
+        tracing::warn!(
+            "EXH_ALLOWED_PATHS lets every Extra Horizon path through, also for callers over HTTP"
+        );
+    }
+    if config
+        .allowed_commands
+        .as_ref()
+        .is_some_and(CommandAllowList::allows_everything)
+    {
+        tracing::warn!(
+            "HEXONET_ALLOWED_COMMANDS lets every HEXONET command through, also for callers over HTTP"
+        );
     }
 }
 

@@ -12,11 +12,12 @@
 //!   is not ok), and refused records never reach the upstream.
 //! - The plain envelopes (Extra Horizon task, EventBridge) fail as Lambda
 //!   errors; an event of no accepted shape says which shapes are accepted.
+//! - Over HTTP a side without an allow-list refuses every request (403)
+//!   before sending anything; `/` and `*` open a side on purpose, with one
+//!   warning at start-up; the other envelopes need no allow-list.
 //!
 //! No answer and no log line may carry a secret. Waits are bounded; nothing
 //! asserts how long something took.
-//!
-//! Needs the `sandbox` feature (on by default).
 
 mod support;
 
@@ -85,6 +86,13 @@ fn side(sandbox: &Sandbox, prefix: &str) -> Vec<(&'static str, String)> {
         .into_iter()
         .filter(|(name, _)| name.starts_with(prefix))
         .collect()
+}
+
+/// What the HTTP samples need: Extra Horizon's users service, and one
+/// harmless HEXONET command.
+fn allowing_the_samples(vars: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let vars = replacing(vars, "EXH_ALLOWED_PATHS", "/users/v1");
+    replacing(vars, "HEXONET_ALLOWED_COMMANDS", "StatusAccount")
 }
 
 /// `vars` with `name` set to `value`.
@@ -218,13 +226,15 @@ fn http_answer(response: &Value) -> (u16, Value) {
 /// The functions of the HTTP status scenario, by what they are set up to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Setup {
-    /// Extra Horizon on the sandbox, `EXH_ALLOWED_PATHS=/users/v1`, no HEXONET.
+    /// Extra Horizon on the sandbox, no HEXONET.
     Served,
     /// Wrong secrets for both sides.
     Refused,
     /// Extra Horizon on a closed port, HEXONET answering what is not HEXONET.
     Broken,
     /// Extra Horizon never answering.
+    ///
+    /// Every setup allows what the samples need ([`allowing_the_samples`]).
     Stalled,
 }
 
@@ -354,11 +364,206 @@ fn http_cases() -> Vec<HttpCase> {
 // ------------------------------------------------------------------------
 
 in_both_modes!(
+    http_callers_need_an_allow_list_for_each_side_and_nothing_is_sent_without_one,
+    a_side_opened_on_purpose_serves_http_callers_and_says_so_once,
     every_sample_envelope_gets_the_answer_its_envelope_expects,
     each_http_envelope_answers_each_error_with_its_status_and_a_json_body,
     sqs_names_exactly_the_records_that_failed_and_refused_ones_never_reach_upstream,
     plain_envelopes_fail_as_lambda_errors_and_unknown_shapes_name_the_accepted_ones,
 );
+
+/// A request for each side, and a batch of both, as an HTTP caller sends them.
+fn requests_for_both_sides() -> [Value; 3] {
+    [
+        json!({"exh": {"path": "/users/v1/me"}}),
+        json!({"hexonet": {"command": {"COMMAND": "StatusAccount"}}}),
+        json!({"batch": [{}, {"hexonet": {"command": {"COMMAND": "StatusAccount"}}}]}),
+    ]
+}
+
+/// Both sides pointed at `upstream`, which answers as the APIs would.
+fn both_sides_on(upstream: &Upstream) -> Vec<(&'static str, String)> {
+    vec![
+        ("API_HOST", upstream.url.clone()),
+        ("API_OAUTH_CONSUMER_KEY", "e2e-consumer-key".into()),
+        ("API_OAUTH_CONSUMER_SECRET", "e2e-consumer-secret".into()),
+        ("API_OAUTH_TOKEN", "e2e-token".into()),
+        ("API_OAUTH_TOKEN_SECRET", "e2e-token-secret".into()),
+        ("HEXONET_URL", format!("{}{}", upstream.url, hexonet::PATH)),
+        ("HEXONET_LOGIN", "e2e-login".into()),
+        ("HEXONET_PASSWORD", "e2e-hexonet-password".into()),
+    ]
+}
+
+async fn http_callers_need_an_allow_list_for_each_side_and_nothing_is_sent_without_one(mode: Mode) {
+    let upstream = Upstream::start(Behaviour::Api).await;
+    let vars = both_sides_on(&upstream);
+    let secrets = secrets_in(&[&vars]);
+    let exh_only = replacing(vars.clone(), "EXH_ALLOWED_PATHS", "/users/v1/me");
+    let runtime = RuntimeApi::start().await;
+    let mut function = configured(mode.function(&runtime), &vars).spawn();
+    let open_runtime = RuntimeApi::start().await;
+    let mut exh_only_function = configured(mode.function(&open_runtime), &exh_only).spawn();
+
+    let over_http: Vec<(HttpKind, Value)> = HTTP_ENVELOPES
+        .into_iter()
+        .flat_map(|kind| requests_for_both_sides().map(|request| (kind, request)))
+        .collect();
+    let events = over_http
+        .iter()
+        .map(|(kind, request)| carrying(*kind, &Body::Json(request.clone())));
+    for ((kind, request), invocation) in over_http
+        .iter()
+        .zip(runtime.invoke_all(events, BOUND).await)
+    {
+        let (status, body) = http_answer(&response(invocation, &secrets));
+        // A batch is answered (200), each of its items refused on its own.
+        let expected = if request.get("batch").is_some() {
+            200
+        } else {
+            403
+        };
+        assert_eq!(status, expected, "{request} in {kind:?}: {body}");
+        let refusals: Vec<&Value> = match body.get("batch") {
+            Some(items) => items
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| &item["error"])
+                .collect(),
+            None => vec![&body],
+        };
+        for refusal in refusals {
+            let error_type = refusal.get("errorType").or(refusal.get("type"));
+            assert_eq!(
+                error_type,
+                Some(&json!("Forbidden")),
+                "{request} in {kind:?}: {body}"
+            );
+            let message = refusal
+                .get("errorMessage")
+                .or(refusal.get("message"))
+                .unwrap();
+            let names_its_variable = ["EXH_ALLOWED_PATHS", "HEXONET_ALLOWED_COMMANDS"]
+                .iter()
+                .any(|variable| message.as_str().unwrap().contains(variable));
+            assert!(names_its_variable, "{request} in {kind:?}: {body}");
+        }
+    }
+    assert_eq!(
+        upstream.requests(),
+        0,
+        "a refused request was sent: {:?}",
+        upstream.seen()
+    );
+
+    // With an allow-list for one side, that side serves what it covers and
+    // the other still refuses.
+    let events = HTTP_ENVELOPES
+        .map(|kind| carrying(kind, &Body::Json(requests_for_both_sides()[2].clone())));
+    for (kind, invocation) in HTTP_ENVELOPES
+        .iter()
+        .zip(open_runtime.invoke_all(events, BOUND).await)
+    {
+        let (status, body) = http_answer(&response(invocation, &secrets));
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert_eq!(body["batch"][0]["ok"], true, "{kind:?}: {body}");
+        assert_eq!(
+            body["batch"][1]["error"]["type"], "Forbidden",
+            "{kind:?}: {body}"
+        );
+    }
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), HTTP_ENVELOPES.len(), "{seen:?}");
+    assert!(
+        seen.iter().all(|request| request.target == "/users/v1/me"),
+        "{seen:?}"
+    );
+
+    // Whoever invokes the function directly, as a task, through EventBridge
+    // or SQS already holds its permissions: no allow-list needed.
+    let mut scheduled = sample("envelope-eventbridge-scheduler.json");
+    scheduled["detail"] = requests_for_both_sides()[1].clone();
+    let mut task = sample("envelope-exh-task.json");
+    task["data"] = requests_for_both_sides()[0].clone();
+    let mut queued = sample("envelope-sqs.json");
+    queued["Records"][1]["body"] = json!(requests_for_both_sides()[2].to_string());
+    let plain = [
+        requests_for_both_sides()[2].clone(),
+        scheduled,
+        task,
+        queued,
+    ];
+    let answers: Vec<Value> = runtime
+        .invoke_all(plain, BOUND)
+        .await
+        .into_iter()
+        .map(|invocation| response(invocation, &secrets))
+        .collect();
+    assert_eq!(answers[0]["ok"], true, "{}", answers[0]);
+    assert_eq!(answers[1]["ok"], true, "{}", answers[1]);
+    assert_eq!(answers[2]["ok"], true, "{}", answers[2]);
+    assert_eq!(
+        answers[3],
+        json!({"batchItemFailures": []}),
+        "{}",
+        answers[3]
+    );
+    assert_eq!(upstream.requests(), HTTP_ENVELOPES.len() + 2 + 1 + 1 + 3);
+
+    for (runtime, function) in [
+        (&runtime, &mut function),
+        (&open_runtime, &mut exh_only_function),
+    ] {
+        runtime.assert_no_rejections();
+        function.stop();
+        function.assert_no_secret_in_output();
+    }
+}
+
+async fn a_side_opened_on_purpose_serves_http_callers_and_says_so_once(mode: Mode) {
+    let upstream = Upstream::start(Behaviour::Api).await;
+    let vars = replacing(
+        replacing(both_sides_on(&upstream), "EXH_ALLOWED_PATHS", "/"),
+        "HEXONET_ALLOWED_COMMANDS",
+        "*",
+    );
+    let secrets = secrets_in(&[&vars]);
+    let runtime = RuntimeApi::start().await;
+    let mut function = configured(mode.function(&runtime), &vars).spawn();
+    let anywhere = json!({"batch": [
+        {"exh": {"path": "/tasks/v1/functions/admin/execute", "method": "POST", "body": {}}},
+        {"hexonet": {"command": {"COMMAND": "DeleteDomain", "DOMAIN": "a.com"}}},
+    ]});
+    let events = HTTP_ENVELOPES.map(|kind| carrying(kind, &Body::Json(anywhere.clone())));
+    for (kind, invocation) in HTTP_ENVELOPES
+        .iter()
+        .zip(runtime.invoke_all(events, BOUND).await)
+    {
+        let (status, body) = http_answer(&response(invocation, &secrets));
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert!(body["batch"][0].get("exh").is_some(), "{kind:?}: {body}");
+        assert!(
+            body["batch"][1].get("hexonet").is_some(),
+            "{kind:?}: {body}"
+        );
+    }
+    assert_eq!(upstream.requests(), 2 * HTTP_ENVELOPES.len());
+    function.stop();
+    let output = function.stderr() + &function.stdout();
+    for warning in [
+        "EXH_ALLOWED_PATHS lets every Extra Horizon path through",
+        "HEXONET_ALLOWED_COMMANDS lets every HEXONET command through",
+    ] {
+        assert_eq!(
+            output.matches(warning).count(),
+            1,
+            "{warning:?} in {output}"
+        );
+    }
+    runtime.assert_no_rejections();
+    function.assert_no_secret_in_output();
+}
 
 async fn every_sample_envelope_gets_the_answer_its_envelope_expects(mode: Mode) {
     let on_disk: BTreeSet<String> =
@@ -381,7 +586,7 @@ async fn every_sample_envelope_gets_the_answer_its_envelope_expects(mode: Mode) 
 
     let sandbox = start_sandbox().await;
     let me = sandbox.services().exh.my_user_id();
-    let vars = sandbox.env();
+    let vars = allowing_the_samples(sandbox.env());
     let secrets = secrets_in(&[&vars]);
     let runtime = RuntimeApi::start().await;
     let mut function = configured(mode.function(&runtime), &vars).spawn();
@@ -456,7 +661,7 @@ async fn each_http_envelope_answers_each_error_with_its_status_and_a_json_body(m
     let sandbox = start_sandbox().await;
     let not_hexonet = Upstream::start(Behaviour::NotJson).await;
     let silent = Upstream::start(Behaviour::Never).await;
-    let served = replacing(side(&sandbox, "API_"), "EXH_ALLOWED_PATHS", "/users/v1");
+    let served = side(&sandbox, "API_");
     let refused = [
         replacing(
             side(&sandbox, "API_"),
@@ -485,6 +690,8 @@ async fn each_http_envelope_answers_each_error_with_its_status_and_a_json_body(m
     .concat();
     let stalled = replacing(side(&sandbox, "API_"), "API_HOST", &silent.url);
     let secrets = secrets_in(&[&sandbox.env(), &refused]);
+    let [served, refused, broken, stalled] =
+        [served, refused, broken, stalled].map(allowing_the_samples);
 
     let setups = [
         (Setup::Served, &served),
