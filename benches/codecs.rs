@@ -23,10 +23,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::Criterion;
-use exh_task::config::{Backend, OAuth1Credentials};
+use exh_task::config::OAuth1Credentials;
 use exh_task::envelope::{self, Opened};
 use exh_task::event::Request;
-use exh_task::hexonet::{self, Command, PostBody, Protocol, SocketConfig};
+use exh_task::hexonet::{self, Backend, Command, PostBody, Protocol, SocketConfig};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
 use url::Url;

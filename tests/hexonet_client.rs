@@ -10,8 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use exh_task::config::{Backend, HexonetConfig, System};
-use exh_task::hexonet::{Client, Command, Options, Response};
+use exh_task::hexonet::{Backend, Client, Command, Options, Response, Settings, System};
 use exh_task::secret::Secret;
 use exh_task::Error;
 use serde_json::json;
@@ -124,8 +123,8 @@ impl Fixture {
     }
 }
 
-fn config(url: &str) -> HexonetConfig {
-    HexonetConfig {
+fn config(url: &str) -> Settings {
+    Settings {
         login: "tester".into(),
         password: Secret::new(PASSWORD),
         role: None,

@@ -13,8 +13,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use exh_task::config::{Backend, System};
 use exh_task::hexonet::{parse, Command, PostBody, Protocol, Response, SocketConfig, Template};
+use exh_task::hexonet::{Backend, System};
 use serde_json::{json, Map, Value};
 use support::python::run_script;
 

@@ -7,7 +7,7 @@
 
 mod support;
 
-use exh_task::config::Backend;
+use exh_task::hexonet::Backend;
 use exh_task::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -7,7 +7,8 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use exh_task::config::{Backend, Config};
+use exh_task::config::Config;
+use exh_task::hexonet::Backend;
 use exh_task::sandbox::{Sandbox, SandboxOptions};
 use exh_task::Handler;
 use serde_json::{json, Value};

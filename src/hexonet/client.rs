@@ -51,11 +51,10 @@
 //! opens sessions itself, so `HEXONET_ALLOWED_COMMANDS` need not list
 //! `StartSession`.
 
-use super::endpoint::Endpoint;
-use super::protocol::{Field, Protocol, SessionStart, SubuserView};
+use super::protocol::{Endpoint, Field, Protocol, SessionStart, SubuserView};
 use super::request::{Options, Prepared, Request};
+use super::Settings;
 use super::{debug_log, pages, python, Command, PostBody, Response, SocketConfig, Template};
-use crate::config::HexonetConfig;
 use crate::error::Error;
 use crate::http::{describe, PAGE_CONCURRENCY};
 use crate::redact::Redactor;
@@ -117,7 +116,7 @@ impl Client {
     /// A client for `config`'s account, sending through `http`. With
     /// `debug`, every request and response is logged (`tracing::info!`),
     /// password, one-time password and session masked.
-    pub fn new(http: reqwest::Client, config: HexonetConfig, debug: bool) -> Client {
+    pub fn new(http: reqwest::Client, config: Settings, debug: bool) -> Client {
         let endpoint = Endpoint::of(&config);
         // The password is also masked as it travels: URL-encoded.
         let quoted = Secret::new(python::quote(config.password.expose()));
@@ -580,8 +579,8 @@ fn http_error(what: &str, detail: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Backend, System};
     use crate::hexonet::parse;
+    use crate::hexonet::{Backend, System};
     use serde_json::json;
 
     macro_rules! read_commands {
@@ -633,7 +632,7 @@ mod tests {
     }
 
     fn client_on(backend: Backend, password: &str) -> Client {
-        let config = HexonetConfig {
+        let config = Settings {
             login: "me".into(),
             password: Secret::new(password),
             role: Some("ops".into()),

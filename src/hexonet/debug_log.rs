@@ -61,7 +61,7 @@ fn is_secret_column(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Backend;
+    use crate::hexonet::Backend;
     use crate::hexonet::{Command, SocketConfig};
     use crate::secret::Secret;
     use serde_json::json;

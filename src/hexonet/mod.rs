@@ -5,9 +5,11 @@
 //! byte for byte) and the client that sends.
 //!
 //! The pure half:
-//! - [`protocol`]: [`Protocol`], what the two platforms do differently
-//!   (URLs, fields, sessions, subuser view, IDN keys), as data; everything
-//!   else is shared.
+//! - [`protocol`]: [`Backend`] and [`System`], the one table of URLs and
+//!   entities, [`Endpoint`] (the URL, entity and login of the account), and
+//!   [`Protocol`], what the two platforms do differently (fields, sessions,
+//!   subuser view, IDN keys), as data; everything else is shared.
+//! - [`settings`]: [`Settings`], the `HEXONET_*` configuration.
 //! - [`command`]: [`Command`], an event's JSON object flattened as the SDKs
 //!   flatten it (upper-case sorted keys, arrays as `KEY0…`).
 //! - [`idn`]: [`IdnRules`], each SDK's punycode conversion, done locally.
@@ -20,7 +22,6 @@
 //! - [`pages`]: `all_pages`, the page commands and their merge.
 //!
 //! The network half:
-//! - [`endpoint`]: [`Endpoint`], the URL, entity and login of the account.
 //! - [`request`]: [`Request`], an event's `hexonet` request, and [`Options`].
 //! - [`client`]: [`Client`], which sends, retries, keeps a session and pages;
 //!   its module doc states the rules for retries and sessions.
@@ -34,7 +35,6 @@
 pub mod client;
 pub mod command;
 mod debug_log;
-pub mod endpoint;
 mod error;
 pub mod idn;
 pub mod pages;
@@ -43,16 +43,17 @@ pub mod protocol;
 mod python;
 pub mod request;
 pub mod response;
+pub mod settings;
 pub mod templates;
 
 pub use client::{is_read_command, Client};
-pub use endpoint::Endpoint;
 pub use request::{Options, Prepared, Request};
 
 pub use command::Command;
 pub use error::Error;
 pub use idn::IdnRules;
 pub use post_data::{PostBody, SocketConfig};
-pub use protocol::Protocol;
+pub use protocol::{Backend, Endpoint, Protocol, System, PROXY_URL};
 pub use response::{next_page, parse, Pagination, Record, Response, ResponseView};
+pub use settings::Settings;
 pub use templates::Template;

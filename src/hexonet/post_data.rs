@@ -21,10 +21,10 @@
 use std::fmt;
 
 use super::command::mask_passwords;
+use super::protocol::Backend;
 use super::protocol::{Field, Protocol};
 use super::python::quote;
 use super::Command;
-use crate::config::Backend;
 
 /// The connection fields of one call (the SDKs' `SocketConfig`).
 ///
@@ -105,8 +105,7 @@ impl PostBody {
     ///
     /// # Example
     /// ```
-    /// use exh_task::config::Backend;
-    /// use exh_task::hexonet::{Command, PostBody, SocketConfig};
+    /// use exh_task::hexonet::{Backend, Command, PostBody, SocketConfig};
     /// let cmd = Command::from_json(&serde_json::json!({"COMMAND": "StatusAccount"})).unwrap();
     /// let config = SocketConfig { entity: "1234", login: "me", password: "s3cret&", ..Default::default() };
     /// let body = PostBody::new(Backend::Hexonet, &config, Some(&cmd));

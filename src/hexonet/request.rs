@@ -18,8 +18,8 @@
 //! system the event was written for, and the call is refused
 //! ([`Error::InvalidEvent`]) when the function is configured for the other.
 
+use super::System;
 use super::{Command, Error as CommandError};
-use crate::config::System;
 use crate::error::Error;
 use crate::secret::Secret;
 use serde::Deserialize;

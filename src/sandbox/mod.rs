@@ -32,7 +32,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::config::Backend;
+use crate::hexonet::Backend;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
