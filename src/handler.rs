@@ -204,7 +204,7 @@ impl Handler {
                     .expect_err("no client means no config"))
             }
         };
-        client.run(&prepared, deadline).await.map(Outcome::Hexonet)
+        client.send(&prepared, deadline).await.map(Outcome::Hexonet)
     }
 }
 

@@ -19,12 +19,17 @@
 //!   the SDK's paging figures; the wire format is documented there.
 //! - [`templates`]: [`Template`], the SDK's canned responses (421, 423, 500 …)
 //!   for transport failures and unreadable answers.
-//! - [`pages`]: `all_pages`, the page commands and their merge.
+//! - [`pages`]: `all_pages`, the page commands and their merge (pure),
+//!   and the client's paging ([`Client::all_pages`], [`Client::next_page`]).
 //!
 //! The network half:
 //! - [`request`]: [`Request`], an event's `hexonet` request, and [`Options`].
-//! - [`client`]: [`Client`], which sends, retries, keeps a session and pages;
-//!   its module doc states the rules for retries and sessions.
+//! - [`client`]: [`Client`] and its entry [`Client::send`]: one request,
+//!   with its retries, session and pages.
+//! - [`attempt`]: one exchange with `call.cgi`: the POST body, the
+//!   failures that are errors, what is retried ([`is_read_command`]).
+//! - [`session`]: the kept session: opened, renewed on `530 SESSION NOT
+//!   FOUND`, closed.
 //! - `debug_log` (private): what the debug log shows, secrets masked.
 //!
 //! Where the SDK would raise or send something meaningless, this module
@@ -32,6 +37,7 @@
 //! [`parse`]); everything else is checked against the SDK itself by
 //! `tests/hexonet_differential.rs`, for both SDKs.
 
+pub mod attempt;
 pub mod client;
 pub mod command;
 mod debug_log;
@@ -43,10 +49,12 @@ pub mod protocol;
 mod python;
 pub mod request;
 pub mod response;
+pub mod session;
 pub mod settings;
 pub mod templates;
 
-pub use client::{is_read_command, Client};
+pub use attempt::is_read_command;
+pub use client::Client;
 pub use request::{Options, Prepared, Request};
 
 pub use command::Command;

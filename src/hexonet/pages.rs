@@ -13,9 +13,13 @@
 //!   `LAST` = `FIRST + COUNT - 1`, and the first page's `TOTAL`.
 
 use super::python::float_str;
-use super::{next_page, Command, Response};
+use super::request::Options;
+use super::{next_page, Client, Command, Response};
 use crate::error::Error;
+use crate::http::PAGE_CONCURRENCY;
+use futures::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
+use tokio::time::Instant;
 
 /// The most pages one `all_pages` request fetches; a list that needs more
 /// is refused before the second page, with a hint to raise `LIMIT`.
@@ -99,6 +103,53 @@ pub fn merge(first: Response, rest: Vec<Response>) -> Response {
         properties.insert(column.to_owned(), vec![figure.to_string()]);
     }
     Response::from_parts(attributes, properties)
+}
+
+impl Client {
+    /// The page after `response` (the answer to `command`): the command
+    /// sent and its answer, or `None` after the last page. As the SDK's
+    /// `requestNextResponsePage`, a command holding `LAST` is refused
+    /// ([`Error::InvalidEvent`]).
+    pub async fn next_page(
+        &self,
+        command: &Command,
+        response: &Response,
+        options: &Options,
+        deadline: Instant,
+    ) -> Result<Option<(Command, Response)>, Error> {
+        let Some(next) = super::next_page(command, response)? else {
+            return Ok(None);
+        };
+        let response = self.send_command(&next, options, deadline).await?;
+        Ok(Some((next, response)))
+    }
+
+    /// Every page of a list command merged into one response: the first
+    /// page (`FIRST=0`), then the others, [`PAGE_CONCURRENCY`] at a time,
+    /// merged in order (see the module doc). A page that is not a
+    /// success is the answer, as the merged list would be incomplete.
+    pub async fn all_pages(
+        &self,
+        command: &Command,
+        options: &Options,
+        deadline: Instant,
+    ) -> Result<Response, Error> {
+        if command.get("LAST").is_some() {
+            return Err(super::Error::PagingWithLast.into());
+        }
+        let command = first_page(command)?;
+        let first = self.send_command(&command, options, deadline).await?;
+        if !first.is_success() {
+            return Ok(first);
+        }
+        let rest = remaining(&command, &first)?;
+        let rest: Vec<Response> = futures::stream::iter(rest)
+            .map(|page| async move { self.send_command(&page, options, deadline).await })
+            .buffered(PAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(merge(first, rest))
+    }
 }
 
 #[cfg(test)]
