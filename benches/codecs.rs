@@ -97,7 +97,7 @@ fn main() {
         })
     });
     group.bench_function("hexonet_parse", |b| {
-        b.iter(|| hexonet::parse(black_box(&listing)))
+        b.iter(|| hexonet::parse(black_box(&listing)).expect("a valid answer"))
     });
     for (name, text) in EVENTS {
         group.bench_function(format!("event_{name}"), |b| {

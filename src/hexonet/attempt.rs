@@ -36,6 +36,7 @@
 
 use super::protocol::SubuserView;
 use super::request::Options;
+use super::response::parse_body;
 use super::session::is_session_not_found;
 use super::{debug_log, Client, Command, PostBody, Response, SocketConfig, Template};
 use crate::error::Error;
@@ -202,29 +203,31 @@ impl Client {
                 return failed(http_error(what, &detail), false);
             }
         };
-        let answer = Response::from_bytes(&bytes, Some(&url));
+        let answer = parse_body(&bytes, Some(&url));
         if inner.debug {
+            // What the SDK would have answered: an unreadable answer shows as its template.
+            let shown = match &answer {
+                Ok(answer) => answer.clone(),
+                Err(_) => Template::Invalid.response(Some(&url)),
+            };
             tracing::info!(
-                code = answer.code(),
-                body = %debug_log::response(answer.plain(), &inner.redactor),
+                code = shown.code(),
+                body = %debug_log::response(shown.plain(), &inner.redactor),
                 "{} response",
                 inner.endpoint.protocol().name
             );
         }
-        if answer.plain() == Template::Invalid.plain() {
-            let invalid = Template::Invalid;
-            let failure = Error::InvalidResponse(format!(
-                "{what}: {} {} (the answer is not a {} response)",
-                invalid.code(),
-                invalid.description(),
-                inner.endpoint.protocol().name
-            ));
-            return if read {
-                Attempt::Retryable(Err(failure))
-            } else {
-                Attempt::Done(Err(failure))
-            };
-        }
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(_) => {
+                let failure = invalid_response(what, inner.endpoint.protocol().name);
+                return if read {
+                    Attempt::Retryable(Err(failure))
+                } else {
+                    Attempt::Done(Err(failure))
+                };
+            }
+        };
         if read && answer.is_tmp_error() {
             Attempt::Retryable(Ok(answer))
         } else {
@@ -259,6 +262,17 @@ fn http_error(what: &str, detail: &str) -> Error {
     ))
 }
 
+/// The SDK's `invalid` answer as an error, whatever [`super::ParseError`]
+/// made the answer unreadable: the SDK shows every one of them as 423.
+fn invalid_response(what: &str, platform: &str) -> Error {
+    let template = Template::Invalid;
+    Error::InvalidResponse(format!(
+        "{what}: {} {} (the answer is not a {platform} response)",
+        template.code(),
+        template.description()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +301,14 @@ mod tests {
         transfer_domain_is_not_read: "TransferDomain" => false;
         start_session_is_not_read: "StartSession" => false;
         end_session_is_not_read: "EndSession" => false;
+    }
+
+    #[test]
+    fn unreadable_answers_carry_the_sdk_invalid_template() {
+        assert_eq!(
+            invalid_response("HEXONET StatusAccount", "HEXONET").to_string(),
+            "invalid response: HEXONET StatusAccount: 423 Invalid API response. Contact Support (the answer is not a HEXONET response)"
+        );
     }
 
     #[test]
@@ -368,9 +390,7 @@ mod tests {
     fn refused_credentials_are_unauthorized_without_the_password() {
         let client = client("s3cret!");
         let error = client
-            .accepted(parse(
-                "CODE=530\nDESCRIPTION=Authentication failed for s3cret!",
-            ))
+            .accepted(parse("CODE=530\nDESCRIPTION=Authentication failed for s3cret!").unwrap())
             .unwrap_err();
         assert_eq!(error.error_type(), "Unauthorized");
         assert_eq!(
@@ -378,10 +398,10 @@ mod tests {
             "unauthorized: HEXONET refused the credentials of me!ops: 530 Authentication failed for ***"
         );
         assert!(client
-            .accepted(parse("CODE=530\nDESCRIPTION=SESSION NOT FOUND"))
+            .accepted(parse("CODE=530\nDESCRIPTION=SESSION NOT FOUND").unwrap())
             .is_ok());
         assert!(client
-            .accepted(parse("CODE=531\nDESCRIPTION=Authorization failed"))
+            .accepted(parse("CODE=531\nDESCRIPTION=Authorization failed").unwrap())
             .is_ok());
     }
 }

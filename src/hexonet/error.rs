@@ -1,5 +1,7 @@
-//! The one error type of the pure HEXONET layer.
+//! The error types of the pure HEXONET layer: [`Error`], a command that
+//! cannot be built, and [`ParseError`], an answer that cannot be read.
 
+use super::Template;
 use std::fmt;
 
 /// Why a HEXONET command could not be built from an event.
@@ -96,6 +98,55 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Why a text is not a HEXONET response (see [`super::parse`]).
+///
+/// The SDK does not fail here: it answers a canned response instead, which
+/// [`ParseError::template`] names, so callers that must answer as the SDK
+/// does (the [`super::Client`], [`super::Response::from_text`]) map every
+/// kind to its template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Occurs when the text (or the HTTP body) is empty.
+    Empty,
+    /// Occurs when no line names the `CODE` attribute.
+    MissingCode,
+    /// Occurs when no line names the `DESCRIPTION` attribute.
+    MissingDescription,
+    /// Occurs when `CODE` is not an integer as Python's `int()` reads one,
+    /// where the SDK would raise on `getCode()`.
+    CodeNotInteger {
+        /// The `CODE` value as given.
+        code: String,
+    },
+}
+
+impl ParseError {
+    /// The SDK's answer for this text: `empty` for an empty text, `invalid`
+    /// for every other kind.
+    pub fn template(&self) -> Template {
+        match self {
+            ParseError::Empty => Template::Empty,
+            _ => Template::Invalid,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => f.write_str("hexonet answer is empty"),
+            ParseError::MissingCode => f.write_str("hexonet answer has no CODE"),
+            ParseError::MissingDescription => f.write_str("hexonet answer has no DESCRIPTION"),
+            ParseError::CodeNotInteger { code } => {
+                write!(f, "hexonet answer's CODE {code:?} is not an integer")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 /// At the boundary a command that cannot be built is a bad event.
 impl From<Error> for crate::error::Error {

@@ -16,7 +16,8 @@
 //! - [`post_data`]: [`PostBody`], the form body with the connection fields
 //!   of [`SocketConfig`], and its masked twin for logs.
 //! - [`response`]: [`parse`] and [`Response`], the hash and list views with
-//!   the SDK's paging figures; the wire format is documented there.
+//!   the SDK's paging figures, or a [`ParseError`] for a text that is not
+//!   a response; the wire format is documented there.
 //! - [`templates`]: [`Template`], the SDK's canned responses (421, 423, 500 …)
 //!   for transport failures and unreadable answers.
 //! - [`pages`]: `all_pages`, the page commands and their merge (pure),
@@ -58,7 +59,7 @@ pub use client::Client;
 pub use request::{Options, Prepared, Request};
 
 pub use command::Command;
-pub use error::Error;
+pub use error::{Error, ParseError};
 pub use idn::IdnRules;
 pub use post_data::{PostBody, SocketConfig};
 pub use protocol::{Backend, Endpoint, Protocol, System, PROXY_URL};

@@ -172,7 +172,7 @@ mod tests {
              PROPERTY[LIMIT][0]=2\r\nPROPERTY[TOTAL][0]=5\r\nQUEUETIME=0.1\r\nRUNTIME=0.2\r\nEOF\r\n",
             domains.len()
         ));
-        parse(&text)
+        parse(&text).unwrap()
     }
 
     fn command(value: serde_json::Value) -> Command {
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn a_list_on_one_page_has_no_remaining_pages() {
         let cmd = command(json!({"COMMAND": "StatusAccount"}));
-        assert!(remaining(&cmd, &parse("CODE=200\nDESCRIPTION=ok"))
+        assert!(remaining(&cmd, &parse("CODE=200\nDESCRIPTION=ok").unwrap())
             .unwrap()
             .is_empty());
     }
@@ -213,7 +213,8 @@ mod tests {
     #[test]
     fn too_many_pages_are_refused_with_a_hint() {
         let cmd = command(json!({"COMMAND": "QueryDomainList", "FIRST": 0}));
-        let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000");
+        let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000")
+            .unwrap();
         let error = remaining(&cmd, &huge).unwrap_err();
         assert_eq!(error.error_type(), "InvalidEvent");
         assert!(error.to_string().contains("raise LIMIT"), "{error}");
@@ -257,7 +258,8 @@ mod tests {
 
     #[test]
     fn a_failed_page_is_the_answer() {
-        let failed = parse("CODE=421\nDESCRIPTION=Command failed due to HTTP communication error");
+        let failed =
+            parse("CODE=421\nDESCRIPTION=Command failed due to HTTP communication error").unwrap();
         let merged = merge(
             page(0, &["a", "b"]),
             vec![page(2, &["c", "d"]), failed.clone()],

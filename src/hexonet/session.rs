@@ -158,14 +158,14 @@ mod tests {
 
     #[test]
     fn only_session_not_found_asks_for_a_new_session() {
-        assert!(is_session_not_found(&parse(
-            "CODE=530\nDESCRIPTION=SESSION NOT FOUND"
-        )));
-        assert!(!is_session_not_found(&parse(
-            "CODE=530\nDESCRIPTION=Authentication failed"
-        )));
-        assert!(!is_session_not_found(&parse(
-            "CODE=200\nDESCRIPTION=SESSION NOT FOUND"
-        )));
+        assert!(is_session_not_found(
+            &parse("CODE=530\nDESCRIPTION=SESSION NOT FOUND").unwrap()
+        ));
+        assert!(!is_session_not_found(
+            &parse("CODE=530\nDESCRIPTION=Authentication failed").unwrap()
+        ));
+        assert!(!is_session_not_found(
+            &parse("CODE=200\nDESCRIPTION=SESSION NOT FOUND").unwrap()
+        ));
     }
 }

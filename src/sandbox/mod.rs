@@ -319,7 +319,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            crate::hexonet::parse(std::str::from_utf8(&body).unwrap()).code(),
+            crate::hexonet::parse(std::str::from_utf8(&body).unwrap())
+                .unwrap()
+                .code(),
             530
         );
         let unknown = app.oneshot(get("/nowhere")).await.unwrap();
