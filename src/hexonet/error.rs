@@ -57,6 +57,14 @@ pub enum Error {
     /// Occurs when the next page is asked for a command whose `FIRST` is not
     /// an integer.
     InvalidFirst,
+    /// Occurs when `all_pages` would take more than [`super::pages::MAX_PAGES`]
+    /// requests for the list the first page announces.
+    TooManyPages {
+        /// The list's `TOTAL`.
+        total: i64,
+        /// The `LIMIT` of each page.
+        limit: i64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -93,6 +101,11 @@ impl fmt::Display for Error {
                 "hexonet command holds LAST: remove it to page through the list",
             ),
             Error::InvalidFirst => f.write_str("hexonet parameter FIRST must be an integer"),
+            Error::TooManyPages { total, limit } => write!(
+                f,
+                "hexonet all_pages: {total} entries at LIMIT {limit} take more than {} requests; raise LIMIT",
+                super::pages::MAX_PAGES
+            ),
         }
     }
 }
@@ -147,10 +160,3 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
-
-/// At the boundary a command that cannot be built is a bad event.
-impl From<Error> for crate::error::Error {
-    fn from(error: Error) -> Self {
-        crate::error::Error::InvalidEvent(error.to_string())
-    }
-}

@@ -4,6 +4,11 @@
 //! do to a command before it is sent and to a response after it arrives,
 //! byte for byte) and the client that sends.
 //!
+//! The pure half knows nothing of the Lambda function: its failures are
+//! [`Error`] (a command that cannot be built) and [`ParseError`] (an answer
+//! that cannot be read), which the network half turns into
+//! [`crate::Error`].
+//!
 //! The pure half:
 //! - [`protocol`]: [`Backend`] and [`System`], the one table of URLs and
 //!   entities, [`Endpoint`] (the URL, entity and login of the account), and

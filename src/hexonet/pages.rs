@@ -14,8 +14,7 @@
 
 use super::python::float_str;
 use super::request::Options;
-use super::{next_page, Client, Command, Response};
-use crate::error::Error;
+use super::{next_page, Client, Command, Error, Response};
 use crate::http::PAGE_CONCURRENCY;
 use futures::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
@@ -42,10 +41,10 @@ pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Er
     while let Some(next) = next_page(&current, first)? {
         if pages.len() + 1 >= MAX_PAGES {
             let paging = first.pagination();
-            return Err(Error::invalid_event(format!(
-                "hexonet all_pages: {} entries at LIMIT {} take more than {MAX_PAGES} requests; raise LIMIT",
-                paging.total, paging.limit
-            )));
+            return Err(Error::TooManyPages {
+                total: paging.total,
+                limit: paging.limit,
+            });
         }
         pages.push(next.clone());
         current = next;
@@ -109,14 +108,14 @@ impl Client {
     /// The page after `response` (the answer to `command`): the command
     /// sent and its answer, or `None` after the last page. As the SDK's
     /// `requestNextResponsePage`, a command holding `LAST` is refused
-    /// ([`Error::InvalidEvent`]).
+    /// ([`crate::Error::InvalidEvent`]).
     pub async fn next_page(
         &self,
         command: &Command,
         response: &Response,
         options: &Options,
         deadline: Instant,
-    ) -> Result<Option<(Command, Response)>, Error> {
+    ) -> Result<Option<(Command, Response)>, crate::Error> {
         let Some(next) = super::next_page(command, response)? else {
             return Ok(None);
         };
@@ -133,9 +132,9 @@ impl Client {
         command: &Command,
         options: &Options,
         deadline: Instant,
-    ) -> Result<Response, Error> {
+    ) -> Result<Response, crate::Error> {
         if command.get("LAST").is_some() {
-            return Err(super::Error::PagingWithLast.into());
+            return Err(Error::PagingWithLast.into());
         }
         let command = first_page(command)?;
         let first = self.send_command(&command, options, deadline).await?;
@@ -216,6 +215,14 @@ mod tests {
         let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000")
             .unwrap();
         let error = remaining(&cmd, &huge).unwrap_err();
+        assert_eq!(
+            error,
+            Error::TooManyPages {
+                total: 5000,
+                limit: 1
+            }
+        );
+        let error = crate::Error::from(error);
         assert_eq!(error.error_type(), "InvalidEvent");
         assert!(error.to_string().contains("raise LIMIT"), "{error}");
     }

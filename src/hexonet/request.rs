@@ -113,6 +113,13 @@ impl Request {
     }
 }
 
+/// At the boundary a command that cannot be built is a bad event.
+impl From<CommandError> for Error {
+    fn from(error: CommandError) -> Self {
+        Error::InvalidEvent(error.to_string())
+    }
+}
+
 /// `StartSession`, which the client sends itself for a kept session.
 fn is_session_command(name: &str) -> bool {
     name.eq_ignore_ascii_case("StartSession")
