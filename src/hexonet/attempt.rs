@@ -38,7 +38,7 @@ use super::protocol::SubuserView;
 use super::request::Options;
 use super::response::parse_body;
 use super::session::is_session_not_found;
-use super::{debug_log, Client, Command, PostBody, Response, SocketConfig, Template};
+use super::{mask, Client, Command, PostBody, Response, SocketConfig, Template};
 use crate::error::Error;
 use crate::http::describe;
 use crate::retry::{retrying, Attempt};
@@ -162,7 +162,7 @@ impl Client {
             tracing::info!(
                 url = %url,
                 command = %inner.redactor.redact(&command),
-                body = %debug_log::request(body, &inner.redactor),
+                body = %mask::request(body, &inner.redactor),
                 "{} request",
                 inner.endpoint.protocol().name
             );
@@ -212,7 +212,7 @@ impl Client {
             };
             tracing::info!(
                 code = shown.code(),
-                body = %debug_log::response(shown.plain(), &inner.redactor),
+                body = %mask::response(shown.plain(), &inner.redactor),
                 "{} response",
                 inner.endpoint.protocol().name
             );

@@ -19,7 +19,9 @@
 //!   flatten it (upper-case sorted keys, arrays as `KEY0…`).
 //! - [`idn`]: [`IdnRules`], each SDK's punycode conversion, done locally.
 //! - [`post_data`]: [`PostBody`], the form body with the connection fields
-//!   of [`SocketConfig`], and its masked twin for logs.
+//!   of [`SocketConfig`].
+//! - `mask` (private): every mask of the HEXONET side, the SDK's and the
+//!   debug log's, built only for a log.
 //! - [`response`]: [`parse`] and [`Response`], the hash and list views with
 //!   the SDK's paging figures, or a [`ParseError`] for a text that is not
 //!   a response; the wire format is documented there.
@@ -36,7 +38,6 @@
 //!   failures that are errors, what is retried ([`is_read_command`]).
 //! - [`session`]: the kept session: opened, renewed on `530 SESSION NOT
 //!   FOUND`, closed.
-//! - `debug_log` (private): what the debug log shows, secrets masked.
 //!
 //! Where the SDK would raise or send something meaningless, this module
 //! does the documented, safer thing instead (see [`Command`] and
@@ -46,9 +47,9 @@
 pub mod attempt;
 pub mod client;
 pub mod command;
-mod debug_log;
 mod error;
 pub mod idn;
+mod mask;
 pub mod pages;
 pub mod post_data;
 pub mod protocol;
