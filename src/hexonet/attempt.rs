@@ -254,23 +254,24 @@ pub fn is_read_command(name: &str) -> bool {
 /// The SDK's `httperror` answer as an error: 421 and its description, then
 /// what went wrong.
 fn http_error(what: &str, detail: &str) -> Error {
-    let template = Template::HttpError;
-    Error::Transport(format!(
-        "{what}: {} {} ({detail})",
-        template.code(),
-        template.description()
-    ))
+    Error::Transport(template_message(Template::HttpError, what, detail))
 }
 
 /// The SDK's `invalid` answer as an error, whatever [`super::ParseError`]
 /// made the answer unreadable: the SDK shows every one of them as 423.
 fn invalid_response(what: &str, platform: &str) -> Error {
-    let template = Template::Invalid;
-    Error::InvalidResponse(format!(
-        "{what}: {} {} (the answer is not a {platform} response)",
+    let detail = format!("the answer is not a {platform} response");
+    Error::InvalidResponse(template_message(Template::Invalid, what, &detail))
+}
+
+/// `what`, then the code and description users know from the SDK, then
+/// what went wrong.
+fn template_message(template: Template, what: &str, detail: &str) -> String {
+    format!(
+        "{what}: {} {} ({detail})",
         template.code(),
         template.description()
-    ))
+    )
 }
 
 #[cfg(test)]
