@@ -23,10 +23,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::Criterion;
-use exh_task::config::{Backend, OAuth1Credentials};
+use exh_task::config::OAuth1Credentials;
 use exh_task::envelope::{self, Opened};
 use exh_task::event::Event;
-use exh_task::hexonet::{self, Command, PostBody, Protocol, SocketConfig};
+use exh_task::hexonet::{self, Backend, Command, PostBody, Protocol, SocketConfig};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
 use url::Url;
@@ -97,7 +97,7 @@ fn main() {
         })
     });
     group.bench_function("hexonet_parse", |b| {
-        b.iter(|| hexonet::parse(black_box(&listing)))
+        b.iter(|| hexonet::parse(black_box(&listing)).expect("a valid answer"))
     });
     for (name, text) in EVENTS {
         group.bench_function(format!("event_{name}"), |b| {

@@ -8,6 +8,7 @@
 use crate::allow_list::{CommandAllowList, PathAllowList};
 use crate::error::Error;
 use crate::exh::ApiHost;
+use crate::hexonet::{Backend, Settings, System};
 use crate::secret::Secret;
 use std::fmt;
 
@@ -16,8 +17,8 @@ use std::fmt;
 pub struct Config {
     /// The Extra Horizon side, or the names of its missing variables.
     pub exh: Side<ExhConfig>,
-    /// The HEXONET side, or the names of its missing variables.
-    pub hexonet: Side<HexonetConfig>,
+    /// The HEXONET side ([`Settings`]), or the names of its missing variables.
+    pub hexonet: Side<Settings>,
     /// `HEXONET_ALLOWED_COMMANDS`: the only HEXONET commands a request may run.
     /// Default: every command.
     pub allowed_commands: Option<CommandAllowList>,
@@ -53,50 +54,6 @@ pub struct OAuth1Credentials {
     pub token: Secret,
     /// `API_OAUTH_TOKEN_SECRET`.
     pub token_secret: Secret,
-}
-
-/// The HEXONET side: which system to call and as whom.
-#[derive(Debug, Clone)]
-pub struct HexonetConfig {
-    /// `HEXONET_LOGIN`.
-    pub login: String,
-    /// `HEXONET_PASSWORD`.
-    pub password: Secret,
-    /// `HEXONET_ROLE`: when set, the login becomes `login!role`. Default: none.
-    pub role: Option<String>,
-    /// `HEXONET_BACKEND`. Default: [`Backend::Hexonet`].
-    pub backend: Backend,
-    /// `HEXONET_SYSTEM`. Default: [`System::Ote`].
-    pub system: System,
-    /// `HEXONET_URL`: overrides the system's endpoint. Default: none.
-    pub url: Option<url::Url>,
-    /// `HEXONET_SUBUSER`: the default subuser view. Default: none.
-    pub subuser: Option<String>,
-    /// `HEXONET_PROXY`: an HTTP(S) proxy for HEXONET calls only (the SDK's
-    /// `setProxy`). Default: none (the usual `HTTPS_PROXY` variables apply).
-    pub proxy: Option<url::Url>,
-    /// `HEXONET_REFERER`: the `Referer` header of HEXONET calls (the SDK's
-    /// `setReferer`). Default: none.
-    pub referer: Option<String>,
-}
-
-/// Which registrar platform speaks on the other end of `call.cgi`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// HEXONET (`hexonet`).
-    Hexonet,
-    /// CentralNic Reseller (`centralnic`), HEXONET's successor.
-    CentralNic,
-}
-
-/// Which HEXONET system to use; `"ote"` or `"live"` in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum System {
-    /// OT&E (`ote`): the free test system.
-    Ote,
-    /// LIVE (`live`): the real system, with real costs.
-    Live,
 }
 
 /// A variable that is set but cannot be right.
@@ -152,7 +109,7 @@ impl Config {
     }
 
     /// The HEXONET side, or [`Error::MissingConfig`].
-    pub fn hexonet(&self) -> Result<&HexonetConfig, Error> {
+    pub fn hexonet(&self) -> Result<&Settings, Error> {
         self.hexonet
             .as_ref()
             .map_err(|missing| Error::MissingConfig(missing.clone()))
@@ -211,7 +168,7 @@ fn exh_side(vars: &Vars) -> Result<Side<ExhConfig>, ConfigError> {
     }))
 }
 
-fn hexonet_side(vars: &Vars) -> Result<Side<HexonetConfig>, ConfigError> {
+fn hexonet_side(vars: &Vars) -> Result<Side<Settings>, ConfigError> {
     let backend = match vars.get("HEXONET_BACKEND").as_deref() {
         None | Some("hexonet") => Backend::Hexonet,
         Some("centralnic") => Backend::CentralNic,
@@ -237,7 +194,7 @@ fn hexonet_side(vars: &Vars) -> Result<Side<HexonetConfig>, ConfigError> {
         Ok(values) => values,
         Err(missing) => return Ok(Err(missing)),
     };
-    Ok(Ok(HexonetConfig {
+    Ok(Ok(Settings {
         login,
         password: Secret::new(password),
         role: vars.get("HEXONET_ROLE"),

@@ -204,7 +204,7 @@ impl Handler {
             prepared.command.name(),
         )?;
         let client = self.inner.hexonet.as_ref().map_err(Error::clone)?;
-        client.run(&prepared, deadline).await.map(Outcome::Hexonet)
+        client.send(&prepared, deadline).await.map(Outcome::Hexonet)
     }
 }
 

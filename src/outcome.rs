@@ -173,7 +173,7 @@ mod tests {
     fn a_hexonet_answer_is_ok_for_a_2xx_code() {
         let response = hexonet::parse(
             "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=Command completed successfully\r\nRUNTIME=0.12\r\nPROPERTY[DOMAIN][0]=a.com\r\nEOF\r\n",
-        );
+        ).unwrap();
         assert_eq!(
             json(&single(Outcome::Hexonet(response))),
             json!({"ok": true, "hexonet": {"code": 200, "description": "Command completed successfully",
@@ -181,7 +181,7 @@ mod tests {
                 "columns": ["DOMAIN"], "records": [{"DOMAIN": "a.com"}],
                 "pagination": {"first": 0, "last": 0, "count": 1, "limit": 1, "total": 1, "pages": 1, "page": 1}}})
         );
-        let refused = hexonet::parse("CODE=545\nDESCRIPTION=Entity reference not found");
+        let refused = hexonet::parse("CODE=545\nDESCRIPTION=Entity reference not found").unwrap();
         assert_eq!(json(&single(Outcome::Hexonet(refused)))["ok"], false);
     }
 

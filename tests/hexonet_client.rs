@@ -10,8 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use exh_task::config::{Backend, HexonetConfig, System};
-use exh_task::hexonet::{Client, Command, Options, Response};
+use exh_task::hexonet::{Backend, Client, Command, Options, Prepared, Response, Settings, System};
 use exh_task::secret::Secret;
 use exh_task::Error;
 use serde_json::json;
@@ -81,9 +80,12 @@ struct Fixture {
 
 impl Fixture {
     /// Sends `command` with default options, bounded by [`soon`].
-    async fn call(&self, command_json: serde_json::Value) -> Result<Response, Error> {
+    async fn send(&self, command_json: serde_json::Value) -> Result<Response, Error> {
         self.client
-            .call(&command(command_json), &Options::default(), soon())
+            .send(
+                &prepared(&command(command_json), &Options::default()),
+                soon(),
+            )
             .await
     }
 
@@ -124,8 +126,18 @@ impl Fixture {
     }
 }
 
-fn config(url: &str) -> HexonetConfig {
-    HexonetConfig {
+/// One page of `command`, sent with `options`.
+fn prepared(command: &Command, options: &Options) -> Prepared {
+    Prepared {
+        command: command.clone(),
+        options: options.clone(),
+        all_pages: false,
+        system: None,
+    }
+}
+
+fn config(url: &str) -> Settings {
+    Settings {
         login: "tester".into(),
         password: Secret::new(PASSWORD),
         role: None,
@@ -170,9 +182,8 @@ async fn the_sdk_body_reaches_call_cgi_with_the_ote_entity() {
     };
     let response = fixture
         .client
-        .call(
-            &command(json!({"COMMAND": "StatusAccount"})),
-            &options,
+        .send(
+            &prepared(&command(json!({"COMMAND": "StatusAccount"})), &options),
             soon(),
         )
         .await
@@ -197,7 +208,7 @@ async fn a_read_command_is_retried_after_a_503() {
     })
     .await;
     let response = fixture
-        .call(json!({"COMMAND": "CheckDomain", "DOMAIN": "a.com"}))
+        .send(json!({"COMMAND": "CheckDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap();
     assert_eq!(response.code(), 200);
@@ -215,7 +226,7 @@ async fn a_read_command_is_retried_after_a_temporary_error() {
     })
     .await;
     let response = fixture
-        .call(json!({"COMMAND": "QueryDomainList"}))
+        .send(json!({"COMMAND": "QueryDomainList"}))
         .await
         .unwrap();
     assert_eq!((response.code(), fixture.calls().len()), (200, 2));
@@ -225,7 +236,7 @@ async fn a_read_command_is_retried_after_a_temporary_error() {
 async fn a_write_command_is_never_sent_twice() {
     let fixture = Fixture::new(|_, _| (StatusCode::BAD_GATEWAY, "bad gateway".into())).await;
     let error = fixture
-        .call(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
+        .send(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Transport");
@@ -246,7 +257,7 @@ async fn a_temporary_error_for_a_write_command_is_the_answer() {
     })
     .await;
     let response = fixture
-        .call(json!({"COMMAND": "DeleteDomain", "DOMAIN": "a.com"}))
+        .send(json!({"COMMAND": "DeleteDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap();
     assert_eq!((response.code(), fixture.calls().len()), (421, 1));
@@ -256,7 +267,7 @@ async fn a_temporary_error_for_a_write_command_is_the_answer() {
 async fn a_read_command_gives_up_with_the_421_template_when_retries_are_spent() {
     let fixture = Fixture::new(|_, _| (StatusCode::INTERNAL_SERVER_ERROR, String::new())).await;
     let error = fixture
-        .call(json!({"COMMAND": "StatusAccount"}))
+        .send(json!({"COMMAND": "StatusAccount"}))
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Transport");
@@ -273,7 +284,7 @@ async fn a_read_command_gives_up_with_the_421_template_when_retries_are_spent() 
 async fn an_answer_that_is_not_hexonet_is_an_invalid_response_with_the_423_template() {
     let fixture = Fixture::new(|_, _| (StatusCode::OK, "<html>maintenance</html>".into())).await;
     let error = fixture
-        .call(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
+        .send(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"}))
         .await
         .unwrap_err();
     assert_eq!(
@@ -290,9 +301,11 @@ async fn a_closed_port_is_a_transport_error_carrying_the_421_template() {
     drop(listener);
     let client = Client::new(exh_task::http::client().unwrap(), config(&url), false);
     let error = client
-        .call(
-            &command(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"})),
-            &Options::default(),
+        .send(
+            &prepared(
+                &command(json!({"COMMAND": "AddDomain", "DOMAIN": "a.com"})),
+                &Options::default(),
+            ),
             soon(),
         )
         .await
@@ -312,9 +325,11 @@ async fn the_deadline_bounds_a_call_that_never_answers() {
     let deadline = Instant::now() + Duration::from_millis(200);
     let error = fixture
         .client
-        .call(
-            &command(json!({"COMMAND": "StatusAccount"})),
-            &Options::default(),
+        .send(
+            &prepared(
+                &command(json!({"COMMAND": "StatusAccount"})),
+                &Options::default(),
+            ),
             deadline,
         )
         .await
@@ -326,7 +341,7 @@ async fn the_deadline_bounds_a_call_that_never_answers() {
 async fn refused_credentials_are_unauthorized_and_never_retried() {
     let fixture = Fixture::new(|_, _| answer(530, "Authentication failed")).await;
     let error = fixture
-        .call(json!({"COMMAND": "StatusAccount"}))
+        .send(json!({"COMMAND": "StatusAccount"}))
         .await
         .unwrap_err();
     assert_eq!(
@@ -373,7 +388,7 @@ async fn a_session_is_started_once_kept_and_renewed_when_the_server_forgets_it()
     for _ in 0..2 {
         let response = fixture
             .client
-            .call(&status, &options, soon())
+            .send(&prepared(&status, &options), soon())
             .await
             .unwrap();
         assert_eq!(response.code(), 200);
@@ -382,7 +397,7 @@ async fn a_session_is_started_once_kept_and_renewed_when_the_server_forgets_it()
     let response = fixture
         .client
         .clone()
-        .call(&status, &options, soon())
+        .send(&prepared(&status, &options), soon())
         .await
         .unwrap();
     assert_eq!(response.code(), 200);
@@ -427,18 +442,21 @@ async fn end_session_ends_and_forgets_the_kept_session() {
     let status = command(json!({"COMMAND": "StatusAccount"}));
     fixture
         .client
-        .call(&status, &options, soon())
+        .send(&prepared(&status, &options), soon())
         .await
         .unwrap();
     let ended = fixture
         .client
-        .call(&command(json!({"COMMAND": "EndSession"})), &options, soon())
+        .send(
+            &prepared(&command(json!({"COMMAND": "EndSession"})), &options),
+            soon(),
+        )
         .await
         .unwrap();
     assert_eq!(ended.code(), 200);
     fixture
         .client
-        .call(&status, &options, soon())
+        .send(&prepared(&status, &options), soon())
         .await
         .unwrap();
     let names: Vec<String> = fixture
@@ -466,7 +484,8 @@ async fn concurrent_requests_share_one_new_session() {
         ..Options::default()
     };
     let status = command(json!({"COMMAND": "StatusAccount"}));
-    let calls = (0..8).map(|_| fixture.client.call(&status, &options, soon()));
+    let status = prepared(&status, &options);
+    let calls = (0..8).map(|_| fixture.client.send(&status, soon()));
     for response in futures::future::join_all(calls).await {
         assert_eq!(response.unwrap().code(), 200);
     }
@@ -554,7 +573,7 @@ async fn next_page_follows_the_sdk() {
     let first_command = command(json!({"COMMAND": "QueryDomainList", "LIMIT": 10}));
     let first = fixture
         .client
-        .call(&first_command, &Options::default(), soon())
+        .send(&prepared(&first_command, &Options::default()), soon())
         .await
         .unwrap();
     let (second_command, second) = fixture
@@ -615,15 +634,17 @@ async fn the_debug_log_shows_every_call_with_password_otp_and_session_masked() {
     };
     fixture
         .client
-        .call(
-            &command(json!({"COMMAND": "StatusAccount", "NOTE": PASSWORD})),
-            &options,
+        .send(
+            &prepared(
+                &command(json!({"COMMAND": "StatusAccount", "NOTE": PASSWORD})),
+                &options,
+            ),
             soon(),
         )
         .await
         .unwrap();
     let _ = fixture
-        .call(json!({"COMMAND": "ModifyContact", "PASSWORD": "contact-secret"}))
+        .send(json!({"COMMAND": "ModifyContact", "PASSWORD": "contact-secret"}))
         .await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -547,7 +547,11 @@ async fn a_session_is_kept_renewed_and_closed(dialect: Dialect) {
         .text()
         .await
         .unwrap();
-    assert_eq!(exh_task::hexonet::parse(&closed).code(), 200, "{closed}");
+    assert_eq!(
+        exh_task::hexonet::parse(&closed).unwrap().code(),
+        200,
+        "{closed}"
+    );
     assert_eq!(run(&handler, event.clone()).await.unwrap()["ok"], true);
     assert_eq!(
         &dialect.names(&sandbox)[3..],

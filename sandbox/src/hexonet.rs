@@ -273,7 +273,7 @@ mod tests {
             text.starts_with("[RESPONSE]\r\ncode = ") && text.ends_with("\r\nEOF\r\n"),
             "{text}"
         );
-        (status, content_type, parse(&text))
+        (status, content_type, parse(&text).unwrap())
     }
 
     async fn call(state: &HexonetState, extra: &[(&str, &str)], command: &str) -> Parsed {
@@ -334,7 +334,7 @@ mod tests {
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
-        parse(std::str::from_utf8(&body).unwrap())
+        parse(std::str::from_utf8(&body).unwrap()).unwrap()
     }
 
     #[tokio::test]
@@ -489,7 +489,10 @@ mod tests {
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
-        assert_eq!(parse(std::str::from_utf8(&body).unwrap()).code(), 210);
+        assert_eq!(
+            parse(std::str::from_utf8(&body).unwrap()).unwrap().code(),
+            210
+        );
     }
 
     #[tokio::test]

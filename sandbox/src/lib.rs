@@ -312,7 +312,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            exh_task::hexonet::parse(std::str::from_utf8(&body).unwrap()).code(),
+            exh_task::hexonet::parse(std::str::from_utf8(&body).unwrap())
+                .unwrap()
+                .code(),
             530
         );
         let unknown = app.oneshot(get("/nowhere")).await.unwrap();

@@ -118,7 +118,7 @@ impl Command {
     /// debug output: every `PASSWORD=` followed by text, to the end of the
     /// line, becomes `PASSWORD=***` (so `NEWPASSWORD` is masked too).
     pub fn masked(&self) -> String {
-        mask_passwords(&self.plain())
+        super::mask::passwords(&self.plain())
     }
 
     /// The parameters with their values open to change (for the IDN
@@ -138,18 +138,6 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
-}
-
-/// The SDK's `re.sub(r"PASSWORD=[^\n]+", "PASSWORD=***", text)`.
-pub(crate) fn mask_passwords(text: &str) -> String {
-    const NEEDLE: &str = "PASSWORD=";
-    text.split('\n')
-        .map(|line| match line.find(NEEDLE) {
-            Some(at) if at + NEEDLE.len() < line.len() => format!("{}{NEEDLE}***", &line[..at]),
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Upper-cases a parameter name after checking it cannot inject a line.

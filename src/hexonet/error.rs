@@ -1,5 +1,7 @@
-//! The one error type of the pure HEXONET layer.
+//! The error types of the pure HEXONET layer: [`Error`], a command that
+//! cannot be built, and [`ParseError`], an answer that cannot be read.
 
+use super::Template;
 use std::fmt;
 
 /// Why a HEXONET command could not be built from an event.
@@ -55,6 +57,14 @@ pub enum Error {
     /// Occurs when the next page is asked for a command whose `FIRST` is not
     /// an integer.
     InvalidFirst,
+    /// Occurs when `all_pages` would take more than [`super::pages::MAX_PAGES`]
+    /// requests for the list the first page announces.
+    TooManyPages {
+        /// The list's `TOTAL`.
+        total: i64,
+        /// The `LIMIT` of each page.
+        limit: i64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -91,15 +101,62 @@ impl fmt::Display for Error {
                 "hexonet command holds LAST: remove it to page through the list",
             ),
             Error::InvalidFirst => f.write_str("hexonet parameter FIRST must be an integer"),
+            Error::TooManyPages { total, limit } => write!(
+                f,
+                "hexonet all_pages: {total} entries at LIMIT {limit} take more than {} requests; raise LIMIT",
+                super::pages::MAX_PAGES
+            ),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
-/// At the boundary a command that cannot be built is a bad event.
-impl From<Error> for crate::error::Error {
-    fn from(error: Error) -> Self {
-        crate::error::Error::InvalidEvent(error.to_string())
+/// Why a text is not a HEXONET response (see [`super::parse`]).
+///
+/// The SDK does not fail here: it answers a canned response instead, which
+/// [`ParseError::template`] names, so callers that must answer as the SDK
+/// does (the [`super::Client`], [`super::Response::from_text`]) map every
+/// kind to its template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Occurs when the text (or the HTTP body) is empty.
+    Empty,
+    /// Occurs when no line names the `CODE` attribute.
+    MissingCode,
+    /// Occurs when no line names the `DESCRIPTION` attribute.
+    MissingDescription,
+    /// Occurs when `CODE` is not an integer as Python's `int()` reads one,
+    /// where the SDK would raise on `getCode()`.
+    CodeNotInteger {
+        /// The `CODE` value as given.
+        code: String,
+    },
+}
+
+impl ParseError {
+    /// The SDK's answer for this text: `empty` for an empty text, `invalid`
+    /// for every other kind.
+    pub fn template(&self) -> Template {
+        match self {
+            ParseError::Empty => Template::Empty,
+            _ => Template::Invalid,
+        }
     }
 }
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => f.write_str("hexonet answer is empty"),
+            ParseError::MissingCode => f.write_str("hexonet answer has no CODE"),
+            ParseError::MissingDescription => f.write_str("hexonet answer has no DESCRIPTION"),
+            ParseError::CodeNotInteger { code } => {
+                write!(f, "hexonet answer's CODE {code:?} is not an integer")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}

@@ -13,9 +13,12 @@
 //!   `LAST` = `FIRST + COUNT - 1`, and the first page's `TOTAL`.
 
 use super::python::float_str;
-use super::{next_page, Command, Response};
-use crate::error::Error;
+use super::request::Options;
+use super::{next_page, Client, Command, Error, Response};
+use crate::http::PAGE_CONCURRENCY;
+use futures::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
+use tokio::time::Instant;
 
 /// The most pages one `all_pages` request fetches; a list that needs more
 /// is refused before the second page, with a hint to raise `LIMIT`.
@@ -38,10 +41,10 @@ pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Er
     while let Some(next) = next_page(&current, first)? {
         if pages.len() + 1 >= MAX_PAGES {
             let paging = first.pagination();
-            return Err(Error::invalid_event(format!(
-                "hexonet all_pages: {} entries at LIMIT {} take more than {MAX_PAGES} requests; raise LIMIT",
-                paging.total, paging.limit
-            )));
+            return Err(Error::TooManyPages {
+                total: paging.total,
+                limit: paging.limit,
+            });
         }
         pages.push(next.clone());
         current = next;
@@ -101,6 +104,53 @@ pub fn merge(first: Response, rest: Vec<Response>) -> Response {
     Response::from_parts(attributes, properties)
 }
 
+impl Client {
+    /// The page after `response` (the answer to `command`): the command
+    /// sent and its answer, or `None` after the last page. As the SDK's
+    /// `requestNextResponsePage`, a command holding `LAST` is refused
+    /// ([`crate::Error::InvalidEvent`]).
+    pub async fn next_page(
+        &self,
+        command: &Command,
+        response: &Response,
+        options: &Options,
+        deadline: Instant,
+    ) -> Result<Option<(Command, Response)>, crate::Error> {
+        let Some(next) = super::next_page(command, response)? else {
+            return Ok(None);
+        };
+        let response = self.send_command(&next, options, deadline).await?;
+        Ok(Some((next, response)))
+    }
+
+    /// Every page of a list command merged into one response: the first
+    /// page (`FIRST=0`), then the others, [`PAGE_CONCURRENCY`] at a time,
+    /// merged in order (see the module doc). A page that is not a
+    /// success is the answer, as the merged list would be incomplete.
+    pub async fn all_pages(
+        &self,
+        command: &Command,
+        options: &Options,
+        deadline: Instant,
+    ) -> Result<Response, crate::Error> {
+        if command.get("LAST").is_some() {
+            return Err(Error::PagingWithLast.into());
+        }
+        let command = first_page(command)?;
+        let first = self.send_command(&command, options, deadline).await?;
+        if !first.is_success() {
+            return Ok(first);
+        }
+        let rest = remaining(&command, &first)?;
+        let rest: Vec<Response> = futures::stream::iter(rest)
+            .map(|page| async move { self.send_command(&page, options, deadline).await })
+            .buffered(PAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(merge(first, rest))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,7 +171,7 @@ mod tests {
              PROPERTY[LIMIT][0]=2\r\nPROPERTY[TOTAL][0]=5\r\nQUEUETIME=0.1\r\nRUNTIME=0.2\r\nEOF\r\n",
             domains.len()
         ));
-        parse(&text)
+        parse(&text).unwrap()
     }
 
     fn command(value: serde_json::Value) -> Command {
@@ -154,7 +204,7 @@ mod tests {
     #[test]
     fn a_list_on_one_page_has_no_remaining_pages() {
         let cmd = command(json!({"COMMAND": "StatusAccount"}));
-        assert!(remaining(&cmd, &parse("CODE=200\nDESCRIPTION=ok"))
+        assert!(remaining(&cmd, &parse("CODE=200\nDESCRIPTION=ok").unwrap())
             .unwrap()
             .is_empty());
     }
@@ -162,8 +212,17 @@ mod tests {
     #[test]
     fn too_many_pages_are_refused_with_a_hint() {
         let cmd = command(json!({"COMMAND": "QueryDomainList", "FIRST": 0}));
-        let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000");
+        let huge = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]=1\nPROPERTY[TOTAL][0]=5000")
+            .unwrap();
         let error = remaining(&cmd, &huge).unwrap_err();
+        assert_eq!(
+            error,
+            Error::TooManyPages {
+                total: 5000,
+                limit: 1
+            }
+        );
+        let error = crate::Error::from(error);
         assert_eq!(error.error_type(), "InvalidEvent");
         assert!(error.to_string().contains("raise LIMIT"), "{error}");
     }
@@ -206,7 +265,8 @@ mod tests {
 
     #[test]
     fn a_failed_page_is_the_answer() {
-        let failed = parse("CODE=421\nDESCRIPTION=Command failed due to HTTP communication error");
+        let failed =
+            parse("CODE=421\nDESCRIPTION=Command failed due to HTTP communication error").unwrap();
         let merged = merge(
             page(0, &["a", "b"]),
             vec![page(2, &["c", "d"]), failed.clone()],

@@ -20,11 +20,10 @@
 
 use std::fmt;
 
-use super::command::mask_passwords;
+use super::protocol::Backend;
 use super::protocol::{Field, Protocol};
 use super::python::quote;
-use super::Command;
-use crate::config::Backend;
+use super::{mask, Command};
 
 /// The connection fields of one call (the SDKs' `SocketConfig`).
 ///
@@ -88,25 +87,22 @@ impl fmt::Debug for SocketConfig<'_> {
     }
 }
 
-/// A POST body and its masked twin for logs.
+/// A POST body.
 ///
-/// `Debug` and `Display` show the masked body; the real one is only
-/// reachable through [`PostBody::expose`].
+/// `Debug` and `Display` show the [masked](PostBody::masked) body; the
+/// real one is only reachable through [`PostBody::expose`].
 #[derive(Clone)]
 pub struct PostBody {
     body: String,
-    masked: String,
 }
 
 impl PostBody {
-    /// Builds the body as `backend`'s SDK's `getPOSTData(cmd)` does, and
-    /// the masked body as `getPOSTData(cmd, True)` does. `command` is sent
+    /// Builds the body as `backend`'s SDK's `getPOSTData(cmd)` does. `command` is sent
     /// as it is: see [`Protocol::wire_command`] for what the platform adds.
     ///
     /// # Example
     /// ```
-    /// use exh_task::config::Backend;
-    /// use exh_task::hexonet::{Command, PostBody, SocketConfig};
+    /// use exh_task::hexonet::{Backend, Command, PostBody, SocketConfig};
     /// let cmd = Command::from_json(&serde_json::json!({"COMMAND": "StatusAccount"})).unwrap();
     /// let config = SocketConfig { entity: "1234", login: "me", password: "s3cret&", ..Default::default() };
     /// let body = PostBody::new(Backend::Hexonet, &config, Some(&cmd));
@@ -119,13 +115,7 @@ impl PostBody {
         let fields = Protocol::of(backend).fields;
         let plain = command.map(Command::plain);
         PostBody {
-            body: encode(fields, config, false, plain.as_deref()),
-            masked: encode(
-                fields,
-                config,
-                true,
-                plain.as_deref().map(mask_passwords).as_deref(),
-            ),
+            body: encode(fields, config, plain.as_deref()),
         }
     }
 
@@ -134,47 +124,35 @@ impl PostBody {
         &self.body
     }
 
-    /// The body with `s_pw` and command passwords masked, for debug logs.
+    /// The body with `s_pw` and command passwords masked, as the SDK's
+    /// `getPOSTData(cmd, True)` writes it; built on each call, for logs only.
     ///
     /// As in the SDKs, `s_session`, `s_sessionid` and `s_otp` are not masked.
-    pub fn masked(&self) -> &str {
-        &self.masked
+    pub fn masked(&self) -> String {
+        mask::sdk_body(&self.body)
     }
 }
 
 impl fmt::Debug for PostBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PostBody").field(&self.masked).finish()
+        f.debug_tuple("PostBody").field(&self.masked()).finish()
     }
 }
 
 impl fmt::Display for PostBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked)
+        f.write_str(&self.masked())
     }
 }
 
 /// `SocketConfig.getPOSTData()` + `quote("s_command") + "=" + quote(command)`,
 /// the fields joined by `&`.
-fn encode(
-    fields: &[(&str, Field)],
-    config: &SocketConfig<'_>,
-    mask_password: bool,
-    command: Option<&str>,
-) -> String {
+fn encode(fields: &[(&str, Field)], config: &SocketConfig<'_>, command: Option<&str>) -> String {
     let mut body: Vec<String> = fields
         .iter()
         .map(|(name, field)| (name, config.value(*field)))
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| {
-            // The SDKs mask after encoding: `re.sub(r"s_pw=[^&]+", "s_pw=***", data)`.
-            let value = if mask_password && *name == "s_pw" {
-                "***".to_owned()
-            } else {
-                quote(value)
-            };
-            format!("{}={value}", quote(name))
-        })
+        .map(|(name, value)| format!("{}={}", quote(name), quote(value)))
         .collect();
     if let Some(command) = command {
         body.push(format!("{}={}", quote("s_command"), quote(command)));

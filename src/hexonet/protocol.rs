@@ -1,13 +1,28 @@
 //! [`Protocol`]: what HEXONET and its successor CentralNic Reseller
 //! (formerly RRPproxy) do differently on the same `call.cgi` protocol, as
-//! data. Parsing, paging, templates, retries and masking are shared; only
-//! this description is chosen by `HEXONET_BACKEND`.
+//! data, and [`Endpoint`]: where one configured account's calls go and as
+//! whom it logs in. Parsing, paging, templates, retries and masking are
+//! shared; only this description is chosen by `HEXONET_BACKEND`.
+//!
+//! # Endpoints
+//!
+//! | backend | system | URL (the SDK's constant) | `s_entity` |
+//! | --- | --- | --- | --- |
+//! | `hexonet` | `ote` | `https://api-ote.ispapi.net/api/call.cgi` (`ISPAPI_CONNECTION_URL_OTE`) | `1234` |
+//! | `hexonet` | `live` | `https://api.ispapi.net/api/call.cgi` (`ISPAPI_CONNECTION_URL_LIVE`) | `54cd` |
+//! | `centralnic` | `ote` | `https://api-ote.rrpproxy.net/api/call.cgi` (`CNR_CONNECTION_URL_OTE`) | none |
+//! | `centralnic` | `live` | `https://api.rrpproxy.net/api/call.cgi` (`CNR_CONNECTION_URL_LIVE`) | none |
+//!
+//! `HEXONET_URL` replaces the URL (e.g. the SDK's high-performance proxy
+//! [`PROXY_URL`], or the sandbox) but never the entity: the system still
+//! says which data the account works on.
+//!
+//! # Differences
 //!
 //! | | `hexonet` (`hexonet.apiconnector` 4.0.2) | `centralnic` (`centralnicreseller.apiconnector` 6.0.0) |
 //! | --- | --- | --- |
-//! | URLs (OT&E, LIVE) | `api-ote.ispapi.net`, `api.ispapi.net` | `api-ote.rrpproxy.net`, `api.rrpproxy.net` |
+//! | URLs, entity | see [Endpoints](#endpoints) | see [Endpoints](#endpoints): the URL says the system |
 //! | POST fields, in order | `s_entity`, `s_login`, `s_otp`, `s_pw`, `s_remoteaddr`, `s_session`, `s_user` | `s_login`, `s_pw`, `s_sessionid`, `persistent` |
-//! | entity | `1234` OT&E, `54cd` LIVE | none: the URL says the system |
 //! | role | `login!role` | `login:role` |
 //! | subuser view | the `s_user` field | the command's `SUBUSER` parameter |
 //! | session opened by | the command `StartSession` (answers `SESSION`) | a login with `persistent=1` and no command (answers `SESSIONID`) |
@@ -17,17 +32,32 @@
 //! | template `unauthorized` | 530 | 500 |
 
 use super::idn::IdnRules;
-use super::{Command, Error};
-use crate::config::{Backend, System};
+use super::{Command, Error, Settings};
+use url::Url;
 
-/// HEXONET's OT&E endpoint (`ISPAPI_CONNECTION_URL_OTE`).
-pub const HEXONET_OTE_URL: &str = "https://api-ote.ispapi.net/api/call.cgi";
-/// HEXONET's LIVE endpoint (`ISPAPI_CONNECTION_URL_LIVE`).
-pub const HEXONET_LIVE_URL: &str = "https://api.ispapi.net/api/call.cgi";
-/// CentralNic Reseller's OT&E endpoint (`CNR_CONNECTION_URL_OTE`).
-pub const CENTRALNIC_OTE_URL: &str = "https://api-ote.rrpproxy.net/api/call.cgi";
-/// CentralNic Reseller's LIVE endpoint (`CNR_CONNECTION_URL_LIVE`).
-pub const CENTRALNIC_LIVE_URL: &str = "https://api.rrpproxy.net/api/call.cgi";
+/// Which registrar platform speaks on the other end of `call.cgi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// HEXONET (`hexonet`).
+    Hexonet,
+    /// CentralNic Reseller (`centralnic`), HEXONET's successor.
+    CentralNic,
+}
+
+/// Which HEXONET system to use; `"ote"` or `"live"` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    /// OT&E (`ote`): the free test system.
+    Ote,
+    /// LIVE (`live`): the real system, with real costs.
+    Live,
+}
+
+/// The SDKs' high-performance proxy (a local Apache keeping connections
+/// open); set `HEXONET_URL` to it to use one. exh-task keeps its own
+/// connections open, so it does not need one.
+pub const PROXY_URL: &str = "http://127.0.0.1/api/call.cgi";
 
 /// A connection field of the POST body (a value of [`super::SocketConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +116,7 @@ pub enum SubuserView {
 pub struct Protocol {
     /// The platform's name, for messages and logs.
     pub name: &'static str,
-    /// The OT&E and LIVE endpoints.
+    /// The OT&E and LIVE endpoints (see [Endpoints](self#endpoints)).
     pub urls: [&'static str; 2],
     /// The OT&E and LIVE entities, for a platform that sends one.
     pub entities: Option<[&'static str; 2]>,
@@ -107,7 +137,10 @@ pub struct Protocol {
 /// HEXONET, as `hexonet.apiconnector` 4.0.2 speaks to it.
 pub const HEXONET: Protocol = Protocol {
     name: "HEXONET",
-    urls: [HEXONET_OTE_URL, HEXONET_LIVE_URL],
+    urls: [
+        "https://api-ote.ispapi.net/api/call.cgi",
+        "https://api.ispapi.net/api/call.cgi",
+    ],
     entities: Some(["1234", "54cd"]),
     role_separator: '!',
     fields: &[
@@ -133,7 +166,10 @@ pub const HEXONET: Protocol = Protocol {
 /// CentralNic Reseller, as `centralnicreseller.apiconnector` 6.0.0 speaks to it.
 pub const CENTRALNIC: Protocol = Protocol {
     name: "CentralNic Reseller",
-    urls: [CENTRALNIC_OTE_URL, CENTRALNIC_LIVE_URL],
+    urls: [
+        "https://api-ote.rrpproxy.net/api/call.cgi",
+        "https://api.rrpproxy.net/api/call.cgi",
+    ],
     entities: None,
     role_separator: ':',
     fields: &[
@@ -193,8 +229,7 @@ impl Protocol {
     ///
     /// # Example
     /// ```
-    /// use exh_task::config::Backend;
-    /// use exh_task::hexonet::{Command, Protocol};
+    /// use exh_task::hexonet::{Backend, Command, Protocol};
     /// let cmd = Command::from_json(&serde_json::json!(
     ///     {"COMMAND": "ModifyDomain", "DOMAIN": "münchen.de", "NAMESERVER0": "ns.bücher.com"})).unwrap();
     /// let hexonet = Protocol::of(Backend::Hexonet).wire_command(&cmd, "r1").unwrap();
@@ -221,9 +256,75 @@ fn system_index(system: System) -> usize {
     }
 }
 
+/// The endpoint and identity of one configured account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The `call.cgi` URL.
+    pub url: Url,
+    /// `s_entity`: `1234` (OT&E) or `54cd` (LIVE) for HEXONET; none for
+    /// CentralNic Reseller, whose URL says the system.
+    pub entity: Option<&'static str>,
+    /// `s_login`: the login, with the role when one is set.
+    pub login: String,
+    /// The platform on the other end.
+    pub backend: Backend,
+    /// The system, as configured.
+    pub system: System,
+}
+
+impl Endpoint {
+    /// The endpoint `config` describes. The login is `login!role` for
+    /// HEXONET and `login:role` for CentralNic Reseller, as their SDKs
+    /// write it.
+    ///
+    /// # Example
+    /// ```
+    /// use exh_task::hexonet::{Backend, Endpoint, Settings, System};
+    /// use exh_task::secret::Secret;
+    /// let config = Settings {
+    ///     login: "me".into(), password: Secret::new("pw"), role: Some("ops".into()),
+    ///     backend: Backend::Hexonet, system: System::Ote, url: None, subuser: None,
+    ///     proxy: None, referer: None,
+    /// };
+    /// let endpoint = Endpoint::of(&config);
+    /// assert_eq!(endpoint.url.as_str(), "https://api-ote.ispapi.net/api/call.cgi");
+    /// assert_eq!((endpoint.entity, endpoint.login.as_str()), (Some("1234"), "me!ops"));
+    /// ```
+    pub fn of(config: &Settings) -> Endpoint {
+        let protocol = Protocol::of(config.backend);
+        let url = match &config.url {
+            Some(url) => url.clone(),
+            None => Url::parse(protocol.url(config.system))
+                .unwrap_or_else(|_| unreachable!("the endpoint table holds URLs")),
+        };
+        Endpoint {
+            url,
+            entity: protocol.entity(config.system),
+            login: protocol.login(&config.login, config.role.as_deref()),
+            backend: config.backend,
+            system: config.system,
+        }
+    }
+
+    /// What the platform at the other end speaks.
+    pub fn protocol(&self) -> &'static Protocol {
+        Protocol::of(self.backend)
+    }
+
+    /// The URL without any user or password it may hold, for logs and errors.
+    pub fn url_for_log(&self) -> String {
+        let mut url = self.url.clone();
+        // Only URLs that cannot hold credentials refuse these; those have none.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use serde_json::json;
 
     #[test]
@@ -264,5 +365,63 @@ mod tests {
         assert_eq!(own_view.get("SUBUSER"), Some("x"));
         let hexonet = HEXONET.wire_command(&cmd, "r1").unwrap();
         assert_eq!(hexonet.get("SUBUSER"), Some("x"));
+    }
+
+    fn config(backend: Backend, system: System, url: Option<&str>) -> Settings {
+        Settings {
+            login: "me".into(),
+            password: Secret::new("pw"),
+            role: None,
+            backend,
+            system,
+            url: url.map(|url| Url::parse(url).unwrap()),
+            subuser: None,
+            proxy: None,
+            referer: None,
+        }
+    }
+
+    macro_rules! endpoints {
+        ($($name:ident: $backend:ident, $system:ident, $url:expr => $want_url:literal, $entity:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let endpoint = Endpoint::of(&config(Backend::$backend, System::$system, $url));
+                assert_eq!(endpoint.url.as_str(), $want_url);
+                assert_eq!(endpoint.entity, $entity);
+            }
+        )*};
+    }
+
+    endpoints! {
+        hexonet_ote_is_entity_1234: Hexonet, Ote, None => "https://api-ote.ispapi.net/api/call.cgi", Some("1234");
+        hexonet_live_is_entity_54cd: Hexonet, Live, None => "https://api.ispapi.net/api/call.cgi", Some("54cd");
+        centralnic_ote_has_no_entity: CentralNic, Ote, None => "https://api-ote.rrpproxy.net/api/call.cgi", None;
+        centralnic_live_has_no_entity: CentralNic, Live, None => "https://api.rrpproxy.net/api/call.cgi", None;
+        the_proxy_url_replaces_the_url_but_keeps_the_entity: Hexonet, Live, Some(PROXY_URL) => "http://127.0.0.1/api/call.cgi", Some("54cd");
+        a_sandbox_url_keeps_the_ote_entity: Hexonet, Ote, Some("http://127.0.0.1:4000/api/call.cgi") => "http://127.0.0.1:4000/api/call.cgi", Some("1234");
+    }
+
+    #[test]
+    fn a_role_joins_the_login_as_each_backend_writes_it() {
+        let mut hexonet = config(Backend::Hexonet, System::Ote, None);
+        hexonet.role = Some("ops".into());
+        assert_eq!(Endpoint::of(&hexonet).login, "me!ops");
+        let mut centralnic = config(Backend::CentralNic, System::Ote, None);
+        centralnic.role = Some("ops".into());
+        assert_eq!(Endpoint::of(&centralnic).login, "me:ops");
+        assert_eq!(
+            Endpoint::of(&config(Backend::Hexonet, System::Ote, None)).login,
+            "me"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_url_stay_out_of_logs() {
+        let endpoint = Endpoint::of(&config(
+            Backend::Hexonet,
+            System::Ote,
+            Some("https://user:s3cret@proxy.example/api/call.cgi"),
+        ));
+        assert_eq!(endpoint.url_for_log(), "https://proxy.example/api/call.cgi");
     }
 }

@@ -1,8 +1,8 @@
 //! Small re-implementations of the Python built-ins the SDK leans on, so the
 //! Rust side produces the same bytes: `str(float)`, `str.isspace`, `int(str)`,
-//! `float(str)` and `urllib.parse.quote`.
+//! `float(str)`, `urllib.parse.quote` and `unquote`.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The bytes `urllib.parse.quote(s)` leaves alone: letters, digits, `_.-~`
 /// (always safe) and `/` (its default `safe` argument).
@@ -17,6 +17,12 @@ const QUOTE_SAFE: &AsciiSet = &NON_ALPHANUMERIC
 /// spaces as `%20` (not `+`), `/` kept.
 pub(crate) fn quote(s: &str) -> String {
     utf8_percent_encode(s, QUOTE_SAFE).to_string()
+}
+
+/// `urllib.parse.unquote(s)`: the text [`quote`] encoded, invalid UTF-8
+/// replaced as Python replaces it.
+pub(crate) fn unquote(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// `str(x)` for a Python float: the shortest repr that round-trips, in fixed

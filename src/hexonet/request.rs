@@ -18,8 +18,8 @@
 //! system the event was written for, and the call is refused
 //! ([`Error::InvalidEvent`]) when the function is configured for the other.
 
+use super::System;
 use super::{Command, Error as CommandError};
-use crate::config::System;
 use crate::error::Error;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -110,6 +110,13 @@ impl Request {
             all_pages: self.all_pages,
             system: self.system,
         })
+    }
+}
+
+/// At the boundary a command that cannot be built is a bad event.
+impl From<CommandError> for Error {
+    fn from(error: CommandError) -> Self {
+        Error::InvalidEvent(error.to_string())
     }
 }
 

@@ -30,37 +30,55 @@
 //! the lines. Any other name is an attribute (`CODE`, `DESCRIPTION`,
 //! `RUNTIME`, `QUEUETIME`, `PENDING` …); a later line wins.
 //!
-//! The text is then checked as the SDK does: an empty text becomes the
-//! `empty` template, a text without `CODE` or `DESCRIPTION` the `invalid`
-//! one; placeholders such as `{CONNECTION_URL}` are filled in or removed.
+//! The text is then checked as the SDK does: an empty text, a text without
+//! `CODE` or `DESCRIPTION`, and a `CODE` that is not an integer are not
+//! responses ([`ParseError`]; the SDK answers the `empty` or `invalid`
+//! template instead, as [`Response::from_text`] does); placeholders such as
+//! `{CONNECTION_URL}` are filled in or removed.
 
 use indexmap::IndexMap;
 use serde::ser::{Serialize, Serializer};
 
 use super::python;
 use super::templates::Template;
-use super::{Command, Error};
+use super::{Command, Error, ParseError};
 
 /// One row of the list view: column name → value, in column order.
 pub type Record = IndexMap<String, String>;
 
-/// Parses a HEXONET response text as the SDK's `Response(text)` does.
+/// Parses a HEXONET response text as the SDK's `Response(text)` reads it.
 ///
-/// Never fails: an empty text yields the `empty` template (423), a text
-/// without `CODE` or `DESCRIPTION` the `invalid` one (423), and so does a
-/// `CODE` that is not an integer (where the SDK would raise). Placeholders
-/// (`{CONNECTION_URL}`) are removed; use [`Response::from_text`] to fill in
-/// the connection URL as the SDK's client does.
+/// Fails with a [`ParseError`] where the SDK would answer a template (an
+/// empty text, no `CODE` or `DESCRIPTION`) or raise (a `CODE` that is not
+/// an integer); [`Response::from_text`] answers the template instead.
+/// Placeholders (`{CONNECTION_URL}`) are removed; use
+/// [`Response::from_text`] to fill in the connection URL as the SDK's
+/// client does.
 ///
 /// # Example
 /// ```
-/// let r = exh_task::hexonet::parse("[RESPONSE]\r\ncode = 200\r\ndescription = ok\r\nproperty[DOMAIN][0] = a.com\r\nEOF\r\n");
+/// use exh_task::hexonet::{parse, ParseError};
+/// let r = parse("[RESPONSE]\r\ncode = 200\r\ndescription = ok\r\nproperty[DOMAIN][0] = a.com\r\nEOF\r\n").unwrap();
 /// assert_eq!(r.code(), 200);
 /// assert_eq!(r.records()[0]["DOMAIN"], "a.com");
 /// assert_eq!(r.pagination().page, Some(1));
+/// assert_eq!(parse("<html>oops</html>"), Err(ParseError::MissingCode));
 /// ```
-pub fn parse(text: &str) -> Response {
-    Response::from_text(text, None)
+pub fn parse(text: &str) -> Result<Response, ParseError> {
+    read(text, None)
+}
+
+/// Parses an HTTP body as the SDK's client decodes it: UTF-8, else
+/// Latin-1; `{CONNECTION_URL}` becomes `connection_url` when given.
+pub(crate) fn parse_body(
+    body: &[u8],
+    connection_url: Option<&str>,
+) -> Result<Response, ParseError> {
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text.to_owned(),
+        Err(_) => body.iter().map(|&b| char::from(b)).collect(),
+    };
+    read(&text, connection_url)
 }
 
 /// A parsed HEXONET response: its hash (attributes and properties) and its
@@ -111,38 +129,20 @@ struct Hash {
 impl Response {
     /// Builds a response as the SDK's `Response(text, cmd, cfg)` does, with
     /// `{CONNECTION_URL}` replaced by `connection_url` when given.
+    /// A text that is not a response ([`ParseError`]) becomes the SDK's
+    /// template for it ([`ParseError::template`]), a `CODE` that is not an
+    /// integer (where the SDK would raise on `getCode()`) the `invalid` one.
     pub fn from_text(text: &str, connection_url: Option<&str>) -> Self {
-        let (mut plain, mut hash) = checked(text);
-        if has_placeholder(&plain) {
-            let filled = match connection_url {
-                Some(url) => plain.replace("{CONNECTION_URL}", url),
-                None => plain,
-            };
-            (plain, hash) = checked(&remove_placeholders(&filled));
-        }
-        let code = hash
-            .attributes
-            .get("CODE")
-            .and_then(|c| python::parse_int(c));
-        match code {
-            Some(code) => Self::from_hash(plain, hash, code),
-            // The SDK would raise on `getCode()`: answer as for any invalid text.
-            None => Template::Invalid.response(connection_url),
-        }
+        read(text, connection_url).unwrap_or_else(|error| error.template().response(connection_url))
     }
 
     /// Builds a response from an HTTP body as the SDK's client does: UTF-8,
-    /// else Latin-1. Unlike [`Response::from_text`], an empty body gives the
-    /// `invalid` template, not `empty` (the SDK compares bytes with `""`).
+    /// else Latin-1. Unlike [`Response::from_text`], every body that is not
+    /// a response gives the `invalid` template, an empty one too (the SDK
+    /// compares bytes with `""`, so its `empty` check never holds).
     pub fn from_bytes(body: &[u8], connection_url: Option<&str>) -> Self {
-        let text = match std::str::from_utf8(body) {
-            Ok(text) => text.to_owned(),
-            Err(_) => body.iter().map(|&b| char::from(b)).collect(),
-        };
-        if text.is_empty() {
-            return Template::Invalid.response(connection_url);
-        }
-        Self::from_text(&text, connection_url)
+        parse_body(body, connection_url)
+            .unwrap_or_else(|_| Template::Invalid.response(connection_url))
     }
 
     /// A response built from its attributes and properties (e.g. pages
@@ -166,26 +166,23 @@ impl Response {
             attributes,
             properties,
         };
-        match hash
-            .attributes
-            .get("CODE")
-            .and_then(|c| python::parse_int(c))
-        {
-            Some(code) => Self::from_hash(plain, hash, code),
-            None => Template::Invalid.response(None),
-        }
+        Self::from_hash(plain, hash).unwrap_or_else(|error| error.template().response(None))
     }
 
-    fn from_hash(plain: String, hash: Hash, code: i64) -> Self {
+    /// The views of a checked hash; fails without an integer `CODE`.
+    fn from_hash(plain: String, hash: Hash) -> Result<Self, ParseError> {
+        let code = hash.attributes.get("CODE").ok_or(ParseError::MissingCode)?;
+        let code = python::parse_int(code)
+            .ok_or_else(|| ParseError::CodeNotInteger { code: code.clone() })?;
         let records = records(&hash.properties);
         let pagination = pagination(&hash.properties, records.len());
-        Response {
+        Ok(Response {
             plain,
             hash,
             code,
             records,
             pagination,
-        }
+        })
     }
 
     /// The response code (`CODE`), e.g. 200, 545.
@@ -354,22 +351,36 @@ pub fn next_page(command: &Command, response: &Response) -> Result<Option<Comman
     Ok(Some(next_command))
 }
 
-/// `ResponseTemplate.__init__`: parse, falling back to the `empty` and
-/// `invalid` templates.
-fn checked(text: &str) -> (String, Hash) {
-    let plain = if text.is_empty() {
-        Template::Empty.plain()
-    } else {
-        text.to_owned()
-    };
-    let hash = parse_hash(&plain);
-    if hash.attributes.contains_key("CODE") && hash.attributes.contains_key("DESCRIPTION") {
-        (plain, hash)
-    } else {
-        let plain = Template::Invalid.plain();
-        let hash = parse_hash(&plain);
-        (plain, hash)
+/// `Response.__init__`: the text checked, then its placeholders filled in
+/// (`{CONNECTION_URL}`) or removed and the result checked again.
+fn read(text: &str, connection_url: Option<&str>) -> Result<Response, ParseError> {
+    let hash = checked(text)?;
+    if !has_placeholder(text) {
+        return Response::from_hash(text.to_owned(), hash);
     }
+    let filled = match connection_url {
+        Some(url) => text.replace("{CONNECTION_URL}", url),
+        None => text.to_owned(),
+    };
+    let plain = remove_placeholders(&filled);
+    let hash = checked(&plain)?;
+    Response::from_hash(plain, hash)
+}
+
+/// `ResponseTemplate.__init__`'s checks, where the SDK would fall back to
+/// its `empty` and `invalid` templates.
+fn checked(text: &str) -> Result<Hash, ParseError> {
+    if text.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let hash = parse_hash(text);
+    if !hash.attributes.contains_key("CODE") {
+        return Err(ParseError::MissingCode);
+    }
+    if !hash.attributes.contains_key("DESCRIPTION") {
+        return Err(ParseError::MissingDescription);
+    }
+    Ok(hash)
 }
 
 /// `responseparser.parse`.
@@ -531,7 +542,21 @@ mod tests {
         ($($name:ident: $text:expr, |$r:ident| $got:expr => $want:expr;)*) => {$(
             #[test]
             fn $name() {
-                let $r = parse($text);
+                let $r = parse($text).unwrap();
+                assert_eq!($got, $want);
+            }
+        )*};
+    }
+
+    /// One named test per text that is not a response: the kind [`parse`]
+    /// refuses it with, and what `f(Response::from_text(text, None))`, the
+    /// SDK's answer, must give.
+    macro_rules! refuses {
+        ($($name:ident: $text:expr => $kind:expr, |$r:ident| $got:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(parse($text), Err($kind));
+                let $r = Response::from_text($text, None);
                 assert_eq!($got, $want);
             }
         )*};
@@ -569,12 +594,16 @@ mod tests {
         a_bare_property_line_is_skipped: "CODE=200\nDESCRIPTION=ok\nPROPERTY=x", |r| r.properties().len() => 0;
         unicode_survives: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=münchen ✓", |r| r.records()[0]["X"].as_str() => "münchen ✓";
         a_missing_eof_is_fine: "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok", |r| r.code() => 200;
-        an_empty_text_gives_the_empty_template: "", |r| (r.code(), r.description()) => (423, "Empty API response. Probably unreachable API end point");
-        garbage_gives_the_invalid_template: "<html>oops</html>", |r| (r.code(), r.description()) => (423, "Invalid API response. Contact Support");
-        a_missing_description_gives_the_invalid_template: "CODE=200", |r| r.code() => 423;
-        a_code_that_is_no_number_gives_the_invalid_template: "CODE=abc\nDESCRIPTION=x", |r| r.code() => 423;
         placeholders_are_removed: "CODE=200\nDESCRIPTION=a{FOO_BAR}b{x}", |r| r.description() => "ab{x}";
         success_follows_the_first_digit: "CODE=545\nDESCRIPTION=x", |r| (r.is_success(), r.is_error(), r.is_tmp_error()) => (false, true, false);
+    }
+
+    refuses! {
+        an_empty_text_gives_the_empty_template: "" => ParseError::Empty, |r| (r.code(), r.description()) => (423, "Empty API response. Probably unreachable API end point");
+        garbage_gives_the_invalid_template: "<html>oops</html>" => ParseError::MissingCode, |r| (r.code(), r.description()) => (423, "Invalid API response. Contact Support");
+        a_missing_description_gives_the_invalid_template: "CODE=200" => ParseError::MissingDescription, |r| r.code() => 423;
+        a_code_that_is_no_number_gives_the_invalid_template: "CODE=abc\nDESCRIPTION=x" => ParseError::CodeNotInteger { code: "abc".into() }, |r| r.code() => 423;
+        a_code_emptied_by_a_placeholder_gives_the_invalid_template: "CODE={X}\nDESCRIPTION=x" => ParseError::CodeNotInteger { code: String::new() }, |r| r.plain() => Template::Invalid.plain();
     }
 
     #[test]
@@ -603,7 +632,7 @@ mod tests {
 
     #[test]
     fn a_response_serializes_to_the_contract_shape() {
-        let json = serde_json::to_value(parse(LIST)).unwrap();
+        let json = serde_json::to_value(parse(LIST).unwrap()).unwrap();
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
             keys,
@@ -629,7 +658,7 @@ mod tests {
     #[test]
     fn next_page_advances_first_by_the_limit() {
         let cmd = command(serde_json::json!({"COMMAND": "Q", "FIRST": 2}));
-        let next = next_page(&cmd, &parse(LIST)).unwrap().unwrap();
+        let next = next_page(&cmd, &parse(LIST).unwrap()).unwrap().unwrap();
         assert_eq!(
             (next.get("FIRST"), next.get("LIMIT")),
             (Some("4"), Some("2"))
@@ -639,21 +668,24 @@ mod tests {
     #[test]
     fn next_page_stops_at_the_total() {
         let cmd = command(serde_json::json!({"COMMAND": "Q", "FIRST": 5}));
-        assert_eq!(next_page(&cmd, &parse(LIST)), Ok(None));
+        assert_eq!(next_page(&cmd, &parse(LIST).unwrap()), Ok(None));
     }
 
     #[test]
     fn next_page_refuses_a_command_with_last() {
         let cmd = command(serde_json::json!({"COMMAND": "Q", "LAST": 5}));
-        assert_eq!(next_page(&cmd, &parse(LIST)), Err(Error::PagingWithLast));
+        assert_eq!(
+            next_page(&cmd, &parse(LIST).unwrap()),
+            Err(Error::PagingWithLast)
+        );
     }
 
     #[test]
     fn a_response_from_its_parts_reads_back_the_same() {
-        let original = parse(LIST);
+        let original = parse(LIST).unwrap();
         let rebuilt =
             Response::from_parts(original.attributes().clone(), original.properties().clone());
-        assert_eq!(parse(rebuilt.plain()), rebuilt);
+        assert_eq!(parse(rebuilt.plain()).unwrap(), rebuilt);
         assert_eq!(rebuilt.records(), original.records());
         assert_eq!(rebuilt.pagination(), original.pagination());
         assert_eq!(rebuilt.description(), original.description());

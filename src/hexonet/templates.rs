@@ -21,9 +21,9 @@
 //! its client never picks them; they are here for callers that map their
 //! own failures.
 
+use super::protocol::Backend;
 use super::protocol::Protocol;
 use super::Response;
-use crate::config::Backend;
 
 /// One of the SDK's response templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,8 +85,7 @@ impl Template {
     ///
     /// # Example
     /// ```
-    /// use exh_task::config::Backend;
-    /// use exh_task::hexonet::Template;
+    /// use exh_task::hexonet::{Backend, Template};
     /// assert_eq!(Template::Unauthorized.code_in(Backend::CentralNic), 500);
     /// assert_eq!(Template::HttpError.code_in(Backend::CentralNic), 421);
     /// ```

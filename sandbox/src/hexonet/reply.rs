@@ -186,7 +186,7 @@ mod tests {
         let reply = Reply::new(505, "x\r\ncode = 200").with("A", "1\nEOF");
         let text = reply.text(Duration::ZERO);
         assert_eq!(text.matches("\r\n").count(), 7, "{text}");
-        let parsed = exh_task::hexonet::parse(&text);
+        let parsed = exh_task::hexonet::parse(&text).unwrap();
         assert_eq!(parsed.code(), 505);
         assert_eq!(parsed.description(), "xcode = 200");
     }
@@ -195,7 +195,7 @@ mod tests {
     fn the_client_parser_reads_every_property() {
         let mut reply = Reply::invalid_syntax("DOMAIN");
         reply.push("X", "").push("X", "ü");
-        let parsed = exh_task::hexonet::parse(&reply.text(Duration::ZERO));
+        let parsed = exh_task::hexonet::parse(&reply.text(Duration::ZERO)).unwrap();
         assert_eq!(
             (parsed.code(), parsed.description()),
             (505, "Invalid attribute value syntax; DOMAIN")

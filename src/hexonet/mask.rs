@@ -1,13 +1,20 @@
-//! What the debug log (`EXH_TASK_DEBUG=1`) shows of a call.
+//! Every mask of the HEXONET side, in one place: what the SDK masks in its
+//! debug output, and what the debug log (`EXH_TASK_DEBUG=1`) masks beyond.
+//! Masked text is only built for a log (or `Debug`), never for a call.
 //!
-//! The SDK's own masking ([`PostBody::masked`]: `s_pw` and every
-//! `…PASSWORD=` line of the command) goes further here: `s_otp`,
-//! `s_session` and `s_sessionid` are masked too, so is every `SESSION`/`SESSIONID` column of a
-//! response (a live session is as good as the password), and then every
-//! occurrence of the password itself, raw or URL-encoded, wherever it hides.
+//! The SDK masks `s_pw` and every `…PASSWORD=` line of the command
+//! ([`PostBody::masked`], [`super::Command::masked`]). The debug log goes
+//! further: `s_otp`, `s_session` and `s_sessionid` are masked too, so is
+//! every `SESSION`/`SESSIONID` column of a response (a live session is as
+//! good as the password), and then every occurrence of the password itself,
+//! raw or URL-encoded, wherever it hides.
 
+use super::python::{quote, unquote};
 use super::PostBody;
 use crate::redact::Redactor;
+
+/// The fields of a POST body whose value the SDK masks.
+const SDK_SECRET_FIELDS: [&str; 1] = ["s_pw"];
 
 /// The fields of a POST body whose value never appears in a log.
 const SECRET_FIELDS: [&str; 4] = ["s_pw", "s_otp", "s_session", "s_sessionid"];
@@ -15,20 +22,48 @@ const SECRET_FIELDS: [&str; 4] = ["s_pw", "s_otp", "s_session", "s_sessionid"];
 /// The response columns whose values never appear in a log.
 const SECRET_COLUMNS: [&str; 2] = ["SESSION", "SESSIONID"];
 
+/// The SDK's `re.sub(r"PASSWORD=[^\n]+", "PASSWORD=***", text)`, for a
+/// command's plain text.
+pub(super) fn passwords(text: &str) -> String {
+    const NEEDLE: &str = "PASSWORD=";
+    text.split('\n')
+        .map(|line| match line.find(NEEDLE) {
+            Some(at) if at + NEEDLE.len() < line.len() => format!("{}{NEEDLE}***", &line[..at]),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A POST body as the SDK's `getPOSTData(cmd, True)` writes it: `s_pw`
+/// masked after encoding (`re.sub(r"s_pw=[^&]+", "s_pw=***", data)`), the
+/// command's passwords before.
+pub(super) fn sdk_body(body: &str) -> String {
+    fields(body, &SDK_SECRET_FIELDS)
+}
+
 /// The POST body as the log shows it.
 pub(super) fn request(body: &PostBody, redactor: &Redactor) -> String {
+    redactor.redact(&fields(body.expose(), &SECRET_FIELDS))
+}
+
+/// `body` with the values of `secret` fields and the command's passwords
+/// masked.
+fn fields(body: &str, secret: &[&str]) -> String {
     // Field values are URL-encoded, so `&` only ever separates fields.
-    let masked: Vec<String> = body
-        .masked()
-        .split('&')
+    body.split('&')
         .map(|field| match field.split_once('=') {
-            Some((name, value)) if SECRET_FIELDS.contains(&name) && !value.is_empty() => {
+            Some((name, value)) if secret.contains(&name) && !value.is_empty() => {
                 format!("{name}=***")
+            }
+            // The SDK masks the command before encoding it.
+            Some(("s_command", command)) => {
+                format!("s_command={}", quote(&passwords(&unquote(command))))
             }
             _ => field.to_owned(),
         })
-        .collect();
-    redactor.redact(&masked.join("&"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A response's plain text as the log shows it.
@@ -61,7 +96,7 @@ fn is_secret_column(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Backend;
+    use crate::hexonet::Backend;
     use crate::hexonet::{Command, SocketConfig};
     use crate::secret::Secret;
     use serde_json::json;
@@ -91,6 +126,23 @@ mod tests {
         assert_eq!(
             logged,
             "s_entity=1234&s_login=me&s_otp=***&s_pw=***&s_session=***&s_user=r1&s_command=COMMAND%3DStatusAccount"
+        );
+    }
+
+    #[test]
+    fn the_sdk_masks_the_password_field_and_command_passwords_only() {
+        let command =
+            Command::from_json(&json!({"COMMAND": "ModifyContact", "NEWPASSWORD": "n&w"})).unwrap();
+        let config = SocketConfig {
+            login: "me",
+            password: "pa ss&word",
+            session: "sess-id",
+            ..Default::default()
+        };
+        let body = PostBody::new(Backend::Hexonet, &config, Some(&command));
+        assert_eq!(
+            sdk_body(body.expose()),
+            "s_login=me&s_pw=***&s_session=sess-id&s_command=COMMAND%3DModifyContact%0ANEWPASSWORD%3D%2A%2A%2A"
         );
     }
 
