@@ -106,46 +106,58 @@ impl PathAllowList {
     }
 }
 
-/// Checks `command` against `list` for `caller`: no list lets everything
-/// through for the invoker, and nothing through over HTTP.
-pub fn check_command(
-    list: Option<&CommandAllowList>,
-    caller: Caller,
-    command: &str,
-) -> Result<(), Error> {
-    match (list, caller) {
-        (Some(list), _) => list.check(command),
-        (None, Caller::Invoker) => Ok(()),
-        (None, Caller::Http) => Err(closed_over_http(
-            "HEXONET commands",
-            "HEXONET_ALLOWED_COMMANDS",
-            "the commands it may run",
-            EVERY_COMMAND,
-            "command",
-        )),
+/// What an allow-list needs to say when it is missing over HTTP.
+pub trait AllowList {
+    /// The variable that sets the list.
+    const VARIABLE: &'static str;
+    /// The entry that lets everything through.
+    const EVERY: &'static str;
+    /// What the list holds, in a sentence ("the commands it may run").
+    const HOLDS: &'static str;
+    /// What a request of this side is called ("HEXONET commands").
+    const REQUESTS: &'static str;
+
+    /// Refuses `item` with [`Error::Forbidden`] unless the list covers it.
+    fn check(&self, item: &str) -> Result<(), Error>;
+}
+
+impl AllowList for CommandAllowList {
+    const VARIABLE: &'static str = "HEXONET_ALLOWED_COMMANDS";
+    const EVERY: &'static str = EVERY_COMMAND;
+    const HOLDS: &'static str = "the commands it may run";
+    const REQUESTS: &'static str = "HEXONET commands";
+
+    fn check(&self, command: &str) -> Result<(), Error> {
+        CommandAllowList::check(self, command)
     }
 }
 
-/// Checks `path` against `list` for `caller`, as [`check_command`] does.
-pub fn check_path(list: Option<&PathAllowList>, caller: Caller, path: &str) -> Result<(), Error> {
-    match (list, caller) {
-        (Some(list), _) => list.check(path),
-        (None, Caller::Invoker) => Ok(()),
-        (None, Caller::Http) => Err(closed_over_http(
-            "Extra Horizon requests",
-            "EXH_ALLOWED_PATHS",
-            "the path prefixes it may call",
-            EVERY_PATH,
-            "path",
-        )),
+impl AllowList for PathAllowList {
+    const VARIABLE: &'static str = "EXH_ALLOWED_PATHS";
+    const EVERY: &'static str = EVERY_PATH;
+    const HOLDS: &'static str = "the path prefixes it may call";
+    const REQUESTS: &'static str = "Extra Horizon requests";
+
+    fn check(&self, path: &str) -> Result<(), Error> {
+        PathAllowList::check(self, path)
     }
 }
 
-fn closed_over_http(what: &str, variable: &str, list: &str, every: &str, item: &str) -> Error {
-    Error::Forbidden(format!(
-        "{what} that arrive over HTTP are refused unless {variable} is set: \
-         set it to {list} ({every:?} allows every {item})"
-    ))
+/// Checks `item` (a command name or a path) against `list` for `caller`:
+/// without a list, everything goes through for the invoker and nothing
+/// over HTTP.
+pub fn check<L: AllowList>(list: Option<&L>, caller: Caller, item: &str) -> Result<(), Error> {
+    match (list, caller) {
+        (Some(list), _) => list.check(item),
+        (None, Caller::Invoker) => Ok(()),
+        (None, Caller::Http) => Err(Error::Forbidden(format!(
+            "{} that arrive over HTTP are refused unless {} is set: set it to {} ({:?} lets everything through)",
+            L::REQUESTS,
+            L::VARIABLE,
+            L::HOLDS,
+            L::EVERY,
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -172,19 +184,19 @@ mod tests {
 
     #[test]
     fn without_a_list_the_invoker_may_call_anything() {
-        assert!(check_command(None, Caller::Invoker, "DeleteDomain").is_ok());
-        assert!(check_path(None, Caller::Invoker, "/tasks/v1/").is_ok());
+        assert!(check::<CommandAllowList>(None, Caller::Invoker, "DeleteDomain").is_ok());
+        assert!(check::<PathAllowList>(None, Caller::Invoker, "/tasks/v1/").is_ok());
     }
 
     #[test]
     fn without_a_list_a_caller_over_http_is_refused_and_told_what_to_set() {
-        let error = check_command(None, Caller::Http, "StatusAccount").unwrap_err();
+        let error = check::<CommandAllowList>(None, Caller::Http, "StatusAccount").unwrap_err();
         assert_eq!(error.error_type(), "Forbidden");
         assert!(
             error.to_string().contains("HEXONET_ALLOWED_COMMANDS"),
             "{error}"
         );
-        let error = check_path(None, Caller::Http, "/users/v1/me").unwrap_err();
+        let error = check::<PathAllowList>(None, Caller::Http, "/users/v1/me").unwrap_err();
         assert_eq!(error.error_type(), "Forbidden");
         assert!(error.to_string().contains("EXH_ALLOWED_PATHS"), "{error}");
     }
@@ -192,11 +204,11 @@ mod tests {
     #[test]
     fn with_a_list_a_caller_over_http_gets_what_it_covers_only() {
         let commands = CommandAllowList::parse("StatusAccount");
-        assert!(check_command(Some(&commands), Caller::Http, "statusaccount").is_ok());
-        assert!(check_command(Some(&commands), Caller::Http, "DeleteDomain").is_err());
+        assert!(check(Some(&commands), Caller::Http, "statusaccount").is_ok());
+        assert!(check(Some(&commands), Caller::Http, "DeleteDomain").is_err());
         let paths = PathAllowList::parse("/users/v1/me").unwrap();
-        assert!(check_path(Some(&paths), Caller::Http, "/users/v1/me").is_ok());
-        assert!(check_path(Some(&paths), Caller::Http, "/users/v1/").is_err());
+        assert!(check(Some(&paths), Caller::Http, "/users/v1/me").is_ok());
+        assert!(check(Some(&paths), Caller::Http, "/users/v1/").is_err());
     }
 
     #[test]

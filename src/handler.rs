@@ -185,7 +185,7 @@ impl Handler {
     ) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        allow_list::check_path(self.inner.allowed_paths.as_ref(), caller, &prepared.path)?;
+        allow_list::check(self.inner.allowed_paths.as_ref(), caller, &prepared.path)?;
         let client = self.inner.exh.as_ref().map_err(Error::clone)?;
         client.send(&prepared, deadline).await.map(Outcome::Exh)
     }
@@ -198,7 +198,7 @@ impl Handler {
     ) -> Result<Outcome, Error> {
         // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        allow_list::check_command(
+        allow_list::check(
             self.inner.allowed_commands.as_ref(),
             caller,
             prepared.command.name(),
