@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use exh_task::envelope::HttpKind;
+use exh_task_sandbox::runtime_api::{FunctionBuilder, Invocation, Invoke, RuntimeApi};
 use exh_task_sandbox::{hexonet, Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use support::bootstrap::{assert_no_secret_in, closed_port, in_both_modes, Mode, Secrets};
-use support::runtime_api::{FunctionBuilder, Invocation, Invoke, RuntimeApi};
 use support::upstream::{Behaviour, Upstream};
 
 /// Bound for every wait; none should come near it.

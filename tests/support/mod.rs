@@ -6,6 +6,4 @@ pub mod bootstrap;
 #[allow(dead_code)]
 pub mod python;
 #[allow(dead_code)]
-pub mod runtime_api;
-#[allow(dead_code)]
 pub mod upstream;

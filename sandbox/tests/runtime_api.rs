@@ -1,14 +1,13 @@
-//! Self-test of the Lambda Runtime API emulator in `tests/support`: these
-//! tests play the function themselves with a plain HTTP client, sending the
-//! requests `lambda_runtime` sends, so they need no function binary.
-
-mod support;
+//! Self-test of the Lambda Runtime API emulator ([`exh_task_sandbox::runtime_api`]):
+//! these tests play the function themselves with a plain HTTP client,
+//! sending the requests `lambda_runtime` sends, so they need no function
+//! binary.
 
 use std::time::Duration;
 
+use exh_task_sandbox::runtime_api::{header, Function, Invoke, InvokeError, Outcome, RuntimeApi};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use support::runtime_api::{header, Function, Invoke, InvokeError, Outcome, RuntimeApi};
 
 /// Bound for every wait in these tests; none should come near it.
 const BOUND: Duration = Duration::from_secs(10);
