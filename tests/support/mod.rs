@@ -4,6 +4,8 @@
 #[allow(dead_code)]
 pub mod bootstrap;
 #[allow(dead_code)]
+pub mod events;
+#[allow(dead_code)]
 pub mod python;
 #[allow(dead_code)]
 pub mod upstream;
