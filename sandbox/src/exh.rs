@@ -386,88 +386,59 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
     }
 
-    #[tokio::test]
-    async fn unsigned_request_is_refused_with_109() {
-        let request = Request::get("/users/v1/me")
-            .header("host", HOST)
-            .body(Body::empty())
-            .unwrap();
-        assert_error(
-            send(&state(), request).await,
-            StatusCode::UNAUTHORIZED,
-            109,
-            "OAUTH_SIGNATURE_EXCEPTION",
-        );
+    /// One test per `Authorization` header (or none) that carries no
+    /// signature to check: each is refused with 109.
+    macro_rules! unsigned_is_refused_with_109 {
+        ($($name:ident: $authorization:expr,)*) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let authorization: Option<&[u8]> = $authorization;
+                let mut request = Request::get("/users/v1/me").header("host", HOST);
+                if let Some(header) = authorization {
+                    request = request.header("authorization", header);
+                }
+                assert_error(
+                    send(&state(), request.body(Body::empty()).unwrap()).await,
+                    StatusCode::UNAUTHORIZED,
+                    109,
+                    "OAUTH_SIGNATURE_EXCEPTION",
+                );
+            }
+        )*};
     }
 
-    #[tokio::test]
-    async fn garbled_header_is_refused_with_109() {
-        for header in [
-            &b"OAuth ,=\"\""[..],
-            b"OAuth oauth_nonce=\"\xff\"",
-            b"OAuth x",
-        ] {
-            let request = Request::get("/users/v1/me")
-                .header("host", HOST)
-                .header("authorization", header)
-                .body(Body::empty())
-                .unwrap();
-            assert_error(
-                send(&state(), request).await,
-                StatusCode::UNAUTHORIZED,
-                109,
-                "OAUTH_SIGNATURE_EXCEPTION",
-            );
-        }
+    unsigned_is_refused_with_109! {
+        unsigned_request_is_refused_with_109: None,
+        header_with_an_empty_parameter_name_is_refused_with_109: Some(b"OAuth ,=\"\""),
+        header_with_a_non_utf8_nonce_is_refused_with_109: Some(b"OAuth oauth_nonce=\"\xff\""),
+        header_without_parameters_is_refused_with_109: Some(b"OAuth x"),
     }
 
-    #[tokio::test]
-    async fn unknown_consumer_key_is_refused_with_107() {
-        let client = Client {
-            credentials: Credentials {
-                consumer_key: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(answer, StatusCode::UNAUTHORIZED, 107, "OAUTH_KEY_EXCEPTION");
+    /// One test per credential the client signs with that the sandbox does
+    /// not hold (`"other"` instead of [`CREDENTIALS`]'s): each is refused
+    /// with its own Extra Horizon error.
+    macro_rules! other_credential_is_refused {
+        ($($name:ident: $field:ident => $code:literal $error:literal,)*) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let client = Client {
+                    credentials: Credentials {
+                        $field: "other",
+                        ..CREDENTIALS
+                    },
+                    nonce: None,
+                };
+                let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
+                assert_error(answer, StatusCode::UNAUTHORIZED, $code, $error);
+            }
+        )*};
     }
 
-    #[tokio::test]
-    async fn unknown_token_is_refused_with_108() {
-        let client = Client {
-            credentials: Credentials {
-                token: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(
-            answer,
-            StatusCode::UNAUTHORIZED,
-            108,
-            "OAUTH_TOKEN_EXCEPTION",
-        );
-    }
-
-    #[tokio::test]
-    async fn wrong_secret_is_refused_with_109() {
-        let client = Client {
-            credentials: Credentials {
-                consumer_secret: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(
-            answer,
-            StatusCode::UNAUTHORIZED,
-            109,
-            "OAUTH_SIGNATURE_EXCEPTION",
-        );
+    other_credential_is_refused! {
+        unknown_consumer_key_is_refused_with_107: consumer_key => 107 "OAUTH_KEY_EXCEPTION",
+        unknown_token_is_refused_with_108: token => 108 "OAUTH_TOKEN_EXCEPTION",
+        wrong_secret_is_refused_with_109: consumer_secret => 109 "OAUTH_SIGNATURE_EXCEPTION",
+        wrong_token_secret_is_refused_with_109: token_secret => 109 "OAUTH_SIGNATURE_EXCEPTION",
     }
 
     #[tokio::test]
