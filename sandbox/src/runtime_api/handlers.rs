@@ -118,16 +118,8 @@ async fn invocation_response(
     let (kind, body) = match read_body(body, MAX_RESPONSE_BYTES).await {
         Ok(bytes) => (AnswerKind::Response, bytes),
         Err(BodyError::TooLarge(size)) => (AnswerKind::TooLarge(size), Bytes::new()),
-        Err(BodyError::Broken(reason)) => {
-            let mut inner = shared.lock();
-            return shared.reject(
-                &mut inner,
-                "POST",
-                uri.path(),
-                StatusCode::BAD_REQUEST,
-                "TruncatedHTTPRequest",
-                format!("the request body could not be read: {reason}"),
-            );
+        Err(error @ BodyError::Broken(_)) => {
+            return refuse_unreadable(&shared, &uri, "request", error)
         }
     };
     shared.complete(("POST", uri.path()), &request_id, &headers, kind, body)
@@ -149,22 +141,26 @@ async fn invocation_error(
             AnswerKind::Error,
             bytes,
         ),
-        Err(error) => {
-            let mut inner = shared.lock();
-            let (status, error_type) = match error {
-                BodyError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
-                BodyError::Broken(_) => (StatusCode::BAD_REQUEST, "TruncatedHTTPRequest"),
-            };
-            shared.reject(
-                &mut inner,
-                "POST",
-                uri.path(),
-                status,
-                error_type,
-                format!("the error body could not be read: {error}"),
-            )
-        }
+        Err(error) => refuse_unreadable(&shared, &uri, "error", error),
     }
+}
+
+/// Refuses a `POST` whose `what` body could not be read: 413 when it was
+/// over the limit, 400 when the connection broke first.
+fn refuse_unreadable(shared: &Shared, uri: &Uri, what: &str, error: BodyError) -> Response {
+    let (status, error_type) = match error {
+        BodyError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+        BodyError::Broken(_) => (StatusCode::BAD_REQUEST, "TruncatedHTTPRequest"),
+    };
+    let mut inner = shared.lock();
+    shared.reject(
+        &mut inner,
+        "POST",
+        uri.path(),
+        status,
+        error_type,
+        format!("the {what} body could not be read: {error}"),
+    )
 }
 
 /// `POST /runtime/init/error`: accepted until the first `/next`, as the
