@@ -356,6 +356,16 @@ mod tests {
         assert!(answer.1["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
+    /// The 404 Extra Horizon answers for an id, schema or path it does not know.
+    fn assert_resource_unknown(answer: (StatusCode, Value)) {
+        assert_error(
+            answer,
+            StatusCode::NOT_FOUND,
+            16,
+            "RESOURCE_UNKNOWN_EXCEPTION",
+        );
+    }
+
     #[tokio::test]
     async fn me_is_the_token_user() {
         let state = state();
@@ -577,12 +587,7 @@ mod tests {
         let (status, user) = call(&state, "GET", &format!("/users/v1/{id}"), None).await;
         assert_eq!((status, &user), (StatusCode::OK, &list["data"][0]));
         let answer = call(&state, "GET", "/users/v1/000000000000000000000000", None).await;
-        assert_error(
-            answer,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(answer);
     }
 
     #[tokio::test]
@@ -626,18 +631,8 @@ mod tests {
             call(&state, "DELETE", &one, None).await,
             (StatusCode::OK, json!({"affectedRecords": 1}))
         );
-        assert_error(
-            call(&state, "GET", &one, None).await,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
-        assert_error(
-            call(&state, "DELETE", &one, None).await,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(call(&state, "GET", &one, None).await);
+        assert_resource_unknown(call(&state, "DELETE", &one, None).await);
     }
 
     #[tokio::test]
@@ -655,12 +650,7 @@ mod tests {
             (StatusCode::OK, 5)
         );
         let answer = call(&state, "GET", "/data/v1/other/documents", None).await;
-        assert_error(
-            answer,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(answer);
     }
 
     #[tokio::test]
@@ -695,12 +685,7 @@ mod tests {
             ("GET", "/users/v2/me"),
             ("DELETE", "/users/v1/me"),
         ] {
-            assert_error(
-                call(&state, method, target, None).await,
-                StatusCode::NOT_FOUND,
-                16,
-                "RESOURCE_UNKNOWN_EXCEPTION",
-            );
+            assert_resource_unknown(call(&state, method, target, None).await);
         }
     }
 
