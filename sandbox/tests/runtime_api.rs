@@ -73,6 +73,26 @@ async fn answer(
         .status()
 }
 
+/// `POST /init/error` of a `MissingConfig` error ("no secrets"), with
+/// `Lambda-Runtime-Function-Error-Type` if given; returns the status.
+async fn init_error(
+    client: &Client,
+    runtime: &RuntimeApi,
+    error_type_header: Option<&str>,
+) -> StatusCode {
+    let url = format!("{}/init/error", runtime.base_url());
+    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
+    let mut request = client.post(url).body(body.to_string());
+    if let Some(error_type) = error_type_header {
+        request = request.header(header::FUNCTION_ERROR_TYPE, error_type);
+    }
+    tokio::time::timeout(BOUND, request.send())
+        .await
+        .expect("the init error post did not return in time")
+        .expect("the init error post failed")
+        .status()
+}
+
 #[tokio::test]
 async fn next_hands_out_the_event_and_response_completes_the_invocation() {
     let runtime = RuntimeApi::start().await;
@@ -152,17 +172,8 @@ async fn error_post_ends_the_invocation_with_its_type_and_message() {
 async fn init_error_is_recorded_before_the_first_next_and_refused_after_it() {
     let runtime = RuntimeApi::start().await;
     let client = Client::new();
-    let url = format!("{}/init/error", runtime.base_url());
-    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
 
-    let status = client
-        .post(&url)
-        .header(header::FUNCTION_ERROR_TYPE, "Runtime.InitError")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = init_error(&client, &runtime, Some("Runtime.InitError")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let error = runtime
         .wait_for_init_error(BOUND)
@@ -177,13 +188,7 @@ async fn init_error_is_recorded_before_the_first_next_and_refused_after_it() {
 
     runtime.submit(json!({}));
     next(&client, &runtime).await;
-    let status = client
-        .post(&url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = init_error(&client, &runtime, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(runtime.init_errors().len(), 1);
 }
@@ -194,14 +199,7 @@ async fn invocation_waiting_when_an_init_error_arrives_fails_with_it() {
     let client = Client::new();
     let pending = runtime.submit(json!({}));
 
-    let url = format!("{}/init/error", runtime.base_url());
-    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
-    client
-        .post(url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    init_error(&client, &runtime, None).await;
 
     match pending.wait(BOUND).await {
         Err(InvokeError::InitFailed { error, .. }) => assert_eq!(error.error_type, "MissingConfig"),
