@@ -1,7 +1,7 @@
 //! The process-level harness: exh-task's release `bootstrap` and the seed's
 //! Python handler (`requests_oauthlib.OAuth1Session` → `GET /users/v1/me`,
 //! run by `tests/conformance/bench_runtime.py`), each as a Lambda function
-//! process under the Runtime API emulator of `tests/support`, both calling
+//! process under the sandbox's Runtime API emulator, both calling
 //! the embedded sandbox over loopback, in the same run:
 //!
 //! - cold start: from spawning the process to its answer to the first `{}`
@@ -24,9 +24,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use exh_task_sandbox::runtime_api::{Function, Invocation, RuntimeApi};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
-use support::runtime_api::{Function, Invocation, RuntimeApi};
 
 /// Fresh processes per subject for the cold start (env `EXH_TASK_BENCH_COLD_STARTS`).
 const COLD_STARTS: usize = 10;

@@ -18,11 +18,11 @@ mod support;
 
 use std::time::Duration;
 
+use exh_task_sandbox::runtime_api::{FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi};
 use serde_json::{json, Value};
 use support::bootstrap::{
     assert_no_secret_in, closed_port, in_both_modes, with_secrets, Mode, Secrets, CONCURRENCY,
 };
-use support::runtime_api::{FunctionBuilder, Invocation, Invoke, InvokeError, RuntimeApi};
 use support::upstream::{Behaviour, Upstream, UPSTREAM_USER};
 
 /// Bound for every wait; none should come near it.

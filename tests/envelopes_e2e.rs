@@ -26,10 +26,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use exh_task::envelope::HttpKind;
+use exh_task_sandbox::runtime_api::{FunctionBuilder, Invocation, Invoke, RuntimeApi};
 use exh_task_sandbox::{hexonet, Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use support::bootstrap::{assert_no_secret_in, closed_port, in_both_modes, Mode, Secrets};
-use support::runtime_api::{FunctionBuilder, Invocation, Invoke, RuntimeApi};
+use support::events::{read_sample as sample, ENVELOPE_SAMPLES};
 use support::upstream::{Behaviour, Upstream};
 
 /// Bound for every wait; none should come near it.
@@ -37,24 +38,6 @@ const BOUND: Duration = Duration::from_secs(20);
 
 /// The function timeout of invocations that are meant to time out.
 const SHORT_TIMEOUT: Duration = Duration::from_millis(1500);
-
-/// The sample events this file covers, each in its own way below.
-const SAMPLES: [&str; 7] = [
-    "envelope-apigateway-http.json",
-    "envelope-apigateway-rest.json",
-    "envelope-eventbridge-scheduler.json",
-    "envelope-exh-api-function.json",
-    "envelope-exh-task.json",
-    "envelope-function-url.json",
-    "envelope-sqs.json",
-];
-
-/// A sample event from `events/`.
-fn sample(name: &str) -> Value {
-    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path} is not JSON: {error}"))
-}
 
 async fn start_sandbox() -> Sandbox {
     Sandbox::start(SandboxOptions::default())
@@ -578,7 +561,10 @@ async fn every_sample_envelope_gets_the_answer_its_envelope_expects(mode: Mode) 
             })
             .filter(|name| name.starts_with("envelope-") && name.ends_with(".json"))
             .collect();
-    let covered: BTreeSet<String> = SAMPLES.iter().map(|name| name.to_string()).collect();
+    let covered: BTreeSet<String> = ENVELOPE_SAMPLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
     assert_eq!(
         on_disk, covered,
         "every envelope sample must be covered here"
@@ -591,12 +577,12 @@ async fn every_sample_envelope_gets_the_answer_its_envelope_expects(mode: Mode) 
     let runtime = RuntimeApi::start().await;
     let mut function = configured(mode.function(&runtime), &vars).spawn();
     let answers: Vec<Value> = runtime
-        .invoke_all(SAMPLES.map(sample), BOUND)
+        .invoke_all(ENVELOPE_SAMPLES.map(sample), BOUND)
         .await
         .into_iter()
         .map(|invocation| response(invocation, &secrets))
         .collect();
-    let answer = |name: &str| &answers[SAMPLES.iter().position(|s| *s == name).unwrap()];
+    let answer = |name: &str| &answers[ENVELOPE_SAMPLES.iter().position(|s| *s == name).unwrap()];
 
     // API Gateway HTTP: a base64 body asking for the current user.
     let (status, body) = http_answer(answer("envelope-apigateway-http.json"));

@@ -38,6 +38,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
+use support::events::{read_sample, ENVELOPE_SAMPLES};
 use support::upstream::{Behaviour, Seen, Upstream, HEXONET_PATH};
 use tokio::time::Instant;
 
@@ -799,25 +800,10 @@ fn request() -> BoxedStrategy<Value> {
 
 /// The samples the envelopes are built from.
 static SAMPLES: LazyLock<Map<String, Value>> = LazyLock::new(|| {
-    [
-        "envelope-apigateway-http.json",
-        "envelope-apigateway-rest.json",
-        "envelope-eventbridge-scheduler.json",
-        "envelope-exh-api-function.json",
-        "envelope-exh-task.json",
-        "envelope-function-url.json",
-        "envelope-sqs.json",
-    ]
-    .into_iter()
-    .map(|name| {
-        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-        (
-            name.to_owned(),
-            serde_json::from_str(&text).expect("a JSON sample"),
-        )
-    })
-    .collect()
+    ENVELOPE_SAMPLES
+        .into_iter()
+        .map(|name| (name.to_owned(), read_sample(name)))
+        .collect()
 });
 
 fn sample(name: &str) -> Value {

@@ -6,11 +6,11 @@
 mod support;
 
 use exh_task_sandbox::hexonet::Dialect;
+use exh_task_sandbox::runtime_api::{Function, Invocation, RuntimeApi};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::bootstrap::{in_both_modes, Mode};
-use support::runtime_api::{Invocation, RuntimeApi};
 
 const BOUND: Duration = Duration::from_secs(20);
 
@@ -19,12 +19,7 @@ const DOMAINS: usize = 2500;
 
 /// `bootstrap` pointed at the sandbox's `dialect` dialect, debug logging on
 /// and the password registered as a secret to look for in the output.
-fn function(
-    mode: Mode,
-    runtime: &RuntimeApi,
-    sandbox: &Sandbox,
-    dialect: Dialect,
-) -> support::runtime_api::Function {
+fn function(mode: Mode, runtime: &RuntimeApi, sandbox: &Sandbox, dialect: Dialect) -> Function {
     sandbox
         .env_for(dialect)
         .into_iter()

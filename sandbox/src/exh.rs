@@ -356,6 +356,16 @@ mod tests {
         assert!(answer.1["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
+    /// The 404 Extra Horizon answers for an id, schema or path it does not know.
+    fn assert_resource_unknown(answer: (StatusCode, Value)) {
+        assert_error(
+            answer,
+            StatusCode::NOT_FOUND,
+            16,
+            "RESOURCE_UNKNOWN_EXCEPTION",
+        );
+    }
+
     #[tokio::test]
     async fn me_is_the_token_user() {
         let state = state();
@@ -386,88 +396,59 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
     }
 
-    #[tokio::test]
-    async fn unsigned_request_is_refused_with_109() {
-        let request = Request::get("/users/v1/me")
-            .header("host", HOST)
-            .body(Body::empty())
-            .unwrap();
-        assert_error(
-            send(&state(), request).await,
-            StatusCode::UNAUTHORIZED,
-            109,
-            "OAUTH_SIGNATURE_EXCEPTION",
-        );
+    /// One test per `Authorization` header (or none) that carries no
+    /// signature to check: each is refused with 109.
+    macro_rules! unsigned_is_refused_with_109 {
+        ($($name:ident: $authorization:expr,)*) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let authorization: Option<&[u8]> = $authorization;
+                let mut request = Request::get("/users/v1/me").header("host", HOST);
+                if let Some(header) = authorization {
+                    request = request.header("authorization", header);
+                }
+                assert_error(
+                    send(&state(), request.body(Body::empty()).unwrap()).await,
+                    StatusCode::UNAUTHORIZED,
+                    109,
+                    "OAUTH_SIGNATURE_EXCEPTION",
+                );
+            }
+        )*};
     }
 
-    #[tokio::test]
-    async fn garbled_header_is_refused_with_109() {
-        for header in [
-            &b"OAuth ,=\"\""[..],
-            b"OAuth oauth_nonce=\"\xff\"",
-            b"OAuth x",
-        ] {
-            let request = Request::get("/users/v1/me")
-                .header("host", HOST)
-                .header("authorization", header)
-                .body(Body::empty())
-                .unwrap();
-            assert_error(
-                send(&state(), request).await,
-                StatusCode::UNAUTHORIZED,
-                109,
-                "OAUTH_SIGNATURE_EXCEPTION",
-            );
-        }
+    unsigned_is_refused_with_109! {
+        unsigned_request_is_refused_with_109: None,
+        header_with_an_empty_parameter_name_is_refused_with_109: Some(b"OAuth ,=\"\""),
+        header_with_a_non_utf8_nonce_is_refused_with_109: Some(b"OAuth oauth_nonce=\"\xff\""),
+        header_without_parameters_is_refused_with_109: Some(b"OAuth x"),
     }
 
-    #[tokio::test]
-    async fn unknown_consumer_key_is_refused_with_107() {
-        let client = Client {
-            credentials: Credentials {
-                consumer_key: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(answer, StatusCode::UNAUTHORIZED, 107, "OAUTH_KEY_EXCEPTION");
+    /// One test per credential the client signs with that the sandbox does
+    /// not hold (`"other"` instead of [`CREDENTIALS`]'s): each is refused
+    /// with its own Extra Horizon error.
+    macro_rules! other_credential_is_refused {
+        ($($name:ident: $field:ident => $code:literal $error:literal,)*) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let client = Client {
+                    credentials: Credentials {
+                        $field: "other",
+                        ..CREDENTIALS
+                    },
+                    nonce: None,
+                };
+                let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
+                assert_error(answer, StatusCode::UNAUTHORIZED, $code, $error);
+            }
+        )*};
     }
 
-    #[tokio::test]
-    async fn unknown_token_is_refused_with_108() {
-        let client = Client {
-            credentials: Credentials {
-                token: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(
-            answer,
-            StatusCode::UNAUTHORIZED,
-            108,
-            "OAUTH_TOKEN_EXCEPTION",
-        );
-    }
-
-    #[tokio::test]
-    async fn wrong_secret_is_refused_with_109() {
-        let client = Client {
-            credentials: Credentials {
-                consumer_secret: "other",
-                ..CREDENTIALS
-            },
-            nonce: None,
-        };
-        let answer = send(&state(), signed(client, "GET", HOST, "/users/v1/me", None)).await;
-        assert_error(
-            answer,
-            StatusCode::UNAUTHORIZED,
-            109,
-            "OAUTH_SIGNATURE_EXCEPTION",
-        );
+    other_credential_is_refused! {
+        unknown_consumer_key_is_refused_with_107: consumer_key => 107 "OAUTH_KEY_EXCEPTION",
+        unknown_token_is_refused_with_108: token => 108 "OAUTH_TOKEN_EXCEPTION",
+        wrong_secret_is_refused_with_109: consumer_secret => 109 "OAUTH_SIGNATURE_EXCEPTION",
+        wrong_token_secret_is_refused_with_109: token_secret => 109 "OAUTH_SIGNATURE_EXCEPTION",
     }
 
     #[tokio::test]
@@ -606,12 +587,7 @@ mod tests {
         let (status, user) = call(&state, "GET", &format!("/users/v1/{id}"), None).await;
         assert_eq!((status, &user), (StatusCode::OK, &list["data"][0]));
         let answer = call(&state, "GET", "/users/v1/000000000000000000000000", None).await;
-        assert_error(
-            answer,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(answer);
     }
 
     #[tokio::test]
@@ -655,18 +631,8 @@ mod tests {
             call(&state, "DELETE", &one, None).await,
             (StatusCode::OK, json!({"affectedRecords": 1}))
         );
-        assert_error(
-            call(&state, "GET", &one, None).await,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
-        assert_error(
-            call(&state, "DELETE", &one, None).await,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(call(&state, "GET", &one, None).await);
+        assert_resource_unknown(call(&state, "DELETE", &one, None).await);
     }
 
     #[tokio::test]
@@ -684,12 +650,7 @@ mod tests {
             (StatusCode::OK, 5)
         );
         let answer = call(&state, "GET", "/data/v1/other/documents", None).await;
-        assert_error(
-            answer,
-            StatusCode::NOT_FOUND,
-            16,
-            "RESOURCE_UNKNOWN_EXCEPTION",
-        );
+        assert_resource_unknown(answer);
     }
 
     #[tokio::test]
@@ -724,12 +685,7 @@ mod tests {
             ("GET", "/users/v2/me"),
             ("DELETE", "/users/v1/me"),
         ] {
-            assert_error(
-                call(&state, method, target, None).await,
-                StatusCode::NOT_FOUND,
-                16,
-                "RESOURCE_UNKNOWN_EXCEPTION",
-            );
+            assert_resource_unknown(call(&state, method, target, None).await);
         }
     }
 

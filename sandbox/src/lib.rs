@@ -6,6 +6,9 @@
 //! - [`hexonet`]: the HEXONET `call.cgi` emulation (OT&E accounts, domains,
 //!   list paging, sessions, error codes).
 //! - [`record`]: the log of every request received, for tests.
+//! - [`runtime_api`]: an emulator of the AWS Lambda Runtime API and the
+//!   function process run against it, for end-to-end tests of a function
+//!   binary.
 //!
 //! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
 //! [`Sandbox::env`] says how to point exh-task at it.
@@ -23,10 +26,13 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod exh;
 pub mod hexonet;
 pub mod oauth1_verifier;
 pub mod record;
+pub mod runtime_api;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

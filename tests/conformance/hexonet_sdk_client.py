@@ -1,55 +1,54 @@
-"""Drive the sandbox's HEXONET emulation with the real Python SDK, unchanged.
+"""Drive the sandbox's HEXONET emulation with the real Python SDK, unchanged:
+HEXONET's (hexonet.apiconnector) or, in CentralNic Reseller's dialect,
+CentralNic's (centralnicreseller.apiconnector), the same family of SDKs.
 
 Reads one JSON document on stdin:
-    {"url": "http://127.0.0.1:PORT/api/call.cgi", "login", "password",
+    {"dialect": "hexonet" | "centralnic",
+     "url": "http://127.0.0.1:PORT/api/call.cgi", "login", "password",
      "role", "role_password", "subuser"}
-and writes one JSON document on stdout: per scenario, what the SDK
-(hexonet.apiconnector) reports: codes, descriptions, record counts and
-paging figures. tests/sandbox_hexonet.rs asserts on it.
+and writes one JSON document on stdout: per scenario, what the SDK reports:
+codes, descriptions, record counts and paging figures.
+sandbox/tests/hexonet.rs asserts on it.
+
+Both SDKs run the same scenarios but two: only HEXONET has a LIVE entity
+to refuse, and each SDK keeps a session its own way.
 """
 
+import importlib
 import json
 import sys
 
-from hexonet.apiconnector.apiclient import APIClient
-
-
-def client(cfg, login=None, password=None, live=False):
-    cl = APIClient()
-    if live:
-        cl.useLIVESystem()
-    else:
-        cl.useOTESystem()
-    # After use*System, which sets the real endpoints.
-    cl.setURL(cfg["url"])
-    cl.setCredentials(login or cfg["login"], password or cfg["password"])
-    return cl
-
-
-def outcome(r):
-    """What the SDK says about one response."""
-    if r is None:
-        return None
-    return {
-        "code": r.getCode(),
-        "description": r.getDescription(),
-        "success": r.isSuccess(),
-        "records": r.getRecordsCount(),
-        "pagination": r.getPagination(),
-        "columns": r.getColumnKeys(),
-        "hash": r.getHash().get("PROPERTY", {}),
-    }
+SDKS = {
+    "hexonet": "hexonet.apiconnector.apiclient",
+    "centralnic": "centralnicreseller.apiconnector.apiclient",
+}
 
 
 def main():
     cfg = json.load(sys.stdin)
+    dialect = cfg["dialect"]
+    APIClient = importlib.import_module(SDKS[dialect]).APIClient
+
+    def client(login=None, password=None, live=False, credentials=True):
+        cl = APIClient()
+        if live:
+            cl.useLIVESystem()
+        else:
+            cl.useOTESystem()
+        # After use*System, which sets the real endpoints.
+        cl.setURL(cfg["url"])
+        if credentials:
+            cl.setCredentials(login or cfg["login"], password or cfg["password"])
+        return cl
+
     out = {}
-    cl = client(cfg)
+    cl = client()
 
     out["status_account"] = outcome(cl.request({"COMMAND": "StatusAccount"}))
     out["check_free"] = outcome(cl.request({"COMMAND": "CheckDomain", "DOMAIN": "sdk-free-name.com"}))
     out["check_taken"] = outcome(cl.request({"COMMAND": "CheckDomain", "DOMAIN": "blue-river-0.com"}))
-    # The SDK converts the IDN itself, with a ConvertIDN call to the sandbox.
+    # The SDK converts the IDN itself: HEXONET's with a ConvertIDN call to
+    # the sandbox, CentralNic's locally.
     out["check_idn"] = outcome(cl.request({"COMMAND": "CheckDomain", "DOMAIN": "grün-river-4.de"}))
     out["check_domains"] = outcome(cl.request(
         {"COMMAND": "CheckDomains", "DOMAIN": ["sdk-free-name.com", "blue-river-0.com", "bad_name.com"]}))
@@ -82,17 +81,16 @@ def main():
     out["delete"] = outcome(cl.request({"COMMAND": "DeleteDomain", "DOMAIN": "sdk-made.com"}))
     out["status_deleted"] = outcome(cl.request({"COMMAND": "StatusDomain", "DOMAIN": "sdk-made.com"}))
 
-    out["wrong_password"] = outcome(client(cfg, password="not-the-password").request({"COMMAND": "StatusAccount"}))
-    out["live_entity"] = outcome(client(cfg, live=True).request({"COMMAND": "StatusAccount"}))
+    out["wrong_password"] = outcome(client(password="not-the-password").request({"COMMAND": "StatusAccount"}))
+    if dialect == "hexonet":
+        out["live_entity"] = outcome(client(live=True).request({"COMMAND": "StatusAccount"}))
 
-    role = APIClient()
-    role.useOTESystem()
-    role.setURL(cfg["url"])
+    role = client(credentials=False)
     role.setRoleCredentials(cfg["login"], cfg["role"], cfg["role_password"])
     out["role_status"] = outcome(role.request({"COMMAND": "StatusAccount"}))
     out["role_add"] = outcome(role.request({"COMMAND": "AddDomain", "DOMAIN": "sdk-role.com"}))
 
-    view = client(cfg)
+    view = client()
     view.setUserView(cfg["subuser"])
     out["subuser_list"] = outcome(view.request({"COMMAND": "QueryDomainList", "LIMIT": 50}))
     out["subuser_all"] = len(view.requestAllResponsePages({"COMMAND": "QueryDomainList", "LIMIT": 50}))
@@ -101,20 +99,43 @@ def main():
     view.resetUserView()
     out["view_reset"] = outcome(view.request({"COMMAND": "QueryDomainList", "LIMIT": 1}))
 
-    sess = client(cfg)
+    sess = client()
     out["login"] = outcome(sess.login())
-    session = sess.getSession()
-    out["session_length"] = len(session or "")
+    if dialect == "hexonet":
+        session = sess.getSession()
+        out["session_length"] = len(session or "")
+    else:
+        session = {}
+        sess.saveSession(session)
+        out["session_length"] = len(session.get("socketcfg", {}).get("session") or "")
     out["session_request"] = outcome(sess.request({"COMMAND": "StatusAccount"}))
     out["logout"] = outcome(sess.logout())
-    out["session_after_logout"] = sess.getSession()
-    reuse = APIClient()
-    reuse.useOTESystem()
-    reuse.setURL(cfg["url"])
-    reuse.setSession(session)
+    # A second client on the saved, now ended, session.
+    reuse = client(credentials=False)
+    if dialect == "hexonet":
+        out["session_after_logout"] = sess.getSession()
+        reuse.setSession(session)
+    else:
+        # s_login + s_sessionid.
+        reuse.reuseSession(session)
     out["ended_session"] = outcome(reuse.request({"COMMAND": "StatusAccount"}))
 
     json.dump(out, sys.stdout)
+
+
+def outcome(r):
+    """What the SDK says about one response."""
+    if r is None:
+        return None
+    return {
+        "code": r.getCode(),
+        "description": r.getDescription(),
+        "success": r.isSuccess(),
+        "records": r.getRecordsCount(),
+        "pagination": r.getPagination(),
+        "columns": r.getColumnKeys(),
+        "hash": r.getHash().get("PROPERTY", {}),
+    }
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //! two runtime modes, a macro that runs a scenario in both, and the
 //! helpers for credentials and leaks that every end-to-end test needs.
 
-use super::runtime_api::{Function, FunctionBuilder, RuntimeApi};
+use exh_task_sandbox::runtime_api::{Function, FunctionBuilder, RuntimeApi};
 
 /// The binary under test.
 pub const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");

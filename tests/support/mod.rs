@@ -4,8 +4,8 @@
 #[allow(dead_code)]
 pub mod bootstrap;
 #[allow(dead_code)]
-pub mod python;
+pub mod events;
 #[allow(dead_code)]
-pub mod runtime_api;
+pub mod python;
 #[allow(dead_code)]
 pub mod upstream;

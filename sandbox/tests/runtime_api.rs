@@ -1,14 +1,13 @@
-//! Self-test of the Lambda Runtime API emulator in `tests/support`: these
-//! tests play the function themselves with a plain HTTP client, sending the
-//! requests `lambda_runtime` sends, so they need no function binary.
-
-mod support;
+//! Self-test of the Lambda Runtime API emulator ([`exh_task_sandbox::runtime_api`]):
+//! these tests play the function themselves with a plain HTTP client,
+//! sending the requests `lambda_runtime` sends, so they need no function
+//! binary.
 
 use std::time::Duration;
 
+use exh_task_sandbox::runtime_api::{header, Function, Invoke, InvokeError, Outcome, RuntimeApi};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use support::runtime_api::{header, Function, Invoke, InvokeError, Outcome, RuntimeApi};
 
 /// Bound for every wait in these tests; none should come near it.
 const BOUND: Duration = Duration::from_secs(10);
@@ -71,6 +70,26 @@ async fn answer(
         .await
         .expect("the answer post did not return in time")
         .expect("the answer post failed")
+        .status()
+}
+
+/// `POST /init/error` of a `MissingConfig` error ("no secrets"), with
+/// `Lambda-Runtime-Function-Error-Type` if given; returns the status.
+async fn init_error(
+    client: &Client,
+    runtime: &RuntimeApi,
+    error_type_header: Option<&str>,
+) -> StatusCode {
+    let url = format!("{}/init/error", runtime.base_url());
+    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
+    let mut request = client.post(url).body(body.to_string());
+    if let Some(error_type) = error_type_header {
+        request = request.header(header::FUNCTION_ERROR_TYPE, error_type);
+    }
+    tokio::time::timeout(BOUND, request.send())
+        .await
+        .expect("the init error post did not return in time")
+        .expect("the init error post failed")
         .status()
 }
 
@@ -153,17 +172,8 @@ async fn error_post_ends_the_invocation_with_its_type_and_message() {
 async fn init_error_is_recorded_before_the_first_next_and_refused_after_it() {
     let runtime = RuntimeApi::start().await;
     let client = Client::new();
-    let url = format!("{}/init/error", runtime.base_url());
-    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
 
-    let status = client
-        .post(&url)
-        .header(header::FUNCTION_ERROR_TYPE, "Runtime.InitError")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = init_error(&client, &runtime, Some("Runtime.InitError")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let error = runtime
         .wait_for_init_error(BOUND)
@@ -178,13 +188,7 @@ async fn init_error_is_recorded_before_the_first_next_and_refused_after_it() {
 
     runtime.submit(json!({}));
     next(&client, &runtime).await;
-    let status = client
-        .post(&url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = init_error(&client, &runtime, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(runtime.init_errors().len(), 1);
 }
@@ -195,14 +199,7 @@ async fn invocation_waiting_when_an_init_error_arrives_fails_with_it() {
     let client = Client::new();
     let pending = runtime.submit(json!({}));
 
-    let url = format!("{}/init/error", runtime.base_url());
-    let body = json!({"errorType": "MissingConfig", "errorMessage": "no secrets"});
-    client
-        .post(url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    init_error(&client, &runtime, None).await;
 
     match pending.wait(BOUND).await {
         Err(InvokeError::InitFailed { error, .. }) => assert_eq!(error.error_type, "MissingConfig"),
