@@ -1,26 +1,40 @@
 //! exh-task: run an Extra Horizon task or AWS Lambda function that talks to
 //! the Extra Horizon API (OAuth1) and the HEXONET API.
 //!
+//! # How an event flows
+//! ```text
+//! Lambda payload ─ envelope::open ─> Opened (direct/task/EventBridge, HTTP, SQS records)
+//!   └ Event::parse ─> Event::Single(Request) | Event::Batch   (event)
+//!       └ Handler::run: prepare, allow_list::check, exh::Client::send | hexonet::Client::send
+//!           └ Outcome per request ─> EventOutcome          (outcome)
+//!   envelope::result | HttpKind::response | batch_item_failures
+//!     ─> Reply: the answer serialised once, the 6 MB limit checked on those bytes
+//! ```
+//!
+//! # Modules
 //! - [`config`]: the environment, read and validated once at start-up.
-//! - [`secret`]: values that are never printed; [`redact`] keeps them out of
-//!   quoted upstream text.
+//! - [`secret`]: values that are never printed; [`mask`]: every mask that
+//!   keeps them out of errors, logs and results.
 //! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
-//!   Gateway, Function URL, EventBridge, SQS) and how each wants its answer.
-//! - [`event`]: the request an event asks for; [`outcome`]: the result;
-//!   [`schema`]: their JSON Schema, derived from the types.
-//! - [`handler`]: one event in, one result out; built once, cloned per worker.
+//!   Gateway, Function URL, EventBridge, SQS), and the [`envelope::Reply`]
+//!   each expects.
+//! - [`event`]: the request(s) an event asks for; [`outcome`]: what they
+//!   got; [`schema`]: their JSON Schema, derived from the types.
+//! - [`handler`]: one event in, one answer out; built once, cloned per worker.
 //! - [`exh`]: the Extra Horizon client (OAuth1, paging).
-//! - [`hexonet`]: the HEXONET client (SDK-exact encoding, retries, sessions,
-//!   paging), its command encoder and response parser.
-//! - [`allow_list`]: refusals before any network call.
+//! - [`hexonet`]: the HEXONET / CentralNic client (SDK-exact encoding,
+//!   retries, sessions, paging), its command encoder and response parser.
+//! - [`allow_list`]: refusals before any network call, and who may call
+//!   what over HTTP.
 //! - `retry` (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
 //!
-//! The loopback emulation that tests and demos run against is the
-//! `exh-task-sandbox` crate of this workspace, and the developer CLI is
-//! `exh-task-cli`: `bootstrap`'s package depends on neither.
+//! The loopback emulations that tests and demos run against (Extra
+//! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
+//! crate of this workspace, and the developer CLI is `exh-task-cli`:
+//! `bootstrap`'s package depends on neither.
 #![warn(missing_docs)]
 
 pub mod allow_list;
@@ -33,8 +47,8 @@ pub mod handler;
 pub mod hexonet;
 pub mod http;
 pub mod init_error;
+pub mod mask;
 pub mod outcome;
-pub mod redact;
 mod retry;
 pub mod schema;
 pub mod secret;

@@ -1,12 +1,12 @@
 //! The Extra Horizon client: signs, sends, retries and pages.
 
-use super::oauth1::{authorization, mask_authorization};
+use super::oauth1::authorization;
 use super::request::Prepared;
 use super::ApiHost;
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
 use crate::http::describe;
-use crate::redact::Redactor;
+use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{header, Method, StatusCode};
@@ -163,7 +163,7 @@ impl Client {
             tracing::info!(
                 method = %method,
                 url = %url,
-                authorization = %mask_authorization(&authorization),
+                authorization = %mask::authorization(&authorization),
                 body = %body.map(|body| body.to_string()).unwrap_or_default(),
                 "Extra Horizon request"
             );

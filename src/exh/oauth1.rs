@@ -15,7 +15,6 @@ use oauth1_request::signature_method::HmacSha1;
 use oauth1_request::signer::Signer;
 use oauth1_request::Options;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use std::borrow::Cow;
 use url::Url;
 
 /// RFC 5849 §3.6: everything but ALPHA, DIGIT, `-`, `.`, `_` and `~`.
@@ -70,23 +69,6 @@ pub fn authorization(method: &str, url: &Url, credentials: &OAuth1Credentials) -
 /// RFC 5849 §3.6 percent-encoding.
 pub(crate) fn encode(text: &str) -> String {
     utf8_percent_encode(text, OAUTH_ENCODE).to_string()
-}
-
-/// The `Authorization` header with the consumer key, token and signature
-/// replaced by `***`, for debug logs.
-pub fn mask_authorization(header: &str) -> Cow<'_, str> {
-    const SECRET_FIELDS: [&str; 3] = ["oauth_consumer_key", "oauth_token", "oauth_signature"];
-    let Some(fields) = header.strip_prefix("OAuth ") else {
-        return Cow::Borrowed("***");
-    };
-    let masked: Vec<String> = fields
-        .split(',')
-        .map(|field| match field.split_once('=') {
-            Some((name, _)) if SECRET_FIELDS.contains(&name.trim()) => format!("{name}=\"***\""),
-            _ => field.to_owned(),
-        })
-        .collect();
-    Cow::Owned(format!("OAuth {}", masked.join(",")))
 }
 
 #[cfg(test)]
@@ -156,16 +138,5 @@ mod tests {
         .unwrap();
         let header = authorization("GET", &url, &credentials());
         assert!(header.starts_with("OAuth "));
-    }
-
-    #[test]
-    fn masking_hides_key_token_and_signature_but_keeps_the_nonce() {
-        let url = Url::parse("https://api.x.extrahorizon.io/users/v1/me").unwrap();
-        let header = authorization("GET", &url, &credentials());
-        let masked = mask_authorization(&header);
-        assert!(!masked.contains("\"key\""));
-        assert!(!masked.contains("\"token\""));
-        assert!(masked.contains("oauth_signature=\"***\""));
-        assert!(masked.contains("oauth_nonce="));
     }
 }

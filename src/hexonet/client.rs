@@ -15,7 +15,7 @@ use super::protocol::{Endpoint, Field, Protocol};
 use super::request::{Options, Prepared};
 use super::{python, Command, Response, Settings};
 use crate::error::Error;
-use crate::redact::Redactor;
+use crate::mask::Redactor;
 use crate::secret::Secret;
 use std::sync::Arc;
 use tokio::sync::Mutex;

@@ -118,7 +118,7 @@ impl Command {
     /// debug output: every `PASSWORD=` followed by text, to the end of the
     /// line, becomes `PASSWORD=***` (so `NEWPASSWORD` is masked too).
     pub fn masked(&self) -> String {
-        super::mask::passwords(&self.plain())
+        crate::mask::hexonet::passwords(&self.plain())
     }
 
     /// The parameters with their values open to change (for the IDN

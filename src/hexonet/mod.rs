@@ -20,8 +20,6 @@
 //! - [`idn`]: [`IdnRules`], each SDK's punycode conversion, done locally.
 //! - [`post_data`]: [`PostBody`], the form body with the connection fields
 //!   of [`SocketConfig`].
-//! - `mask` (private): every mask of the HEXONET side, the SDK's and the
-//!   debug log's, built only for a log.
 //! - [`response`]: [`parse`] and [`Response`], the hash and list views with
 //!   the SDK's paging figures, or a [`ParseError`] for a text that is not
 //!   a response; the wire format is documented there.
@@ -49,11 +47,10 @@ pub mod client;
 pub mod command;
 mod error;
 pub mod idn;
-mod mask;
 pub mod pages;
 pub mod post_data;
 pub mod protocol;
-mod python;
+pub(crate) mod python;
 pub mod request;
 pub mod response;
 pub mod session;

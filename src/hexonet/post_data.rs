@@ -23,7 +23,8 @@ use std::fmt;
 use super::protocol::Backend;
 use super::protocol::{Field, Protocol};
 use super::python::quote;
-use super::{mask, Command};
+use super::Command;
+use crate::mask::hexonet as mask;
 
 /// The connection fields of one call (the SDKs' `SocketConfig`).
 ///

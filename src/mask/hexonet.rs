@@ -3,15 +3,15 @@
 //! Masked text is only built for a log (or `Debug`), never for a call.
 //!
 //! The SDK masks `s_pw` and every `…PASSWORD=` line of the command
-//! ([`PostBody::masked`], [`super::Command::masked`]). The debug log goes
+//! ([`PostBody::masked`], [`crate::hexonet::Command::masked`]). The debug log goes
 //! further: `s_otp`, `s_session` and `s_sessionid` are masked too, so is
 //! every `SESSION`/`SESSIONID` column of a response (a live session is as
 //! good as the password), and then every occurrence of the password itself,
 //! raw or URL-encoded, wherever it hides.
 
-use super::python::{quote, unquote};
-use super::PostBody;
-use crate::redact::Redactor;
+use super::Redactor;
+use crate::hexonet::python::{quote, unquote};
+use crate::hexonet::PostBody;
 
 /// The fields of a POST body whose value the SDK masks.
 const SDK_SECRET_FIELDS: [&str; 1] = ["s_pw"];
@@ -24,7 +24,7 @@ const SECRET_COLUMNS: [&str; 2] = ["SESSION", "SESSIONID"];
 
 /// The SDK's `re.sub(r"PASSWORD=[^\n]+", "PASSWORD=***", text)`, for a
 /// command's plain text.
-pub(super) fn passwords(text: &str) -> String {
+pub(crate) fn passwords(text: &str) -> String {
     const NEEDLE: &str = "PASSWORD=";
     text.split('\n')
         .map(|line| match line.find(NEEDLE) {
@@ -38,12 +38,12 @@ pub(super) fn passwords(text: &str) -> String {
 /// A POST body as the SDK's `getPOSTData(cmd, True)` writes it: `s_pw`
 /// masked after encoding (`re.sub(r"s_pw=[^&]+", "s_pw=***", data)`), the
 /// command's passwords before.
-pub(super) fn sdk_body(body: &str) -> String {
+pub(crate) fn sdk_body(body: &str) -> String {
     fields(body, &SDK_SECRET_FIELDS)
 }
 
 /// The POST body as the log shows it.
-pub(super) fn request(body: &PostBody, redactor: &Redactor) -> String {
+pub(crate) fn request(body: &PostBody, redactor: &Redactor) -> String {
     redactor.redact(&fields(body.expose(), &SECRET_FIELDS))
 }
 
@@ -67,7 +67,7 @@ fn fields(body: &str, secret: &[&str]) -> String {
 }
 
 /// A response's plain text as the log shows it.
-pub(super) fn response(plain: &str, redactor: &Redactor) -> String {
+pub(crate) fn response(plain: &str, redactor: &Redactor) -> String {
     let masked: Vec<String> = plain
         .split('\n')
         .map(|line| match line.split_once('=') {
