@@ -43,15 +43,30 @@ pub enum Request {
     Hexonet(hexonet::Request),
 }
 
+/// The root key an editor reads to find the event's JSON Schema
+/// (`"$schema": "../schema/event.schema.json"`); the function ignores it.
+pub const SCHEMA_KEY: &str = "$schema";
+
 impl Event {
-    /// Reads the event (already unwrapped from any envelope).
+    /// Reads the event (already unwrapped from any envelope). A root
+    /// [`SCHEMA_KEY`] naming the schema is accepted and ignored.
     pub fn parse(event: &Value) -> Result<Event, Error> {
-        let Value::Object(fields) = event else {
-            return Err(Error::invalid_event(format!(
-                "the event must be a JSON object such as {{}} or {{\"exh\": {{...}}}}, not {}",
-                kind_of(event)
-            )));
-        };
+        let fields = object(event)?;
+        match fields.get(SCHEMA_KEY) {
+            None => Event::read(fields),
+            Some(Value::String(_)) => {
+                let mut fields = fields.clone();
+                fields.shift_remove(SCHEMA_KEY);
+                Event::read(&fields)
+            }
+            Some(other) => Err(Error::invalid_event(format!(
+                "{SCHEMA_KEY} must be a string (the JSON Schema an editor checks the event against), not {}",
+                kind_of(other)
+            ))),
+        }
+    }
+
+    fn read(fields: &Map<String, Value>) -> Result<Event, Error> {
         if fields.is_empty() {
             return Ok(Event::Single(Request::Exh(exh::Request::default())));
         }
@@ -69,6 +84,16 @@ impl Event {
                 .map(|request| Event::Single(Request::Hexonet(request)));
         }
         Err(unknown_shape(fields))
+    }
+}
+
+fn object(event: &Value) -> Result<&Map<String, Value>, Error> {
+    match event {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(Error::invalid_event(format!(
+            "the event must be a JSON object such as {{}} or {{\"exh\": {{...}}}}, not {}",
+            kind_of(event)
+        ))),
     }
 }
 
@@ -99,7 +124,7 @@ fn batch_event(batch: &Value, concurrency: Option<&Value>) -> Result<Event, Erro
     // named for what is wrong with it, and a well-formed one is refused.
     let items = items
         .iter()
-        .map(|item| match Event::parse(item)? {
+        .map(|item| match Event::read(object(item)?)? {
             Event::Single(request) => Ok(request),
             Event::Batch { .. } => Err(Error::invalid_event("a batch cannot contain a batch")),
         })
@@ -258,7 +283,33 @@ mod tests {
         )*};
     }
 
+    #[test]
+    fn a_schema_key_inside_a_batch_item_is_the_item_s_error() {
+        let Event::Batch { items, .. } =
+            Event::parse(&json!({"batch": [{"$schema": "x", "exh": {}}]})).unwrap()
+        else {
+            panic!("not a batch")
+        };
+        let error = items[0].as_ref().unwrap_err();
+        assert!(error.to_string().contains("$schema"), "{error}");
+    }
+
+    #[test]
+    fn a_root_schema_key_is_ignored() {
+        let event =
+            json!({"$schema": "../schema/event.schema.json", "exh": {"path": "/users/v1/"}});
+        let Event::Single(Request::Exh(request)) = Event::parse(&event).unwrap() else {
+            panic!("not exh")
+        };
+        assert_eq!(request.path.as_deref(), Some("/users/v1/"));
+        assert_eq!(
+            Event::parse(&json!({"$schema": "x"})).unwrap(),
+            Event::Single(Request::Exh(exh::Request::default()))
+        );
+    }
+
     refused! {
+        a_schema_key_must_be_a_string: {"$schema": 1, "exh": {}} => "$schema must be a string";
         a_string_event_is_refused: "hello" => "must be a JSON object";
         an_unknown_field_is_named: {"exhh": {}} => "field(s) exhh";
         extra_fields_beside_exh_are_named: {"exh": {}, "x": 1} => "unexpected field(s) x beside exh";

@@ -1,5 +1,5 @@
 //! The JSON Schema of events and results (`exh-task schema`,
-//! `events/schema.json`), derived from the types that parse and print them.
+//! `schema/event.schema.json`), derived from the types that parse and print them.
 //!
 //! The schema's root is a request event (what a direct invocation, an Extra
 //! Horizon task's `data`, an HTTP body, an EventBridge `detail` or an SQS
@@ -17,6 +17,10 @@ use serde_json::{json, Value};
 #[schemars(rename = "Event", deny_unknown_fields)]
 #[allow(dead_code)] // Only its schema is used: `event::Event::parse` reads events.
 pub struct EventShape {
+    /// The JSON Schema an editor checks the event against (this one); the
+    /// function ignores it. Only at the root.
+    #[serde(rename = "$schema")]
+    schema: Option<String>,
     /// A call to any Extra Horizon endpoint.
     exh: Option<exh::Request>,
     /// A HEXONET command.
@@ -91,7 +95,7 @@ mod tests {
         let schema = document();
         let properties = schema["properties"].as_object().unwrap();
         let names: Vec<&str> = properties.keys().map(String::as_str).collect();
-        assert_eq!(names, ["exh", "hexonet", "batch", "concurrency"]);
+        assert_eq!(names, ["$schema", "exh", "hexonet", "batch", "concurrency"]);
         assert_eq!(schema["additionalProperties"], false);
         assert!(schema["$defs"]["Result"].is_object(), "{schema:#}");
     }

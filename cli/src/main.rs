@@ -73,7 +73,7 @@ enum Command {
         fail_on_not_ok: bool,
     },
     /// Print the JSON Schema of events (root) and results (`$defs/Result`),
-    /// as shipped in events/schema.json.
+    /// as shipped in schema/event.schema.json.
     Schema,
 }
 

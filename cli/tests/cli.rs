@@ -32,7 +32,6 @@ fn sample_events() -> Vec<PathBuf> {
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .filter(|path| !path.ends_with("schema.json"))
         .collect();
     files.sort();
     files

@@ -1,7 +1,7 @@
 """Validate JSON documents against exh-task's schema with Python's `jsonschema`.
 
 An independent validator for the schema `exh-task schema` derives from the
-Rust types (events/schema.json).
+Rust types (schema/event.schema.json).
 
 Input (stdin): {"schema": <the schema document>,
                 "instances": [{"def": null | "Result", "instance": <JSON>}, ...]}
