@@ -1,7 +1,8 @@
 //! exh-task: run an Extra Horizon task or AWS Lambda function that talks to
 //! the Extra Horizon API (OAuth1) and the HEXONET API.
 //!
-//! - [`config`]: the environment, read and validated once at start-up.
+//! - [`config`]: the environment, read and validated once at start-up;
+//!   [`secrets_manager`]: the secrets one AWS Secrets Manager secret adds to it.
 //! - [`secret`]: values that are never printed; [`redact`] keeps them out of
 //!   quoted upstream text.
 //! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
@@ -38,6 +39,7 @@ pub mod redact;
 mod retry;
 pub mod schema;
 pub mod secret;
+pub mod secrets_manager;
 
 pub use error::Error;
 pub use handler::Handler;

@@ -6,6 +6,8 @@
 //! - [`hexonet`]: the HEXONET `call.cgi` emulation (OT&E accounts, domains,
 //!   list paging, sessions, error codes).
 //! - [`record`]: the log of every request received, for tests.
+//! - [`secrets_extension`]: the AWS Parameters and Secrets Lambda Extension's
+//!   Secrets Manager endpoint, on a listener of its own.
 //!
 //! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
 //! [`Sandbox::env`] says how to point exh-task at it.
@@ -27,6 +29,7 @@ pub mod exh;
 pub mod hexonet;
 pub mod oauth1_verifier;
 pub mod record;
+pub mod secrets_extension;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
