@@ -4,7 +4,10 @@
 //! exh-task sandbox [--port N]        serve the loopback emulation; prints `export` lines
 //! exh-task invoke FILE...            run the handler on each event file, print the result
 //! exh-task schema                    print the JSON Schema of events and results
+//! exh-task split REQUEST             one large request as SQS message batches (split.rs)
 //! ```
+
+mod split;
 
 use clap::{Parser, Subcommand};
 use exh_task::config::Config;
@@ -57,6 +60,9 @@ enum Command {
     /// Print the JSON Schema of events (root) and results (`$defs/Result`),
     /// as shipped in events/schema.json.
     Schema,
+    /// Turn one large request (a batch, or a HEXONET command with a long
+    /// DOMAIN list) into files for `aws sqs send-message-batch --entries file://…`.
+    Split(split::SplitArgs),
 }
 
 /// `HEXONET_BACKEND`'s values.
@@ -87,6 +93,7 @@ async fn main() -> ExitCode {
             timeout,
             brief,
         } => invoke(&files, Duration::from_secs(timeout), brief).await,
+        Command::Split(args) => split::run(args),
         Command::Schema => {
             let schema = exh_task::schema::document();
             println!(
