@@ -125,8 +125,11 @@ deploy-check: $(SAM) $(LAMBDA)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) validate --lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
 	$(MAKE) --no-print-directory exh-bundle
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --dry --binary-name bootstrap \
-	  --lambda-dir target/lambda-$(EXH_ARCH) exh-task > /dev/null
+	# cargo lambda deploy reads [package.metadata.lambda.deploy] and packages, sending
+	# nothing; on a copy, as it leaves its zip beside the binary (SAM would upload that too)
+	mkdir -p target/deploy-check && cp .aws-sam/build/ExhTaskFunction/bootstrap target/deploy-check/
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --dry \
+	  --binary-path target/deploy-check/bootstrap exh-task
 	EXH_TASK_SAM_BOOTSTRAP=$(CURDIR)/.aws-sam/build/ExhTaskFunction/bootstrap \
 	EXH_TASK_SAM_ARCH=arm64 \
 	EXH_TASK_EXH_BUNDLE=$(CURDIR)/$(EXH_BUNDLE) EXH_TASK_EXH_ARCH=$(EXH_ARCH) \
