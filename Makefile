@@ -8,13 +8,17 @@ PYTHON  := $(VENV)/bin/python3
 PIP     := $(VENV)/bin/pip --disable-pip-version-check --quiet
 CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA  := $(VENV)/bin/cargo-lambda
+SAM_CLI_VERSION := 1.170.0
+SAM     := $(VENV)/bin/sam
+# Nothing is sent anywhere from here: no SAM CLI telemetry.
+export SAM_CLI_TELEMETRY := 0
 EVENT   ?= events/users-me.json
 PORT    ?= 9001
 SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
            events/data-create-document.json events/batch.json events/envelope-sqs.json \
            events/hexonet-status-account.json events/hexonet-query-domain-list.json
 
-.PHONY: setup run test lint watch invoke build package deploy bench sandbox clean-venv
+.PHONY: setup run test lint watch invoke build package exh-bundle deploy deploy-check bench sandbox clean-venv
 
 ## setup: the reference packages the conformance tests compare against (Python ones, and
 ##        Node from PyPI for the Extra Horizon JavaScript SDK)
@@ -31,6 +35,12 @@ $(VENV)/.test-deps: tests/conformance/requirements.txt tests/conformance/require
 $(LAMBDA):
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PIP) install cargo-lambda==$(CARGO_LAMBDA_VERSION)
+
+# The SAM CLI, for `deploy` and `deploy-check` only (not `test`): it builds
+# rust-cargolambda without beta flags since 1.156.
+$(SAM):
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PIP) install aws-sam-cli==$(SAM_CLI_VERSION)
 
 ## run: the main job, on the embedded sandbox: several sample events, one after the other
 run:
@@ -63,22 +73,67 @@ watch: $(LAMBDA)
 invoke: $(LAMBDA)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke bootstrap --data-file $(EVENT)
 
-## build: the release bootstrap for Lambda (arm64); its package has no sandbox to leave out
-LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release --arm64 \
+## build: the release bootstrap for AWS Lambda (arm64); its package has no sandbox to leave out
+LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release \
                --package exh-task --bin bootstrap
 build: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
-	$(LAMBDA_BUILD)
+	$(LAMBDA_BUILD) --arm64
 
-## package: the zip Lambda and the exh CLI take (target/lambda/bootstrap/bootstrap.zip)
+## package: the arm64 zip for AWS Lambda (target/lambda/bootstrap/bootstrap.zip), for
+##          `aws lambda update-function-code --zip-file` or the console; the exh CLI
+##          does not take a zip (it zips a folder itself: see exh-bundle)
 package: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
-	$(LAMBDA_BUILD) --output-format zip
+	$(LAMBDA_BUILD) --arm64 --output-format zip
 	@ls -l target/lambda/bootstrap/bootstrap.zip
 
-## deploy: `cargo lambda deploy` with your AWS credentials (not used by tests)
-deploy: build
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --binary-name bootstrap exh-task
+## exh-bundle: target/exh-task/, the folder `exh tasks sync --path target/exh-task/task-config.json`
+##             takes: bootstrap for x86_64 (Extra Horizon creates functions on Lambda's
+##             default architecture; EXH_ARCH=arm64 only if it creates yours on arm64)
+##             beside deploy/task-config.json
+EXH_ARCH   ?= x86_64
+EXH_BUNDLE := target/exh-task
+exh-bundle: $(LAMBDA)
+	case "$(EXH_ARCH)" in \
+	  x86_64) flag=--x86-64 target=x86_64-unknown-linux-gnu ;; \
+	  arm64) flag=--arm64 target=aarch64-unknown-linux-gnu ;; \
+	  *) echo "EXH_ARCH must be x86_64 or arm64, not $(EXH_ARCH)" >&2; exit 1 ;; \
+	esac; \
+	rustup target add $$target && \
+	$(LAMBDA_BUILD) $$flag --lambda-dir target/lambda-$(EXH_ARCH)
+	rm -rf $(EXH_BUNDLE) && mkdir -p $(EXH_BUNDLE)
+	install -m 755 target/lambda-$(EXH_ARCH)/bootstrap/bootstrap $(EXH_BUNDLE)/bootstrap
+	install -m 644 deploy/task-config.json $(EXH_BUNDLE)/task-config.json
+	@ls -l $(EXH_BUNDLE)
+
+## deploy: `sam build && sam deploy --guided` with template.yaml and your AWS credentials
+##         (asks for the stack's parameters the first time, then keeps them in samconfig.toml);
+##         `cargo lambda deploy` works too (settings in Cargo.toml's
+##         [package.metadata.lambda.deploy]): see README.md
+deploy: $(SAM) $(LAMBDA)
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) deploy --guided
+
+## deploy-check: what can be proven offline before a deploy (cross-compiles, so not part
+##               of `test`): the template lints, SAM builds it, the Extra Horizon bundle
+##               builds, and both artifacts are inspected (architecture, size,
+##               executable bit, nothing of the sandbox linked in)
+deploy-check: $(SAM) $(LAMBDA)
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) validate --lint
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
+	$(MAKE) --no-print-directory exh-bundle
+	# cargo lambda deploy reads [package.metadata.lambda.deploy] and packages, sending
+	# nothing; on a copy, as it leaves its zip beside the binary (SAM would upload that too)
+	mkdir -p target/deploy-check && cp .aws-sam/build/ExhTaskFunction/bootstrap target/deploy-check/
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --dry \
+	  --binary-path target/deploy-check/bootstrap exh-task
+	EXH_TASK_SAM_BOOTSTRAP=$(CURDIR)/.aws-sam/build/ExhTaskFunction/bootstrap \
+	EXH_TASK_SAM_ARCH=arm64 \
+	EXH_TASK_EXH_BUNDLE=$(CURDIR)/$(EXH_BUNDLE) EXH_TASK_EXH_ARCH=$(EXH_ARCH) \
+	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact --nocapture
 
 ## bench: criterion benchmarks and the process-level harness, as ratios to a
 ## baseline measured in the same run (see benches/README.md)

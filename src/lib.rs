@@ -12,7 +12,8 @@
 //! ```
 //!
 //! # Modules
-//! - [`config`]: the environment, read and validated once at start-up.
+//! - [`config`]: the environment, read and validated once at start-up;
+//!   [`secrets_manager`]: the secrets one AWS Secrets Manager secret adds to it.
 //! - [`secret`]: values that are never printed; [`mask`]: every mask that
 //!   keeps them out of errors, logs and results.
 //! - [`envelope`]: how Lambda and Extra Horizon wrap an event (task, API
@@ -52,6 +53,7 @@ pub mod outcome;
 mod retry;
 pub mod schema;
 pub mod secret;
+pub mod secrets_manager;
 
 pub use error::Error;
 pub use handler::Handler;

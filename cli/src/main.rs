@@ -4,6 +4,7 @@
 //! exh-task sandbox [--port N] [--env-file PATH]   serve the loopback emulation
 //! exh-task invoke [FILE|-]... [--data JSON]       run the handler, print each answer
 //! exh-task schema                                 print the JSON Schema of events and results
+//! exh-task split REQUEST                        one large request as SQS message batches
 //! ```
 //!
 //! Results go to stdout, everything else to stderr; exit status 0 when
@@ -13,6 +14,8 @@
 mod invoke;
 mod output;
 mod sandbox;
+
+mod split;
 
 use clap::{Parser, Subcommand};
 use exh_task_sandbox::hexonet::Dialect;
@@ -75,6 +78,9 @@ enum Command {
     /// Print the JSON Schema of events (root) and results (`$defs/Result`),
     /// as shipped in schema/event.schema.json.
     Schema,
+    /// Turn one large request (a batch, or a HEXONET command with a long
+    /// DOMAIN list) into files for `aws sqs send-message-batch --entries file://…`.
+    Split(split::SplitArgs),
 }
 
 /// `HEXONET_BACKEND`'s values.
@@ -123,6 +129,7 @@ async fn main() -> ExitCode {
             .run()
             .await
         }
+        Command::Split(args) => split::run(args),
         Command::Schema => {
             let schema = exh_task::schema::document();
             let text = serde_json::to_string_pretty(&schema).expect("JSON values print");

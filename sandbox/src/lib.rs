@@ -9,6 +9,8 @@
 //! - [`runtime_api`]: an emulator of the AWS Lambda Runtime API and the
 //!   function process run against it, for end-to-end tests of a function
 //!   binary.
+//! - [`secrets_extension`]: the AWS Parameters and Secrets Lambda Extension's
+//!   Secrets Manager endpoint, on a listener of its own.
 //!
 //! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
 //! [`Sandbox::env`] says how to point exh-task at it.
@@ -33,6 +35,7 @@ pub mod hexonet;
 pub mod oauth1_verifier;
 pub mod record;
 pub mod runtime_api;
+pub mod secrets_extension;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -6,7 +6,7 @@
 
 use exh_task::config::Config;
 use exh_task::error::LambdaError;
-use exh_task::{init_error, Handler};
+use exh_task::{init_error, secrets_manager, Handler};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -39,7 +39,12 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let http = exh_task::http::client()?;
-    let config = match Config::from_env() {
+    // The secret named by EXH_TASK_SECRET_ID, if any, fills what the
+    // environment leaves unset; read once, before the first invocation.
+    let config = match secrets_manager::overlay(|name| std::env::var(name).ok())
+        .await
+        .and_then(Config::from_lookup)
+    {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration");

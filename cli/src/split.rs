@@ -1,0 +1,314 @@
+//! `exh-task split`: one large request as SQS messages, so that bulk work
+//! (say, checking 100,000 domains) spreads over Lambda's concurrency through
+//! the template's queue, and only the failed messages are retried.
+//!
+//! The input is a `batch` (its items are shared out over messages, each a
+//! smaller batch with the same `concurrency`) or a `hexonet` request with a
+//! list (`DOMAIN` by default, inline or read with `--domains` from a file,
+//! one name a line), shared out over messages that each carry the same
+//! command with part of the list. Every request of the input lands in
+//! exactly one message, in order.
+//!
+//! # Format
+//!
+//! The output folder gets `batch-00001.json`, `batch-00002.json`, …: each a
+//! `SendMessageBatch` entry list, as `aws sqs send-message-batch --queue-url
+//! URL --entries file://batch-00001.json` takes it:
+//!
+//! ```json
+//! [{"Id": "m000001", "MessageBody": "{\"hexonet\": {...}}"}, ...]
+//! ```
+//!
+//! At most [`MAX_ENTRIES`] entries a file; each body, and the bodies of a
+//! file together, at most [`MAX_BYTES`]. Every body is checked to be a
+//! request the function accepts before anything is written.
+
+use exh_task::event::Event;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The largest SQS message, and the largest `SendMessageBatch` payload.
+pub const MAX_BYTES: usize = 256 * 1024;
+
+/// The most entries of one `SendMessageBatch`.
+pub const MAX_ENTRIES: usize = 10;
+
+/// `exh-task split`'s arguments.
+#[derive(clap::Args)]
+pub struct SplitArgs {
+    /// The request (JSON): a `batch`, or a `hexonet` request with a list.
+    request: PathBuf,
+    /// A file of names, one a line (blank lines and `#` comments skipped),
+    /// that becomes the command's list.
+    #[arg(long)]
+    domains: Option<PathBuf>,
+    /// The command key whose list is split.
+    #[arg(long, default_value = "DOMAIN")]
+    list_key: String,
+    /// Requests (batch items, or list entries) per message, at most; fewer
+    /// when a message would exceed 256 KiB. Lower it when a message takes
+    /// too long for the function's timeout.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    per_message: u32,
+    /// The folder the entry files are written to (created; must hold none yet).
+    #[arg(long, short, default_value = "sqs-messages")]
+    out: PathBuf,
+}
+
+/// Runs `exh-task split`.
+pub fn run(args: SplitArgs) -> ExitCode {
+    match split(&args) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("exh-task split: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn split(args: &SplitArgs) -> Result<String, String> {
+    let request: Value = serde_json::from_str(&read(&args.request)?)
+        .map_err(|error| format!("{}: not JSON: {error}", args.request.display()))?;
+    let list = args
+        .domains
+        .as_deref()
+        .map(|file| read(file).map(|text| names(&text)))
+        .transpose()?;
+    let messages = messages(request, list, &args.list_key, args.per_message as usize)?;
+    let files = entry_files(&messages);
+    write(&args.out, &files)?;
+    Ok(format!(
+        "{} messages in {} files in {}; send them with\n  for f in {}/batch-*.json; do aws sqs send-message-batch --queue-url \"$QUEUE_URL\" --entries \"file://$f\"; done",
+        messages.len(),
+        files.len(),
+        args.out.display(),
+        args.out.display()
+    ))
+}
+
+fn read(file: &Path) -> Result<String, String> {
+    std::fs::read_to_string(file).map_err(|error| format!("{}: {error}", file.display()))
+}
+
+/// The names of a list file: one a line, trimmed; blank lines and `#`
+/// comments skipped.
+pub fn names(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| json!(line))
+        .collect()
+}
+
+/// The message bodies for `request`: its batch items, or the entries of its
+/// command's `list_key` list (`list` replaces that list when given), shared
+/// out `per_message` at a time, fewer where a body would exceed [`MAX_BYTES`].
+///
+/// # Errors
+/// The request is not one the function accepts, there is nothing to split,
+/// one request alone exceeds [`MAX_BYTES`], or a message would not be valid.
+pub fn messages(
+    request: Value,
+    list: Option<Vec<Value>>,
+    list_key: &str,
+    per_message: usize,
+) -> Result<Vec<Value>, String> {
+    let (splittable, items) = Splittable::of(request, list, list_key)?;
+    if items.is_empty() {
+        return Err("nothing to split: the list is empty".into());
+    }
+    let mut messages = Vec::new();
+    let mut first = 0;
+    while first < items.len() {
+        let mut count = per_message.min(items.len() - first);
+        let message = loop {
+            let message = splittable.with(items[first..first + count].to_vec());
+            if body(&message).len() <= MAX_BYTES {
+                break message;
+            }
+            if count == 1 {
+                return Err(format!(
+                    "request {} alone is over {MAX_BYTES} bytes, the most an SQS message holds",
+                    first + 1
+                ));
+            }
+            count /= 2;
+        };
+        check(&message, first)?;
+        messages.push(message);
+        first += count;
+    }
+    Ok(messages)
+}
+
+/// What is shared out over messages, and how a share becomes a message.
+enum Splittable {
+    /// A batch's items: each share a batch with the same `concurrency`.
+    Batch { concurrency: Option<Value> },
+    /// A HEXONET command's list: each share the same request with part of it.
+    List { request: Value, key: String },
+}
+
+impl Splittable {
+    /// Reads `request` (with `list` in place of its command's `key` list, if
+    /// given): what it is, and the items to share out.
+    fn of(
+        request: Value,
+        list: Option<Vec<Value>>,
+        key: &str,
+    ) -> Result<(Splittable, Vec<Value>), String> {
+        if let Some(batch) = request.get("batch") {
+            if list.is_some() {
+                return Err("--domains goes with a hexonet request, not a batch".into());
+            }
+            let items = batch.as_array().cloned().unwrap_or_default();
+            let concurrency = request.get("concurrency").cloned();
+            return Ok((Splittable::Batch { concurrency }, items));
+        }
+        if request.get("hexonet").is_none() {
+            return Err(
+                "nothing to split: give a {\"batch\": [...]} or a {\"hexonet\": ...} request with a list"
+                    .into(),
+            );
+        }
+        let items = match (list, request["hexonet"]["command"].get(key)) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                "the command has a {key} list already: give it inline or with --domains, not both"
+            ))
+            }
+            (Some(list), None) => list,
+            (None, Some(Value::Array(inline))) => inline.clone(),
+            (None, _) => {
+                return Err(format!(
+                    "nothing to split: the command has no {key} list (give --domains FILE)"
+                ))
+            }
+        };
+        let key = key.to_owned();
+        Ok((Splittable::List { request, key }, items))
+    }
+
+    /// The message that carries `share`.
+    fn with(&self, share: Vec<Value>) -> Value {
+        match self {
+            Splittable::Batch { concurrency } => {
+                let mut message = Map::new();
+                message.insert("batch".into(), Value::Array(share));
+                if let Some(concurrency) = concurrency {
+                    message.insert("concurrency".into(), concurrency.clone());
+                }
+                Value::Object(message)
+            }
+            Splittable::List { request, key } => {
+                let mut message = request.clone();
+                message["hexonet"]["command"][key.as_str()] = Value::Array(share);
+                message
+            }
+        }
+    }
+}
+
+/// Fails unless the function accepts `message` and each request in it
+/// (`first` numbers them from 1 for the error).
+fn check(message: &Value, first: usize) -> Result<(), String> {
+    let invalid = |index: usize, error: exh_task::Error| {
+        format!("request {} is not valid: {error}", first + index + 1)
+    };
+    match Event::parse(message).map_err(|error| invalid(0, error))? {
+        Event::Batch { items, .. } => items
+            .into_iter()
+            .enumerate()
+            .try_for_each(|(index, item)| item.map(drop).map_err(|error| invalid(index, error))),
+        Event::Single(_) => Ok(()),
+    }
+}
+
+/// A message's body: its compact JSON.
+fn body(message: &Value) -> String {
+    message.to_string()
+}
+
+/// The `SendMessageBatch` entry lists for `messages`: at most [`MAX_ENTRIES`]
+/// entries and [`MAX_BYTES`] of bodies each; ids `m000001`, … over all files.
+pub fn entry_files(messages: &[Value]) -> Vec<Value> {
+    let mut files = Vec::new();
+    let mut entries = Vec::new();
+    let mut bytes = 0;
+    for (index, message) in messages.iter().enumerate() {
+        let text = body(message);
+        if entries.len() == MAX_ENTRIES || bytes + text.len() > MAX_BYTES {
+            files.push(Value::Array(std::mem::take(&mut entries)));
+            bytes = 0;
+        }
+        bytes += text.len();
+        entries.push(json!({"Id": format!("m{:06}", index + 1), "MessageBody": text}));
+    }
+    if !entries.is_empty() {
+        files.push(Value::Array(entries));
+    }
+    files
+}
+
+/// Writes `files` as `batch-00001.json`, … into `out`, which must hold no
+/// such file yet: files left from an earlier run would be sent again.
+fn write(out: &Path, files: &[Value]) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|error| format!("{}: {error}", out.display()))?;
+    let earlier = std::fs::read_dir(out)
+        .map_err(|error| format!("{}: {error}", out.display()))?
+        .filter_map(Result::ok)
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("batch-"));
+    if earlier {
+        return Err(format!(
+            "{} holds batch-*.json files already: send or remove them first",
+            out.display()
+        ));
+    }
+    for (index, file) in files.iter().enumerate() {
+        let path = out.join(format!("batch-{:05}.json", index + 1));
+        let text = serde_json::to_string_pretty(file).expect("JSON values print");
+        std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_grouped_ten_at_a_time_with_ids_over_all_files() {
+        let messages: Vec<Value> = (0..25).map(|n| json!({"n": n})).collect();
+        let files = entry_files(&messages);
+        let sizes: Vec<usize> = files
+            .iter()
+            .map(|file| file.as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        assert_eq!(files[2][4]["Id"], "m000025");
+        assert_eq!(files[0][0]["MessageBody"], r#"{"n":0}"#);
+    }
+
+    #[test]
+    fn entries_of_one_file_stay_under_the_payload_limit_together() {
+        let large = "x".repeat(MAX_BYTES / 3);
+        let messages: Vec<Value> = (0..4).map(|_| json!(large)).collect();
+        let sizes: Vec<usize> = entry_files(&messages)
+            .iter()
+            .map(|file| file.as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [2, 2]);
+    }
+
+    #[test]
+    fn list_files_skip_blank_lines_and_comments() {
+        assert_eq!(
+            names("# domains\na.com\n\n  b.net  \n"),
+            [json!("a.com"), json!("b.net")]
+        );
+    }
+}
