@@ -5,6 +5,8 @@
 //! against a realistic API; this script shows what the sandbox cannot be
 //! made to do on demand (a 503, then an answer; an answer that is not one).
 
+mod support;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -270,13 +272,7 @@ async fn a_read_command_gives_up_with_the_421_template_when_retries_are_spent() 
         .send(json!({"COMMAND": "StatusAccount"}))
         .await
         .unwrap_err();
-    assert_eq!(error.error_type(), "Transport");
-    assert!(
-        error
-            .to_string()
-            .contains("421 Command failed due to HTTP communication error"),
-        "{error}"
-    );
+    support::hexonet::assert_sdk_421(&error);
     assert!(fixture.calls().len() > 1);
 }
 

@@ -3,6 +3,8 @@
 //! the same with `HEXONET_BACKEND=centralnic` against its CentralNic
 //! Reseller dialect.
 
+mod support;
+
 use exh_task::config::Config;
 use exh_task::{Error, Handler};
 use exh_task_sandbox::hexonet::{
@@ -293,13 +295,7 @@ async fn a_closed_port_fails_with_the_421_template() {
     )
     .await
     .unwrap_err();
-    assert_eq!(error.error_type(), "Transport");
-    assert!(
-        error
-            .to_string()
-            .contains("421 Command failed due to HTTP communication error"),
-        "{error}"
-    );
+    support::hexonet::assert_sdk_421(&error);
 }
 
 #[tokio::test]

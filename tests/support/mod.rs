@@ -6,6 +6,8 @@ pub mod bootstrap;
 #[allow(dead_code)]
 pub mod events;
 #[allow(dead_code)]
+pub mod hexonet;
+#[allow(dead_code)]
 pub mod python;
 #[allow(dead_code)]
 pub mod upstream;
