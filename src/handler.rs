@@ -53,12 +53,14 @@ impl Handler {
         let hexonet = config.hexonet().and_then(|hexonet| {
             let http = match &hexonet.proxy {
                 None => http.clone(),
-                Some(proxy) => http.with_client(crate::http::client_via(proxy).map_err(|error| {
-                    Error::Transport(format!(
-                        "HEXONET_PROXY cannot be used: {}",
-                        describe(&error)
-                    ))
-                })?),
+                Some(proxy) => {
+                    http.with_client(crate::http::client_via(proxy).map_err(|error| {
+                        Error::Transport(format!(
+                            "HEXONET_PROXY cannot be used: {}",
+                            describe(&error)
+                        ))
+                    })?)
+                }
             };
             Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
         });

@@ -200,11 +200,12 @@ impl Failure {
         match self {
             Failure::Timeout(error) => error,
             Failure::Sending(error) => Error::Transport(format!("{what}: {}", describe(&error))),
-            Failure::Reading(error) => Error::Transport(format!(
-                "{what}: reading the answer: {}",
-                describe(&error)
-            )),
-            Failure::TooLarge(limit) => Error::InvalidResponse(format!("{what}: {}", body_over(limit))),
+            Failure::Reading(error) => {
+                Error::Transport(format!("{what}: reading the answer: {}", describe(&error)))
+            }
+            Failure::TooLarge(limit) => {
+                Error::InvalidResponse(format!("{what}: {}", body_over(limit)))
+            }
         }
     }
 
@@ -267,7 +268,8 @@ mod tests {
         // Nothing listens on port 9: had the request started, it would fail otherwise.
         let request = upstream.client().get("http://127.0.0.1:9/");
         let deadline = Instant::now() + MIN_REQUEST_TIME / 2;
-        let Err(Failure::Timeout(error)) = upstream.exchange(request, deadline, "GET /", true).await
+        let Err(Failure::Timeout(error)) =
+            upstream.exchange(request, deadline, "GET /", true).await
         else {
             panic!("expected a timeout before sending");
         };
@@ -284,12 +286,16 @@ mod tests {
         let _held = upstream.permits.acquire().await.unwrap();
         let request = upstream.client().get("http://127.0.0.1:9/");
         let deadline = Instant::now() + Duration::from_millis(20);
-        let Err(Failure::Timeout(error)) = upstream.exchange(request, deadline, "GET /", true).await
+        let Err(Failure::Timeout(error)) =
+            upstream.exchange(request, deadline, "GET /", true).await
         else {
             panic!("expected a timeout waiting for a permit");
         };
         assert_eq!(error.sent(), Some(false));
-        assert!(error.to_string().contains("EXH_TASK_MAX_IN_FLIGHT"), "{error}");
+        assert!(
+            error.to_string().contains("EXH_TASK_MAX_IN_FLIGHT"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -216,7 +216,10 @@ mod tests {
             header("Wed, 21 Oct 2015 07:28:30 GMT"),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(header("Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            header("Wed, 21 Oct 2015 07:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(header("soon"), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }

@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Serves as `options` say until Ctrl-C or SIGTERM.
-pub async fn serve(options: SandboxOptions, dialect: Dialect, env_file: Option<PathBuf>) -> ExitCode {
+pub async fn serve(
+    options: SandboxOptions,
+    dialect: Dialect,
+    env_file: Option<PathBuf>,
+) -> ExitCode {
     let port = options.port;
     if let Some(path) = &env_file {
         // A file left by an earlier run must not pass for this one's.

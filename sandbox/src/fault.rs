@@ -107,40 +107,49 @@ impl FromStr for Fault {
             Some((name, value)) => (name, Some(value)),
             None => (rest, None),
         };
-        let kind = match (name, value) {
-            ("latency", Some(value)) => FaultKind::Latency(duration(value).ok_or_else(|| bad("a delay is 250ms or 2s"))?),
-            ("drip", Some(value)) => FaultKind::Drip(duration(value).ok_or_else(|| bad("a delay is 20ms or 1s"))?),
-            ("reset", None) => FaultKind::Reset,
-            ("truncate", None) => FaultKind::Truncate,
-            ("endless", None) => FaultKind::Endless,
-            ("huge", None) => FaultKind::Huge(200 * 1024 * 1024),
-            ("huge", Some(value)) => FaultKind::Huge(size(value).ok_or_else(|| bad("a size is 200MB, 64KB or 100B"))?),
-            ("status", Some(value)) => match value.parse::<u16>() {
-                Ok(status) if StatusCode::from_u16(status).is_ok() => FaultKind::Status(status),
-                _ => return Err(bad("a status is a number such as 503")),
-            },
-            ("retry-after", Some(value)) if HeaderValue::from_str(value).is_ok() => {
-                FaultKind::RetryAfter(value.to_owned())
-            }
-            ("redirect", value) => {
-                let (status, location) = value
-                    .unwrap_or("301:http://127.0.0.1:9/")
-                    .split_once(':')
-                    .ok_or_else(|| bad("a redirect is STATUS:LOCATION"))?;
-                match status.parse::<u16>() {
-                    Ok(status @ 300..=399) if HeaderValue::from_str(location).is_ok() => FaultKind::Redirect {
-                        status,
-                        location: location.to_owned(),
-                    },
-                    _ => return Err(bad("a redirect's status is 300-399")),
+        let kind =
+            match (name, value) {
+                ("latency", Some(value)) => FaultKind::Latency(
+                    duration(value).ok_or_else(|| bad("a delay is 250ms or 2s"))?,
+                ),
+                ("drip", Some(value)) => {
+                    FaultKind::Drip(duration(value).ok_or_else(|| bad("a delay is 20ms or 1s"))?)
                 }
-            }
-            ("garbage", None) => FaultKind::Garbage,
-            _ => return Err(bad(
-                "expected latency=D, reset, truncate, drip=D, endless, huge[=SIZE], status=N, \
+                ("reset", None) => FaultKind::Reset,
+                ("truncate", None) => FaultKind::Truncate,
+                ("endless", None) => FaultKind::Endless,
+                ("huge", None) => FaultKind::Huge(200 * 1024 * 1024),
+                ("huge", Some(value)) => FaultKind::Huge(
+                    size(value).ok_or_else(|| bad("a size is 200MB, 64KB or 100B"))?,
+                ),
+                ("status", Some(value)) => match value.parse::<u16>() {
+                    Ok(status) if StatusCode::from_u16(status).is_ok() => FaultKind::Status(status),
+                    _ => return Err(bad("a status is a number such as 503")),
+                },
+                ("retry-after", Some(value)) if HeaderValue::from_str(value).is_ok() => {
+                    FaultKind::RetryAfter(value.to_owned())
+                }
+                ("redirect", value) => {
+                    let (status, location) = value
+                        .unwrap_or("301:http://127.0.0.1:9/")
+                        .split_once(':')
+                        .ok_or_else(|| bad("a redirect is STATUS:LOCATION"))?;
+                    match status.parse::<u16>() {
+                        Ok(status @ 300..=399) if HeaderValue::from_str(location).is_ok() => {
+                            FaultKind::Redirect {
+                                status,
+                                location: location.to_owned(),
+                            }
+                        }
+                        _ => return Err(bad("a redirect's status is 300-399")),
+                    }
+                }
+                ("garbage", None) => FaultKind::Garbage,
+                _ => return Err(bad(
+                    "expected latency=D, reset, truncate, drip=D, endless, huge[=SIZE], status=N, \
                  retry-after=V, redirect[=STATUS:LOCATION] or garbage, then optionally @N",
-            )),
-        };
+                )),
+            };
         Ok(Fault { kind, every })
     }
 }
@@ -202,7 +211,7 @@ impl FaultSwitch {
     fn next(&self) -> Option<FaultKind> {
         let n = self.0.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let fault = lock(&self.0.fault).clone()?;
-        (n % fault.every == 0).then_some(fault.kind)
+        n.is_multiple_of(fault.every).then_some(fault.kind)
     }
 }
 
@@ -264,7 +273,10 @@ async fn inject(State(switch): State<FaultSwitch>, request: Request, next: Next)
             json(status, error_body(status))
         }
         FaultKind::RetryAfter(value) => {
-            let mut response = json(StatusCode::TOO_MANY_REQUESTS, error_body(StatusCode::TOO_MANY_REQUESTS));
+            let mut response = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                error_body(StatusCode::TOO_MANY_REQUESTS),
+            );
             set(&mut response, header::RETRY_AFTER, &value);
             response
         }
@@ -342,7 +354,15 @@ mod tests {
 
     #[test]
     fn unknown_or_malformed_specs_are_refused() {
-        for spec in ["", "explode", "latency", "latency=fast", "status=abc", "redirect=200:x", "reset@0"] {
+        for spec in [
+            "",
+            "explode",
+            "latency",
+            "latency=fast",
+            "status=abc",
+            "redirect=200:x",
+            "reset@0",
+        ] {
             assert!(spec.parse::<Fault>().is_err(), "{spec} was accepted");
         }
     }
