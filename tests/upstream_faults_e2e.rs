@@ -402,6 +402,28 @@ async fn a_timeout_after_a_post_was_sent_says_its_outcome_is_unknown() {
     function.assert_no_secret_in_output();
 }
 
+#[tokio::test]
+async fn an_answer_that_drips_in_is_cut_off_at_the_deadline() {
+    let sandbox = sandbox().await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = against(Mode::Sequential, &runtime, &sandbox);
+    // One byte every 50 ms: the user's answer would take seconds.
+    sandbox.set_fault(fault("drip=50ms"));
+    let invocation = runtime
+        .invoke(
+            Invoke::new(json!({})).function_timeout(Duration::from_millis(1200)),
+            BOUND,
+        )
+        .await;
+    assert!(!invocation.past_deadline);
+    let (error_type, message) = invocation.expect_error();
+    assert_eq!(error_type, "Timeout", "{message}");
+    assert!(message.contains("did not answer"), "{message}");
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
+
 // ------------------------------------------------------------------------
 // Soak
 // ------------------------------------------------------------------------
