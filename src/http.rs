@@ -6,7 +6,7 @@
 //! paying a handshake per call.
 //!
 //! # Exchanges
-//! Every request of either client is one [`Upstream::exchange`], which:
+//! Every request of either client is one exchange through [`Upstream`], which:
 //! - waits for one of the process's in-flight permits
 //!   ([`crate::limits::Limits::max_in_flight`]), never past the deadline;
 //! - refuses to start when less than [`MIN_REQUEST_TIME`] is left before

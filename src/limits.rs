@@ -6,7 +6,7 @@
 //!   [`Error::InvalidResponse`] before more of it is buffered.
 //! - `all_pages` fetches at most [`MAX_PAGES`] pages and [`MAX_ITEMS`] items,
 //!   checked from the first page's figures before any further request, and
-//!   the pages together are held to the body cap as well ([`PageTally`]).
+//!   the pages together are held to the body cap as well.
 //! - At most [`Limits::max_in_flight`] upstream requests
 //!   (`EXH_TASK_MAX_IN_FLIGHT`) are in flight at once, however many SQS
 //!   records, batch items and pages ask for them ([`crate::http::Upstream`]).
