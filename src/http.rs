@@ -306,6 +306,72 @@ mod tests {
         assert!(!sent_timeout("GET /x", true).to_string().contains("unknown"));
     }
 
+    /// A server on `127.0.0.1:0` that answers one request with `answer`.
+    async fn answering(answer: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(answer.as_bytes()).await;
+        });
+        url
+    }
+
+    async fn body_of(answer: &'static str, max_body_bytes: usize) -> Result<Vec<u8>, Failure> {
+        let upstream = upstream(Limits {
+            max_body_bytes,
+            ..Limits::default()
+        });
+        let request = upstream.client().get(answering(answer).await);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let received = upstream.exchange(request, deadline, "GET /", true).await?;
+        Ok(received.body)
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_cap_is_read_whole() {
+        let body = body_of("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", 5).await;
+        assert_eq!(body.ok().as_deref(), Some(&b"hello"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_longer_announced_body_is_refused_before_it_is_read() {
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n";
+        assert!(matches!(
+            body_of(answer, 5).await,
+            Err(Failure::TooLarge(5))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_refused_at_the_chunk_that_passes_the_cap() {
+        let answer = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+        assert!(matches!(
+            body_of(answer, 5).await,
+            Err(Failure::TooLarge(5))
+        ));
+        assert_eq!(
+            body_of(answer, 6).await.ok().as_deref(),
+            Some(&b"abcdef"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_the_answer_and_is_not_followed() {
+        let answer =
+            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/\r\ncontent-length: 0\r\n\r\n";
+        let upstream = upstream(Limits::default());
+        let request = upstream.client().get(answering(answer).await);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let Ok(received) = upstream.exchange(request, deadline, "GET /", true).await else {
+            panic!("expected the 302 as the answer");
+        };
+        assert_eq!(received.status, StatusCode::FOUND);
+    }
+
     #[test]
     fn clones_and_other_clients_share_the_permits() {
         let upstream = upstream(Limits::default());
