@@ -153,7 +153,9 @@ impl Client {
             items.append(&mut Page::take(&mut answer.body)?.data);
             if items.len() as u64 > MAX_ITEMS {
                 return Err(Error::InvalidResponse(format!(
-                    "{what} all_pages: the pages hold more than {MAX_ITEMS} items, more than their page.total"
+                    "{what} all_pages: the pages hold more than the cap of {MAX_ITEMS} items, \
+                     though the first page announced {}",
+                    page.total.saturating_sub(page.offset)
                 )));
             }
         }
