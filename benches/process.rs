@@ -75,7 +75,7 @@ fn main() {
 async fn run() {
     let cold_starts = count_from_env("EXH_TASK_BENCH_COLD_STARTS", COLD_STARTS);
     let invocations = count_from_env("EXH_TASK_BENCH_INVOCATIONS", INVOCATIONS);
-    let sandbox = Sandbox::start(SandboxOptions { port: 0 })
+    let sandbox = Sandbox::start(SandboxOptions::default())
         .await
         .expect("the sandbox starts on 127.0.0.1");
     // Only the Extra Horizon side, as the seed: the same variables for both.

@@ -9,6 +9,7 @@ use crate::allow_list::{CommandAllowList, PathAllowList};
 use crate::error::Error;
 use crate::exh::ApiHost;
 use crate::hexonet::{Backend, Settings, System};
+use crate::limits::{Limits, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT};
 use crate::secret::Secret;
 use std::fmt;
 
@@ -28,6 +29,9 @@ pub struct Config {
     /// `EXH_TASK_DEBUG=1`: log every upstream request and response, secrets
     /// masked. Default: off.
     pub debug: bool,
+    /// `EXH_TASK_MAX_BODY_BYTES`, `EXH_TASK_MAX_IN_FLIGHT`: what bounds
+    /// memory and upstream load. Default: [`Limits::default`].
+    pub limits: Limits,
 }
 
 /// One side's configuration, or the variables that keep it from being usable.
@@ -98,6 +102,12 @@ impl Config {
                     problem,
                 })?,
             debug: parse_flag(&vars, "EXH_TASK_DEBUG")?,
+            limits: Limits {
+                max_body_bytes: parse_count(&vars, "EXH_TASK_MAX_BODY_BYTES")?
+                    .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                max_in_flight: parse_count(&vars, "EXH_TASK_MAX_IN_FLIGHT")?
+                    .unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            },
         })
     }
 
@@ -228,6 +238,19 @@ fn parse_flag(vars: &Vars, name: &'static str) -> Result<bool, ConfigError> {
         Some("1") | Some("true") => Ok(true),
         Some(other) => Err(unexpected(name, other, "1, true, 0, false")),
     }
+}
+
+/// A whole number above 0, or `None` when unset.
+fn parse_count(vars: &Vars, name: &'static str) -> Result<Option<usize>, ConfigError> {
+    vars.get(name)
+        .map(|value| match value.parse::<usize>() {
+            Ok(count) if count > 0 => Ok(count),
+            _ => Err(ConfigError {
+                variable: name,
+                problem: format!("{value:?} is not a whole number above 0"),
+            }),
+        })
+        .transpose()
 }
 
 fn unexpected(variable: &'static str, value: &str, accepted: &str) -> ConfigError {
@@ -375,5 +398,23 @@ mod tests {
     fn a_hexonet_url_must_be_http() {
         let error = config(&[("HEXONET_URL", "127.0.0.1/api/call.cgi")]).unwrap_err();
         assert_eq!(error.variable, "HEXONET_URL");
+    }
+
+    #[test]
+    fn limits_default_to_the_result_limit_and_sixteen_requests_and_can_be_set() {
+        let limits = config(&[]).unwrap().limits;
+        assert_eq!(limits, Limits::default());
+        assert_eq!(limits.max_body_bytes, crate::envelope::MAX_RESULT_BYTES);
+        let limits = config(&[
+            ("EXH_TASK_MAX_BODY_BYTES", "1000"),
+            ("EXH_TASK_MAX_IN_FLIGHT", "2"),
+        ])
+        .unwrap()
+        .limits;
+        assert_eq!((limits.max_body_bytes, limits.max_in_flight), (1000, 2));
+        for value in ["0", "-1", "6MB"] {
+            let error = config(&[("EXH_TASK_MAX_IN_FLIGHT", value)]).unwrap_err();
+            assert_eq!(error.variable, "EXH_TASK_MAX_IN_FLIGHT");
+        }
     }
 }

@@ -215,7 +215,7 @@ impl HttpKind {
             Error::InvalidEvent(_) => 400,
             Error::Forbidden(_) => 403,
             Error::MissingConfig(_) => 500,
-            Error::Timeout(_) => 504,
+            Error::Timeout { .. } => 504,
             Error::Unauthorized(_) | Error::Transport(_) | Error::InvalidResponse(_) => 502,
         };
         if self == HttpKind::ExhApiFunction && status >= 500 {
@@ -420,11 +420,11 @@ mod tests {
     #[test]
     fn exh_api_functions_never_answer_5xx() {
         let kind = HttpKind::ExhApiFunction;
-        assert_eq!(kind.status_of(&Error::Timeout("t".into())), 424);
+        assert_eq!(kind.status_of(&Error::timeout_sent("t")), 424);
         assert_eq!(kind.status_of(&Error::MissingConfig(vec!["API_HOST"])), 424);
         assert_eq!(kind.status_of(&Error::Forbidden("f".into())), 403);
         assert_eq!(
-            HttpKind::ApiGatewayHttp.status_of(&Error::Timeout("t".into())),
+            HttpKind::ApiGatewayHttp.status_of(&Error::timeout_sent("t")),
             504
         );
     }

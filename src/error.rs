@@ -24,9 +24,18 @@ pub enum Error {
     /// Occurs when the upstream service refused the credentials.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
-    /// Occurs when the invocation deadline passed before an answer came.
-    #[error("timeout: {0}")]
-    Timeout(String),
+    /// Occurs when the invocation deadline passed before an answer came, or
+    /// came so near that no request was started. `sent` says whether the
+    /// request had been sent: when it had and the call is not idempotent,
+    /// its outcome is unknown (the message says so), so a retry policy
+    /// must not take the failure for a refusal.
+    #[error("timeout: {message}")]
+    Timeout {
+        /// What did not answer, or what was not sent, and why.
+        message: String,
+        /// Whether the request had been sent when the deadline came.
+        sent: bool,
+    },
     /// Occurs when the upstream service could not be reached, after retries.
     #[error("transport: {0}")]
     Transport(String),
@@ -43,9 +52,34 @@ impl Error {
             Error::MissingConfig(_) => "MissingConfig",
             Error::Forbidden(_) => "Forbidden",
             Error::Unauthorized(_) => "Unauthorized",
-            Error::Timeout(_) => "Timeout",
+            Error::Timeout { .. } => "Timeout",
             Error::Transport(_) => "Transport",
             Error::InvalidResponse(_) => "InvalidResponse",
+        }
+    }
+
+    /// A [`Error::Timeout`] of a request that was never sent.
+    pub fn timeout_unsent(message: impl Into<String>) -> Self {
+        Error::Timeout {
+            message: message.into(),
+            sent: false,
+        }
+    }
+
+    /// A [`Error::Timeout`] of a request that was sent and not answered.
+    pub fn timeout_sent(message: impl Into<String>) -> Self {
+        Error::Timeout {
+            message: message.into(),
+            sent: true,
+        }
+    }
+
+    /// For a [`Error::Timeout`], whether the request had been sent; `None`
+    /// for every other error.
+    pub fn sent(&self) -> Option<bool> {
+        match self {
+            Error::Timeout { sent, .. } => Some(*sent),
+            _ => None,
         }
     }
 
@@ -65,6 +99,7 @@ impl Error {
         ErrorDocument {
             error_type: self.error_type(),
             message: self.to_string(),
+            sent: self.sent(),
         }
     }
 }
@@ -77,6 +112,10 @@ pub struct ErrorDocument {
     pub error_type: &'static str,
     /// What happened, without any secret.
     pub message: String,
+    /// For a `Timeout` only: whether the request had been sent (when it had
+    /// and the call is not idempotent, its outcome is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<bool>,
 }
 
 /// The error object of the Lambda contract, `{"errorType", "errorMessage"}`:
@@ -134,7 +173,7 @@ mod tests {
         missing_config_is_reported_as_missing_config: Error::MissingConfig(vec!["API_HOST"]) => "MissingConfig";
         forbidden_is_reported_as_forbidden: Error::Forbidden("x".into()) => "Forbidden";
         unauthorized_is_reported_as_unauthorized: Error::Unauthorized("x".into()) => "Unauthorized";
-        timeout_is_reported_as_timeout: Error::Timeout("x".into()) => "Timeout";
+        timeout_is_reported_as_timeout: Error::timeout_sent("x") => "Timeout";
         transport_is_reported_as_transport: Error::Transport("x".into()) => "Transport";
         invalid_response_is_reported_as_invalid_response: Error::InvalidResponse("x".into()) => "InvalidResponse";
     }
@@ -155,6 +194,17 @@ mod tests {
             serde_json::to_value(&error).unwrap(),
             serde_json::json!({"errorType": "Forbidden", "errorMessage": "forbidden: no"})
         );
+    }
+
+    #[test]
+    fn a_timeout_in_a_batch_item_says_whether_its_request_was_sent() {
+        let json = Error::timeout_unsent("GET /x was not sent").to_json();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "Timeout", "message": "timeout: GET /x was not sent", "sent": false})
+        );
+        assert_eq!(Error::timeout_sent("x").to_json()["sent"], true);
+        assert!(Error::Forbidden("x".into()).to_json().get("sent").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::event::{Event, Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
-use crate::http::describe;
+use crate::http::{describe, Upstream};
 use crate::outcome::{EventOutcome, Outcome};
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
@@ -41,20 +41,26 @@ struct Inner {
 }
 
 impl Handler {
-    /// A handler for `config`, sending through the shared `http` client.
+    /// A handler for `config`, sending through the shared `http` client
+    /// under `config`'s [limits](crate::limits): both sides draw on one set
+    /// of in-flight permits, so every SQS record, batch item and page of
+    /// this handler shares one limit.
     pub fn new(config: Config, http: reqwest::Client) -> Handler {
+        let http = Upstream::new(http, config.limits);
         let exh = config
             .exh()
             .map(|exh| exh::Client::new(http.clone(), exh.clone(), config.debug));
         let hexonet = config.hexonet().and_then(|hexonet| {
             let http = match &hexonet.proxy {
                 None => http.clone(),
-                Some(proxy) => crate::http::client_via(proxy).map_err(|error| {
-                    Error::Transport(format!(
-                        "HEXONET_PROXY cannot be used: {}",
-                        describe(&error)
-                    ))
-                })?,
+                Some(proxy) => {
+                    http.with_client(crate::http::client_via(proxy).map_err(|error| {
+                        Error::Transport(format!(
+                            "HEXONET_PROXY cannot be used: {}",
+                            describe(&error)
+                        ))
+                    })?)
+                }
             };
             Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
         });

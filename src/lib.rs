@@ -27,8 +27,10 @@
 //!   retries, sessions, paging), its command encoder and response parser.
 //! - [`allow_list`]: refusals before any network call, and who may call
 //!   what over HTTP.
-//! - `retry` (private) and [`http`]: back-off within the deadline, and the one
-//!   HTTP client of the process.
+//! - `retry` (private) and [`http`]: back-off within the deadline (and the
+//!   server's `Retry-After`), and the one HTTP client of the process through
+//!   which every upstream request goes; [`limits`]: what bounds memory and
+//!   upstream load (body cap, page and item caps, in-flight requests).
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
 //!
@@ -48,6 +50,7 @@ pub mod handler;
 pub mod hexonet;
 pub mod http;
 pub mod init_error;
+pub mod limits;
 pub mod mask;
 pub mod outcome;
 mod retry;

@@ -336,7 +336,7 @@ fn the_task_config_retries_exactly_the_error_types_a_retry_can_cure() {
     );
     // The names are the product's own, so Extra Horizon can match them.
     let transport = exh_task::Error::Transport(String::new());
-    let timeout = exh_task::Error::Timeout(String::new());
+    let timeout = exh_task::Error::timeout_sent(String::new());
     assert_eq!(
         [transport.error_type(), timeout.error_type()],
         ["Transport", "Timeout"]

@@ -62,7 +62,7 @@ fn domains(response: &Value) -> Vec<&str> {
 }
 
 async fn every_page_and_one_kept_session(mode: Mode, dialect: Dialect) {
-    let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let runtime = RuntimeApi::start().await;
     let mut function = function(mode, &runtime, &sandbox, dialect);
     let list = |limit: usize, all_pages: bool| {

@@ -42,7 +42,7 @@ fn tricky_requests() -> Vec<Value> {
 
 #[tokio::test]
 async fn every_request_the_client_signs_validates_under_the_sandbox_and_oauthlib() {
-    let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let config =
         Config::from_lookup(sandbox.lookup(|_| None)).expect("the sandbox configures both sides");
     let client = exh::Client::new(

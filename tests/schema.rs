@@ -60,7 +60,7 @@ fn results_in(answer: Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_sample_and_its_result_fit_the_schema_and_bad_events_do_not() {
-    let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let config =
         Config::from_lookup(sandbox.lookup(|_| None)).expect("the sandbox configures both sides");
     let handler = Handler::new(config, exh_task::http::client().unwrap());

@@ -1,7 +1,7 @@
 //! The developer CLI: the sandbox, the handler run on events, the schema.
 //!
 //! ```text
-//! exh-task sandbox [--port N] [--env-file PATH]   serve the loopback emulation
+//! exh-task sandbox [--port N] [--env-file PATH] [--fault SPEC]   serve the loopback emulation
 //! exh-task invoke [FILE|-]... [--data JSON]       run the handler, print each answer
 //! exh-task schema                                 print the JSON Schema of events and results
 //! exh-task split REQUEST                        one large request as SQS message batches
@@ -18,7 +18,9 @@ mod sandbox;
 mod split;
 
 use clap::{Parser, Subcommand};
+use exh_task_sandbox::fault::Fault;
 use exh_task_sandbox::hexonet::Dialect;
+use exh_task_sandbox::SandboxOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -49,6 +51,12 @@ enum Command {
         /// exit) instead of stdout.
         #[arg(long, value_name = "PATH")]
         env_file: Option<PathBuf>,
+        /// Answer as a broken upstream would, on every route:
+        /// `KIND[=VALUE][@N]` (every Nth request only), KIND one of
+        /// latency=250ms, reset, truncate, drip=20ms, endless, huge[=200MB],
+        /// status=503, retry-after=2, redirect[=302:URL], garbage.
+        #[arg(long, value_name = "SPEC")]
+        fault: Option<Fault>,
     },
     /// Run the handler on events and print each answer as JSON.
     /// Without API_HOST, HEXONET_LOGIN or HEXONET_URL, an in-process sandbox
@@ -109,7 +117,11 @@ async fn main() -> ExitCode {
             port,
             backend,
             env_file,
-        } => sandbox::serve(port, backend.into(), env_file).await,
+            fault,
+        } => {
+            let options = SandboxOptions { port, fault };
+            sandbox::serve(options, backend.into(), env_file).await
+        }
         Command::Invoke {
             files,
             data,

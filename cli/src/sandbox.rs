@@ -15,13 +15,18 @@ use exh_task_sandbox::{Sandbox, SandboxOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Serves on `127.0.0.1:port` until Ctrl-C or SIGTERM.
-pub async fn serve(port: u16, dialect: Dialect, env_file: Option<PathBuf>) -> ExitCode {
+/// Serves as `options` say until Ctrl-C or SIGTERM.
+pub async fn serve(
+    options: SandboxOptions,
+    dialect: Dialect,
+    env_file: Option<PathBuf>,
+) -> ExitCode {
+    let port = options.port;
     if let Some(path) = &env_file {
         // A file left by an earlier run must not pass for this one's.
         let _ = std::fs::remove_file(path);
     }
-    let sandbox = match Sandbox::start(SandboxOptions { port }).await {
+    let sandbox = match Sandbox::start(options).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
             eprintln!("exh-task sandbox: cannot listen on 127.0.0.1:{port}: {error}");

@@ -138,8 +138,24 @@ fn invoke_names_a_file_that_is_not_json_on_stderr_and_exits_2() {
 
 #[tokio::test]
 async fn sandbox_prints_its_configuration_then_serves_signed_requests_only() {
+    let (mut child, host) = sandbox_serving(&[]);
+    assert!(host.starts_with("http://127.0.0.1:"), "{host}");
+    let answer = reqwest::get(format!("{host}/users/v1/me")).await.unwrap();
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], 109);
+    assert_eq!(body["name"], "OAUTH_SIGNATURE_EXCEPTION");
+}
+
+/// `exh-task sandbox --port 0` with `args`, serving, and its `API_HOST`
+/// (read from the first export lines).
+fn sandbox_serving(args: &[&str]) -> (std::process::Child, String) {
     let mut child = exh_task()
         .args(["sandbox", "--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -155,20 +171,36 @@ async fn sandbox_prints_its_configuration_then_serves_signed_requests_only() {
             .unwrap();
         vars.push((name.to_owned(), value.to_owned()));
     }
-    let host = &vars
-        .iter()
+    let host = vars
+        .into_iter()
         .find(|(name, _)| name == "API_HOST")
         .expect("API_HOST")
         .1;
-    assert!(host.starts_with("http://127.0.0.1:"), "{host}");
+    (child, host)
+}
+
+#[tokio::test]
+async fn sandbox_answers_with_the_fault_it_is_given() {
+    let (mut child, host) = sandbox_serving(&["--fault", "retry-after=7"]);
     let answer = reqwest::get(format!("{host}/users/v1/me")).await.unwrap();
-    let status = answer.status();
-    let body: Value = answer.json().await.unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(status, 401);
-    assert_eq!(body["code"], 109);
-    assert_eq!(body["name"], "OAUTH_SIGNATURE_EXCEPTION");
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "7");
+}
+
+#[test]
+fn an_unknown_fault_is_a_usage_error_that_lists_the_faults() {
+    let output = exh_task()
+        .args(["sandbox", "--fault", "explode"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("explode") && stderr.contains("retry-after"),
+        "{stderr}"
+    );
 }
 
 /// Runs `exh-task` with `args`, `stdin` as its standard input.

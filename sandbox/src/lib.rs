@@ -6,6 +6,8 @@
 //! - [`hexonet`]: the HEXONET `call.cgi` emulation (OT&E accounts, domains,
 //!   list paging, sessions, error codes).
 //! - [`record`]: the log of every request received, for tests.
+//! - [`fault`]: injected faults (latency, resets, endless or huge bodies,
+//!   5xx, 429, redirects, garbage), for tests and `exh-task sandbox --fault`.
 //! - [`runtime_api`]: an emulator of the AWS Lambda Runtime API and the
 //!   function process run against it, for end-to-end tests of a function
 //!   binary.
@@ -31,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod exh;
+pub mod fault;
 pub mod hexonet;
 pub mod oauth1_verifier;
 pub mod record;
@@ -47,6 +50,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::exh::{ExhState, CREDENTIALS};
+use self::fault::{Fault, FaultSwitch};
 use self::hexonet::{Dialect, HexonetState};
 use self::record::{RecordedRequest, Recorder};
 
@@ -61,6 +65,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct SandboxOptions {
     /// Port on `127.0.0.1`; 0 (the default) lets the system pick a free one.
     pub port: u16,
+    /// A fault injected into the answers of every route (see [`fault`]);
+    /// `None` (the default) serves as usual. [`Sandbox::set_fault`]
+    /// changes it while the sandbox runs.
+    pub fault: Option<Fault>,
 }
 
 /// The state of every service the sandbox runs; clones share it.
@@ -96,6 +104,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     services: Services,
     recorder: Recorder,
+    fault: FaultSwitch,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<io::Result<()>>>,
 }
@@ -111,7 +120,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let recorder = Recorder::default();
         let services = Services::new(recorder.clone());
-        let app = router(&services);
+        let fault = FaultSwitch::new(options.fault);
+        let app = fault::layer(router(&services), fault.clone());
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -125,6 +135,7 @@ impl Sandbox {
             addr,
             services,
             recorder,
+            fault,
             shutdown: Some(shutdown),
             server: Some(server),
         })
@@ -226,6 +237,19 @@ impl Sandbox {
     /// Every request received so far (the last [`Recorder::CAPACITY`]), oldest first.
     pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
         self.recorder.requests()
+    }
+
+    /// Puts `fault` in force for the requests from now on (`None`: serve
+    /// as usual).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.fault.set(fault);
+    }
+
+    /// The requests received since the fault was last set (or since the
+    /// start), faulted or not: those a fault kept from the emulation are
+    /// not among [`Sandbox::recorded_requests`].
+    pub fn requests_since_fault_set(&self) -> u64 {
+        self.fault.requests()
     }
 
     /// Forgets the requests recorded so far.

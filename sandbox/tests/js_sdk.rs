@@ -13,7 +13,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn the_javascript_sdk_signs_requests_the_sandbox_accepts() {
-    let sandbox = Sandbox::start(SandboxOptions { port: 0 }).await.unwrap();
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let mut env = sandbox.env();
     // The SDK takes hosts containing "localhost" as they are; others become
     // https://api.<host>.

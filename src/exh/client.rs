@@ -5,10 +5,11 @@ use super::request::Prepared;
 use super::ApiHost;
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
-use crate::http::describe;
+use crate::http::{Failure, Received, Upstream};
+use crate::limits::{check_pages, PageTally, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -37,7 +38,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: Upstream,
     host: ApiHost,
     credentials: OAuth1Credentials,
     redactor: Redactor,
@@ -63,9 +64,11 @@ impl Answer {
 }
 
 impl Client {
-    /// A client for `config`'s host and credentials, sending through `http`.
-    /// With `debug`, every request and response is logged, secrets masked.
-    pub fn new(http: reqwest::Client, config: ExhConfig, debug: bool) -> Client {
+    /// A client for `config`'s host and credentials, sending through `http`
+    /// (a bare `reqwest::Client` gets the default limits and permits of its
+    /// own). With `debug`, every request and response is logged, secrets
+    /// masked.
+    pub fn new(http: impl Into<Upstream>, config: ExhConfig, debug: bool) -> Client {
         let credentials = config.credentials;
         let redactor = Redactor::new([
             &credentials.consumer_key,
@@ -75,7 +78,7 @@ impl Client {
         ]);
         Client {
             inner: Arc::new(Inner {
-                http,
+                http: http.into(),
                 host: config.host,
                 credentials,
                 redactor,
@@ -98,38 +101,63 @@ impl Client {
             let url = prepared.url(&self.inner.host);
             self.send_one(&prepared.method, url, prepared.body.as_ref(), deadline)
                 .await
+                .map(|(answer, _)| answer)
         }
     }
 
     /// The first page, then the remaining ones concurrently, merged in order
     /// into the first answer's `data`. A page that is not ok is returned as
-    /// the answer, since the merged list would be incomplete.
+    /// the answer at once (no further page is asked for), since the merged
+    /// list would be incomplete. The first page's figures are held to
+    /// [`crate::limits::MAX_PAGES`] and [`MAX_ITEMS`] before any further
+    /// request, and the pages' bytes together to the body cap.
     async fn all_pages(&self, request: &Prepared, deadline: Instant) -> Result<Answer, Error> {
         let host = &self.inner.host;
-        let mut first = self
+        let (mut first, bytes) = self
             .send_one(&Method::GET, request.url(host), None, deadline)
             .await?;
         if !first.is_ok() {
             return Ok(first);
         }
+        let what = format!("Extra Horizon GET {}", request.path);
+        let mut tally = PageTally::new(self.inner.http.limits().max_body_bytes);
+        tally.add(&what, bytes)?;
         let page = Page::take(&mut first.body)?;
+        let items = page.total.saturating_sub(page.offset);
+        check_pages(
+            &what,
+            &format!(
+                "page.total {}, page.offset {}, page.limit {}",
+                page.total, page.offset, page.limit
+            ),
+            items.div_ceil(page.limit),
+            items,
+        )?;
         let offsets =
             (page.offset.saturating_add(page.limit)..page.total).step_by(page.limit as usize);
-        let rest: Vec<Answer> = futures::stream::iter(offsets)
+        let mut rest = futures::stream::iter(offsets)
             .map(|offset| {
                 let url = request.page_url(host, page.limit, offset);
                 self.send_one(&Method::GET, url, None, deadline)
             })
-            .buffered(PAGE_CONCURRENCY)
-            .try_collect()
-            .await?;
-        // Each page's items are moved, not copied, into the first page's list.
+            .buffered(PAGE_CONCURRENCY);
+        // Each page's items are moved, not copied, into the first page's
+        // list; leaving the loop early drops the pages still in flight.
         let mut items = page.data;
-        for mut answer in rest {
+        while let Some(answer) = rest.next().await {
+            let (mut answer, bytes) = answer?;
             if !answer.is_ok() {
                 return Ok(answer);
             }
+            tally.add(&what, bytes)?;
             items.append(&mut Page::take(&mut answer.body)?.data);
+            if items.len() as u64 > MAX_ITEMS {
+                return Err(Error::InvalidResponse(format!(
+                    "{what} all_pages: the pages hold more than the cap of {MAX_ITEMS} items, \
+                     though the first page announced {}",
+                    page.total.saturating_sub(page.offset)
+                )));
+            }
         }
         first.body["page"] =
             json!({"total": page.total, "offset": page.offset, "limit": items.len()});
@@ -137,16 +165,21 @@ impl Client {
         Ok(first)
     }
 
-    /// One request (one page), its attempts retried when that is safe.
+    /// One request (one page), its attempts retried when that is safe: the
+    /// answer and the size of its body.
     async fn send_one(
         &self,
         method: &Method,
         url: Url,
         body: Option<&Value>,
         deadline: Instant,
-    ) -> Result<Answer, Error> {
+    ) -> Result<(Answer, usize), Error> {
         let what = format!("Extra Horizon {method} {}", url.path());
-        retrying(deadline, &what, || self.attempt(method, &url, body, &what)).await
+        let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        retrying(deadline, &what, idempotent, || {
+            self.attempt(method, &url, body, &what, deadline)
+        })
+        .await
     }
 
     async fn attempt(
@@ -155,7 +188,8 @@ impl Client {
         url: &Url,
         body: Option<&Value>,
         what: &str,
-    ) -> Attempt<Answer> {
+        deadline: Instant,
+    ) -> Attempt<(Answer, usize)> {
         // Signed per attempt: a retry with the same nonce would be refused as
         // a replay (DUPLICATE_REQUEST_EXCEPTION).
         let authorization = authorization(method.as_str(), url, &self.inner.credentials);
@@ -171,6 +205,7 @@ impl Client {
         let mut builder = self
             .inner
             .http
+            .client()
             .request(method.clone(), url.clone())
             .header(header::AUTHORIZATION, authorization)
             .header(header::ACCEPT, "application/json");
@@ -178,20 +213,31 @@ impl Client {
             builder = builder.json(body);
         }
         let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let response = match builder.send().await {
-            Ok(response) => response,
-            Err(error) => {
-                let failure = Error::Transport(format!("{what}: {}", describe(&error)));
+        let received = match self
+            .inner
+            .http
+            .exchange(builder, deadline, what, idempotent)
+            .await
+        {
+            Ok(received) => received,
+            Err(failure @ (Failure::Timeout(_) | Failure::TooLarge(_))) => {
+                return Attempt::Done(Err(failure.into_error(what)))
+            }
+            Err(failure) => {
                 // A connection that was never made carried nothing: safe to retry.
-                return if idempotent || error.is_connect() {
-                    Attempt::Retryable(Err(failure))
+                let retry = idempotent || failure.nothing_sent();
+                let error = failure.into_error(what);
+                return if retry {
+                    Attempt::Retryable(Err(error))
                 } else {
-                    Attempt::Done(Err(failure))
+                    Attempt::Done(Err(error))
                 };
             }
         };
-        let status = response.status();
-        let answer = match read_answer(response, what).await {
+        let status = received.status;
+        let bytes = received.body.len();
+        let headers = received.headers.clone();
+        let answer = match read_answer(received, what) {
             Ok(answer) => answer,
             Err(error) if idempotent => return Attempt::Retryable(Err(error)),
             Err(error) => return Attempt::Done(Err(error)),
@@ -209,23 +255,21 @@ impl Client {
             ))));
         }
         if idempotent && (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
-            Attempt::Retryable(Ok(answer))
+            Attempt::retry(Ok((answer, bytes)), &headers)
         } else {
-            Attempt::Done(Ok(answer))
+            Attempt::Done(Ok((answer, bytes)))
         }
     }
 }
 
-async fn read_answer(response: reqwest::Response, what: &str) -> Result<Answer, Error> {
-    let status = response.status();
-    let is_json = response
-        .headers()
+fn read_answer(received: Received, what: &str) -> Result<Answer, Error> {
+    let status = received.status;
+    let is_json = received
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("json"));
-    let bytes = response.bytes().await.map_err(|error| {
-        Error::Transport(format!("{what}: reading the answer: {}", describe(&error)))
-    })?;
+    let bytes = received.body;
     let body = if bytes.is_empty() {
         Value::Null
     } else if let Ok(json) = serde_json::from_slice(&bytes) {
@@ -235,7 +279,7 @@ async fn read_answer(response: reqwest::Response, what: &str) -> Result<Answer, 
             "{what}: answered {status} with a body that is not the JSON it announced"
         )));
     } else {
-        match String::from_utf8(bytes.to_vec()) {
+        match String::from_utf8(bytes) {
             Ok(text) => Value::String(text),
             Err(_) => {
                 return Err(Error::InvalidResponse(format!(

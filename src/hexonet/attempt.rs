@@ -40,11 +40,12 @@ use super::response::parse_body;
 use super::session::is_session_not_found;
 use super::{Client, Command, PostBody, Response, SocketConfig, Template};
 use crate::error::Error;
-use crate::http::describe;
+use crate::http::{describe, Failure};
+use crate::limits::body_over;
 use crate::mask::hexonet as mask;
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
-use reqwest::header;
+use reqwest::header::{self, HeaderMap};
 use tokio::time::Instant;
 
 /// How a call proves who it is.
@@ -73,8 +74,8 @@ impl Client {
         let read = is_read_command(name);
         let what = format!("{} {name}", self.protocol().name);
         let command = command.as_ref();
-        retrying(deadline, &what, || {
-            self.attempt(command, &body, read, &what)
+        retrying(deadline, &what, read, || {
+            self.attempt(command, &body, read, &what, deadline)
         })
         .await
     }
@@ -155,6 +156,7 @@ impl Client {
         body: &PostBody,
         read: bool,
         what: &str,
+        deadline: Instant,
     ) -> Attempt<Response> {
         let inner = &self.inner;
         let url = inner.endpoint.url_for_log();
@@ -168,42 +170,57 @@ impl Client {
                 inner.endpoint.protocol().name
             );
         }
-        // What is retried after a failure: read commands always, others
-        // only when nothing was sent.
-        let failed = |failure: Error, nothing_sent: bool| {
+        // What is retried after a failure: read commands always (not
+        // before the server's `Retry-After`, if any), others only when
+        // nothing was sent.
+        let failed = |failure: Error, nothing_sent: bool, headers: &HeaderMap| {
             if inner.debug {
                 tracing::info!(error = %failure, "HTTP communication failed");
             }
             if read || nothing_sent {
-                Attempt::Retryable(Err(failure))
+                Attempt::retry(Err(failure), headers)
             } else {
                 Attempt::Done(Err(failure))
             }
         };
+        let no_headers = HeaderMap::new();
         let mut post = inner
             .http
+            .client()
             .post(inner.endpoint.url.clone())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(referer) = &inner.referer {
             post = post.header(header::REFERER, referer);
         }
-        let sent = post.body(body.expose().to_owned()).send().await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => return failed(http_error(what, &describe(&error)), error.is_connect()),
-        };
-        let status = response.status();
-        // urllib raises `HTTPError` for these, which the SDK answers with `httperror`.
-        if status.as_u16() >= 400 {
-            return failed(http_error(what, &format!("HTTP {status}")), false);
-        }
-        let bytes = match response.bytes().await {
-            Ok(bytes) => bytes,
-            Err(error) => {
+        let post = post.body(body.expose().to_owned());
+        let received = match inner.http.exchange(post, deadline, what, read).await {
+            Ok(received) => received,
+            Err(Failure::Timeout(error)) => return Attempt::Done(Err(error)),
+            Err(Failure::TooLarge(limit)) => {
+                return Attempt::Done(Err(invalid(what, &body_over(limit))))
+            }
+            Err(Failure::Sending(error)) => {
+                let failure = http_error(what, &describe(&error));
+                return failed(failure, error.is_connect(), &no_headers);
+            }
+            Err(Failure::Reading(error)) => {
                 let detail = format!("reading the answer: {}", describe(&error));
-                return failed(http_error(what, &detail), false);
+                return failed(http_error(what, &detail), false, &no_headers);
             }
         };
+        let status = received.status;
+        // Redirects are not followed (a 3xx is not a HEXONET answer), and
+        // asking again would only be sent the same way.
+        if status.is_redirection() {
+            let detail = format!("HTTP {status}: redirects are not followed");
+            return Attempt::Done(Err(http_error(what, &detail)));
+        }
+        // urllib raises `HTTPError` for these, which the SDK answers with `httperror`.
+        if status.as_u16() >= 400 {
+            let failure = http_error(what, &format!("HTTP {status}"));
+            return failed(failure, false, &received.headers);
+        }
+        let bytes = received.body;
         let answer = parse_body(&bytes, Some(&url));
         if inner.debug {
             // What the SDK would have answered: an unreadable answer shows as its template.
@@ -261,8 +278,12 @@ fn http_error(what: &str, detail: &str) -> Error {
 /// The SDK's `invalid` answer as an error, whatever [`super::ParseError`]
 /// made the answer unreadable: the SDK shows every one of them as 423.
 fn invalid_response(what: &str, platform: &str) -> Error {
-    let detail = format!("the answer is not a {platform} response");
-    Error::InvalidResponse(template_message(Template::Invalid, what, &detail))
+    invalid(what, &format!("the answer is not a {platform} response"))
+}
+
+/// The SDK's `invalid` answer as an error, with what went wrong.
+fn invalid(what: &str, detail: &str) -> Error {
+    Error::InvalidResponse(template_message(Template::Invalid, what, detail))
 }
 
 /// `what`, then the code and description users know from the SDK, then

@@ -15,6 +15,7 @@ use super::protocol::{Endpoint, Field, Protocol};
 use super::request::{Options, Prepared};
 use super::{python, Command, Response, Settings};
 use crate::error::Error;
+use crate::http::Upstream;
 use crate::mask::Redactor;
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -45,7 +46,7 @@ pub struct Client {
 }
 
 pub(super) struct Inner {
-    pub(super) http: reqwest::Client,
+    pub(super) http: Upstream,
     pub(super) endpoint: Endpoint,
     pub(super) password: Secret,
     pub(super) subuser: Option<String>,
@@ -59,17 +60,18 @@ pub(super) struct Inner {
 }
 
 impl Client {
-    /// A client for `config`'s account, sending through `http`. With
-    /// `debug`, every request and response is logged (`tracing::info!`),
-    /// password, one-time password and session masked.
-    pub fn new(http: reqwest::Client, config: Settings, debug: bool) -> Client {
+    /// A client for `config`'s account, sending through `http` (a bare
+    /// `reqwest::Client` gets the default limits and permits of its own).
+    /// With `debug`, every request and response is logged
+    /// (`tracing::info!`), password, one-time password and session masked.
+    pub fn new(http: impl Into<Upstream>, config: Settings, debug: bool) -> Client {
         let endpoint = Endpoint::of(&config);
         // The password is also masked as it travels: URL-encoded.
         let quoted = Secret::new(python::quote(config.password.expose()));
         let redactor = Redactor::new([&config.password, &quoted]);
         Client {
             inner: Arc::new(Inner {
-                http,
+                http: http.into(),
                 endpoint,
                 password: config.password,
                 subuser: config.subuser,

@@ -16,13 +16,14 @@ use super::python::float_str;
 use super::request::Options;
 use super::{next_page, Client, Command, Error, Response};
 use crate::http::PAGE_CONCURRENCY;
-use futures::{StreamExt, TryStreamExt};
+use crate::limits::{check_pages, PageTally};
+use futures::StreamExt;
 use indexmap::IndexMap;
 use tokio::time::Instant;
 
 /// The most pages one `all_pages` request fetches; a list that needs more
 /// is refused before the second page, with a hint to raise `LIMIT`.
-pub const MAX_PAGES: usize = 1000;
+pub use crate::limits::MAX_PAGES;
 
 /// The columns that describe the page rather than its rows.
 const PAGING_COLUMNS: [&str; 5] = ["FIRST", "LAST", "COUNT", "LIMIT", "TOTAL"];
@@ -39,7 +40,8 @@ pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Er
     let mut pages = Vec::new();
     let mut current = command.clone();
     while let Some(next) = next_page(&current, first)? {
-        if pages.len() + 1 >= MAX_PAGES {
+        // The first page, those so far and the next one.
+        if pages.len() + 2 > MAX_PAGES {
             let paging = first.pagination();
             return Err(Error::TooManyPages {
                 total: paging.total,
@@ -126,7 +128,11 @@ impl Client {
     /// Every page of a list command merged into one response: the first
     /// page (`FIRST=0`), then the others, [`PAGE_CONCURRENCY`] at a time,
     /// merged in order (see the module doc). A page that is not a
-    /// success is the answer, as the merged list would be incomplete.
+    /// success is the answer at once (no further page is asked for), as
+    /// the merged list would be incomplete. The first page's `TOTAL` is
+    /// held to [`crate::limits::MAX_ITEMS`] and its pages to [`MAX_PAGES`]
+    /// before any further request, and the pages' bytes together to the
+    /// body cap.
     pub async fn all_pages(
         &self,
         command: &Command,
@@ -141,12 +147,32 @@ impl Client {
         if !first.is_success() {
             return Ok(first);
         }
+        let what = format!("{} {}", self.protocol().name, command.name());
+        let paging = first.pagination();
+        let total = u64::try_from(paging.total).unwrap_or(0);
+        let limit = u64::try_from(paging.limit).unwrap_or(0).max(1);
+        check_pages(
+            &what,
+            &format!("TOTAL {} at LIMIT {}", paging.total, paging.limit),
+            total.div_ceil(limit),
+            total,
+        )?;
+        let mut tally = PageTally::new(self.inner.http.limits().max_body_bytes);
+        tally.add(&what, first.plain().len())?;
         let rest = remaining(&command, &first)?;
-        let rest: Vec<Response> = futures::stream::iter(rest)
+        let mut pages = futures::stream::iter(rest)
             .map(|page| async move { self.send_command(&page, options, deadline).await })
-            .buffered(PAGE_CONCURRENCY)
-            .try_collect()
-            .await?;
+            .buffered(PAGE_CONCURRENCY);
+        // Leaving the loop early drops the pages still in flight.
+        let mut rest = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            if !page.is_success() {
+                return Ok(page);
+            }
+            tally.add(&what, page.plain().len())?;
+            rest.push(page);
+        }
         Ok(merge(first, rest))
     }
 }

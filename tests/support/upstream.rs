@@ -30,6 +30,15 @@ pub enum Behaviour {
     Api,
     /// Answers `200` announcing JSON with a body that is not JSON.
     NotJson,
+    /// Answers, as the APIs would, a list that announces 10^9 items.
+    BillionItems,
+    /// Answers the first request with the first page of a list of 99,000
+    /// items (990 pages, within the caps), and every later one with a
+    /// refusal: Extra Horizon's `404`, HEXONET's `545`.
+    FirstPageThenRefusals,
+    /// Answers, after the delay, a list of 60 items at 20 a page (three
+    /// requests for `all_pages`), keeping the connection open.
+    ListAfter(Duration),
 }
 
 /// The body [`Behaviour::AnswerAfter`] answers with.
@@ -44,6 +53,23 @@ const HEXONET_OK: &str =
 
 /// The Extra Horizon answer of [`Behaviour::Api`]: one page, no items.
 const EXH_EMPTY_LIST: &str = r#"{"page":{"total":0,"offset":0,"limit":20},"data":[]}"#;
+
+/// The first page of a list of `total` items at `limit` a page, as `target`
+/// asks it of: HEXONET's or Extra Horizon's.
+fn list_page(target: &str, total: u64, limit: u64) -> (&'static str, String) {
+    if target.starts_with(HEXONET_PATH) {
+        let text = format!(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=Command completed successfully\r\n\
+             PROPERTY[DOMAIN][0]=a.com\r\nPROPERTY[FIRST][0]=0\r\nPROPERTY[LAST][0]=0\r\n\
+             PROPERTY[COUNT][0]=1\r\nPROPERTY[LIMIT][0]={limit}\r\nPROPERTY[TOTAL][0]={total}\r\nEOF\r\n"
+        );
+        ("text/plain", text)
+    } else {
+        let json =
+            format!(r#"{{"page":{{"total":{total},"offset":0,"limit":{limit}}},"data":[]}}"#);
+        ("application/json", json)
+    }
+}
 
 /// One request as it reached the upstream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,26 +168,55 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(seen);
-        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let index = stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let (content_type, body) = match behaviour {
+        let hexonet = target.starts_with(HEXONET_PATH);
+        let (status, content_type, body) = match behaviour {
             Behaviour::Never => std::future::pending().await,
             Behaviour::HangUp => return,
             Behaviour::AnswerAfter(delay) => {
                 tokio::time::sleep(delay).await;
-                ("application/json", UPSTREAM_USER)
+                ("200 OK", "application/json", UPSTREAM_USER.to_owned())
             }
-            Behaviour::Api if target.starts_with(HEXONET_PATH) => ("text/plain", HEXONET_OK),
-            Behaviour::Api => ("application/json", EXH_EMPTY_LIST),
-            Behaviour::NotJson => ("application/json", "<html>not json</html>"),
+            Behaviour::Api if hexonet => ("200 OK", "text/plain", HEXONET_OK.to_owned()),
+            Behaviour::Api => ("200 OK", "application/json", EXH_EMPTY_LIST.to_owned()),
+            Behaviour::NotJson => (
+                "200 OK",
+                "application/json",
+                "<html>not json</html>".to_owned(),
+            ),
+            Behaviour::BillionItems => {
+                let (content_type, body) = list_page(&target, 1_000_000_000, 50);
+                ("200 OK", content_type, body)
+            }
+            Behaviour::FirstPageThenRefusals if index == 0 => {
+                let (content_type, body) = list_page(&target, 99_000, 100);
+                ("200 OK", content_type, body)
+            }
+            Behaviour::FirstPageThenRefusals if hexonet => (
+                "200 OK",
+                "text/plain",
+                "[RESPONSE]\r\nCODE=545\r\nDESCRIPTION=Entity reference not found\r\nEOF\r\n"
+                    .to_owned(),
+            ),
+            Behaviour::FirstPageThenRefusals => (
+                "404 Not Found",
+                "application/json",
+                r#"{"code":16,"name":"RESOURCE_UNKNOWN_EXCEPTION","message":"gone"}"#.to_owned(),
+            ),
+            Behaviour::ListAfter(delay) => {
+                tokio::time::sleep(delay).await;
+                let (content_type, body) = list_page(&target, 60, 20);
+                ("200 OK", content_type, body)
+            }
         };
         stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         // A HEAD answer has the headers of a GET but no body.
         let answer = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{}",
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{}",
             body.len(),
-            if head_only { "" } else { body }
+            if head_only { "" } else { &body }
         );
         if stream.write_all(answer.as_bytes()).await.is_err() {
             return;
