@@ -3,6 +3,7 @@
 //!
 //! # How an event flows
 //! ```text
+//! Handler::handle ─ telemetry::observe: one record per invocation, its summary line and metrics
 //! Lambda payload ─ envelope::open ─> Opened (direct/task/EventBridge, HTTP, SQS records)
 //!   └ Event::parse ─> Event::Single(Request) | Event::Batch   (event)
 //!       └ Handler::run: prepare, allow_list::check, exh::Client::send | hexonet::Client::send
@@ -28,6 +29,8 @@
 //!   what over HTTP.
 //! - `retry` (private) and [`http`]: back-off within the deadline, and the one
 //!   HTTP client of the process.
+//! - [`telemetry`]: one summary line per invocation, error lines with
+//!   their `errorType`, EMF metrics, and the `tracing` subscriber.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
 //!
@@ -52,6 +55,7 @@ pub mod outcome;
 mod retry;
 pub mod schema;
 pub mod secret;
+pub mod telemetry;
 
 pub use error::Error;
 pub use handler::Handler;

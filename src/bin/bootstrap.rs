@@ -37,7 +37,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    exh_task::telemetry::init();
     let http = exh_task::http::client()?;
     let config = match Config::from_env() {
         Ok(config) => config,

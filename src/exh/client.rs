@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::http::describe;
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
+use crate::telemetry::{self, Side};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{header, Method, StatusCode};
 use serde::Serialize;
@@ -123,6 +124,7 @@ impl Client {
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
+        telemetry::record_pages(Side::Exh, 1 + rest.len());
         // Each page's items are moved, not copied, into the first page's list.
         let mut items = page.data;
         for mut answer in rest {
@@ -146,7 +148,13 @@ impl Client {
         deadline: Instant,
     ) -> Result<Answer, Error> {
         let what = format!("Extra Horizon {method} {}", url.path());
-        retrying(deadline, &what, || self.attempt(method, &url, body, &what)).await
+        let call = telemetry::Call::start(Side::Exh, method.as_str(), url.path());
+        let result = retrying(deadline, &what, || {
+            call.attempt(self.attempt(method, &url, body, &what))
+        })
+        .await;
+        call.end(result.as_ref().map(|answer| answer.status));
+        result
     }
 
     async fn attempt(

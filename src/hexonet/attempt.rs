@@ -44,6 +44,7 @@ use crate::http::describe;
 use crate::mask::hexonet as mask;
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
+use crate::telemetry::{self, Side};
 use reqwest::header;
 use tokio::time::Instant;
 
@@ -73,10 +74,14 @@ impl Client {
         let read = is_read_command(name);
         let what = format!("{} {name}", self.protocol().name);
         let command = command.as_ref();
-        retrying(deadline, &what, || {
-            self.attempt(command, &body, read, &what)
+        let call = telemetry::Call::start(Side::Hexonet, "POST", self.inner.endpoint.url.path())
+            .command(name);
+        let result = retrying(deadline, &what, || {
+            call.attempt(self.attempt(command, &body, read, &what))
         })
-        .await
+        .await;
+        call.end(result.as_ref().map(Response::code));
+        result
     }
 
     /// The POST body: the platform's SDK's, with the connection fields of

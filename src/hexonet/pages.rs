@@ -16,6 +16,7 @@ use super::python::float_str;
 use super::request::Options;
 use super::{next_page, Client, Command, Error, Response};
 use crate::http::PAGE_CONCURRENCY;
+use crate::telemetry::{self, Side};
 use futures::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
 use tokio::time::Instant;
@@ -147,6 +148,7 @@ impl Client {
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
+        telemetry::record_pages(Side::Hexonet, 1 + rest.len());
         Ok(merge(first, rest))
     }
 }

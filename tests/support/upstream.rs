@@ -30,6 +30,9 @@ pub enum Behaviour {
     Api,
     /// Answers `200` announcing JSON with a body that is not JSON.
     NotJson,
+    /// Answers the first request `503 Service Unavailable`, every later
+    /// one as [`Behaviour::Api`]: one retry's worth of trouble.
+    UnavailableOnce,
 }
 
 /// The body [`Behaviour::AnswerAfter`] answers with.
@@ -142,9 +145,14 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(seen);
-        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let index = stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let behaviour = match behaviour {
+            Behaviour::UnavailableOnce if index > 0 => Behaviour::Api,
+            other => other,
+        };
+        let mut status = "200 OK";
         let (content_type, body) = match behaviour {
             Behaviour::Never => std::future::pending().await,
             Behaviour::HangUp => return,
@@ -155,11 +163,15 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
             Behaviour::Api if target.starts_with(HEXONET_PATH) => ("text/plain", HEXONET_OK),
             Behaviour::Api => ("application/json", EXH_EMPTY_LIST),
             Behaviour::NotJson => ("application/json", "<html>not json</html>"),
+            Behaviour::UnavailableOnce => {
+                status = "503 Service Unavailable";
+                ("text/plain", "unavailable")
+            }
         };
         stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         // A HEAD answer has the headers of a GET but no body.
         let answer = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{}",
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{}",
             body.len(),
             if head_only { "" } else { body }
         );
