@@ -566,3 +566,33 @@ async fn text_logs_are_one_readable_line_per_invocation_and_metrics_are_off_by_d
         "metrics without EXH_TASK_METRICS_NAMESPACE: {stdout}"
     );
 }
+
+#[tokio::test]
+async fn the_lambda_log_level_hides_summaries_but_not_errors_their_ids_nor_metrics() {
+    let runtime = RuntimeApi::start().await;
+    // The level Lambda's advanced logging controls set (ApplicationLogLevel).
+    let mut function = observed(Mode::Sequential.function(&runtime), &[])
+        .env("AWS_LAMBDA_LOG_LEVEL", "ERROR")
+        .spawn();
+    let invocations = runtime
+        .invoke_all(
+            traced(vec![json!({"exh": {"path": "//evil"}}), json!({})]),
+            BOUND,
+        )
+        .await;
+    let lines = json_lines(&mut function);
+
+    let logged: Vec<&Value> = lines.iter().filter(|line| !is_emf(line)).collect();
+    assert_eq!(logged.len(), 2, "only the two ERROR lines: {logged:?}");
+    for (line, invocation) in logged.iter().zip(&invocations) {
+        assert_eq!(line["level"], "ERROR", "{line}");
+        assert!(
+            is_message_of(line, "invocation failed", &invocation.request_id),
+            "{line}"
+        );
+    }
+    let documents = emf_documents(&lines);
+    assert_eq!(metric_sum(&documents, None, "Invocations"), 2);
+    assert_eq!(metric_sum(&documents, None, "Errors.InvalidEvent"), 1);
+    assert_eq!(metric_sum(&documents, None, "Errors.MissingConfig"), 1);
+}

@@ -15,6 +15,9 @@
 //! CloudWatch Logs Insights finds them whatever spans lie between. The
 //! summary line's JSON-text fields are embedded as JSON ([`super::summary`]).
 //!
+//! The runtime's invocation span is kept at every level, so that error
+//! lines carry its ids also under `AWS_LAMBDA_LOG_LEVEL=ERROR`.
+//!
 //! The runtime logs a handler's error as its `Debug` form; that line is
 //! dropped here, since [`super::summary`] writes the error with its
 //! `errorType` and message as fields.
@@ -53,7 +56,8 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
         LevelFilter::from_str(level.as_deref().unwrap_or("INFO")).unwrap_or(LevelFilter::INFO);
     let filter = EnvFilter::builder()
         .with_default_directive(level.into())
-        .from_env_lossy();
+        .from_env_lossy()
+        .add_directive(INVOCATION_SPAN.parse().expect("a valid directive"));
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(without_runtime_debug_errors());
@@ -74,6 +78,12 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
     // A process (a test, a user's own main) that has a subscriber keeps it.
     drop(installed);
 }
+
+/// Keeps the runtime's invocation span (`requestId`, `xrayTraceId`) at any
+/// level: at `AWS_LAMBDA_LOG_LEVEL=ERROR` an INFO span would be off, and
+/// the error lines would lose the ids that tie them to an invocation. The
+/// module creates that span and logs nothing, so no line is added.
+const INVOCATION_SPAN: &str = "lambda_runtime::layers::trace=info";
 
 /// The JSON lines layer, writing to `writer`.
 fn json_layer<S, W>(writer: W) -> Layer<S, JsonFields, JsonLines, W>
