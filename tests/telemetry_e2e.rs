@@ -241,7 +241,10 @@ async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mod
         .expect("the sandbox starts on 127.0.0.1");
     let mut vars = sandbox.env();
     vars.push(("EXH_ALLOWED_PATHS", "/users/v1".into()));
-    vars.push(("HEXONET_ALLOWED_COMMANDS", "StatusAccount".into()));
+    vars.push((
+        "HEXONET_ALLOWED_COMMANDS",
+        "StatusAccount,QueryDomainList".into(),
+    ));
     let runtime = RuntimeApi::start().await;
     let mut function = observed(mode.function(&runtime), &vars).spawn();
 
@@ -259,6 +262,7 @@ async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mod
     let mut unreadable = read_sample("envelope-sqs.json");
     unreadable["Records"][1]["body"] = json!("not json");
     payloads.push(unreadable);
+    payloads.push(read_sample("hexonet-query-domain-list-all-pages.json"));
     let direct = ENVELOPE_SAMPLES.len();
     let invocations = runtime.invoke_all(traced(payloads), BOUND).await;
     let lines = json_lines(&mut function);
@@ -410,6 +414,14 @@ async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mod
         }
     }
 
+    // 2500 domains at LIMIT 1000: three pages, three calls.
+    let paged = summaries[direct + 7];
+    assert_eq!(
+        (&paged["pages"], &paged["upstream_calls"]),
+        (&json!(3), &json!(3)),
+        "{paged}"
+    );
+
     let cold: Vec<_> = summaries
         .iter()
         .filter(|summary| summary["cold_start"] == true)
@@ -457,8 +469,9 @@ async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mod
     );
     assert_eq!(
         metric_sum(&documents, Some("hexonet"), "HexonetCode.200"),
-        1
+        4
     );
+    assert_eq!(metric_sum(&documents, Some("hexonet"), "PagesFetched"), 3);
     assert!(documents
         .iter()
         .all(|document| document["FunctionName"] == runtime.function_name()));
