@@ -71,10 +71,43 @@ pub struct SqsRecord {
     pub request: Result<Value, Error>,
 }
 
-/// Detects the envelope of `event` and takes the request(s) out.
-pub fn open(event: Value) -> Result<Opened, Error> {
-    let Value::Object(fields) = &event else {
-        return Ok(Opened::Request(event));
+/// Which envelope an event came in, as detected by [`detect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Envelope {
+    /// A direct invocation: the event is the request.
+    #[default]
+    Direct,
+    /// An Extra Horizon task (the Task object).
+    ExhTask,
+    /// An EventBridge (or EventBridge Scheduler) event.
+    EventBridge,
+    /// One of the HTTP envelopes.
+    Http(HttpKind),
+    /// SQS records.
+    Sqs,
+}
+
+impl Envelope {
+    /// The name in log lines: `direct`, `exh_task`, `eventbridge`, `sqs`,
+    /// `api_gateway_rest`, `api_gateway_http`, `function_url`, `exh_api_function`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Envelope::Direct => "direct",
+            Envelope::ExhTask => "exh_task",
+            Envelope::EventBridge => "eventbridge",
+            Envelope::Sqs => "sqs",
+            Envelope::Http(HttpKind::ApiGatewayRest) => "api_gateway_rest",
+            Envelope::Http(HttpKind::ApiGatewayHttp) => "api_gateway_http",
+            Envelope::Http(HttpKind::FunctionUrl) => "function_url",
+            Envelope::Http(HttpKind::ExhApiFunction) => "exh_api_function",
+        }
+    }
+}
+
+/// The envelope of `event`, by the rules of the module's table.
+pub fn detect(event: &Value) -> Envelope {
+    let Value::Object(fields) = event else {
+        return Envelope::Direct;
     };
     let has = |name: &str| fields.contains_key(name);
     if fields
@@ -82,27 +115,129 @@ pub fn open(event: Value) -> Result<Opened, Error> {
         .and_then(|records| records.get(0))
         .is_some_and(|record| record["eventSource"] == "aws:sqs")
     {
-        return sqs(event);
+        Envelope::Sqs
+    } else if has("requestContext") && has("httpMethod") {
+        Envelope::Http(HttpKind::ApiGatewayRest)
+    } else if has("requestContext") && fields.get("version").is_some_and(|v| v == "2.0") {
+        let domain = event["requestContext"]["domainName"]
+            .as_str()
+            .unwrap_or_default();
+        Envelope::Http(if domain.contains(".lambda-url.") {
+            HttpKind::FunctionUrl
+        } else if header(event, EXH_USER_HEADER).is_some() {
+            HttpKind::ExhApiFunction
+        } else {
+            HttpKind::ApiGatewayHttp
+        })
+    } else if has("detail-type") && has("source") && has("detail") {
+        Envelope::EventBridge
+    } else if fields.get("functionName").is_some_and(Value::is_string) {
+        Envelope::ExhTask
+    } else {
+        Envelope::Direct
     }
-    if has("requestContext") && has("httpMethod") {
-        let request: ApiGatewayProxyRequest = typed(event, "an API Gateway REST event")?;
-        return Ok(http(
-            HttpKind::ApiGatewayRest,
-            request.body,
-            request.is_base64_encoded,
-        ));
+}
+
+/// The header `name` of an HTTP event, in any case (API Gateway v2
+/// lower-cases header names, clients and tests may not).
+fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    event["headers"]
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.as_str())
+}
+
+/// The ids an envelope carries, for the logs: whatever ties an invocation
+/// to the task, message or HTTP request it served. Never a body, never a query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Correlation {
+    /// The envelope.
+    pub envelope: Envelope,
+    /// The Extra Horizon task's `id`.
+    pub task_id: Option<String>,
+    /// The Extra Horizon task's `functionName`.
+    pub function_name: Option<String>,
+    /// API Gateway's or the Function URL's `requestContext.requestId`.
+    pub http_request_id: Option<String>,
+    /// The Extra Horizon user who called an API function ([`EXH_USER_HEADER`]).
+    pub requesting_user: Option<String>,
+    /// The EventBridge event's `id`.
+    pub event_id: Option<String>,
+    /// The `messageId` of each SQS record.
+    pub message_ids: Vec<String>,
+}
+
+/// The longest id kept, so an odd event cannot blow up its log line.
+const MAX_ID_CHARS: usize = 128;
+
+impl Correlation {
+    /// The ids of `event`, which came in `envelope`.
+    pub fn of(event: &Value, envelope: Envelope) -> Correlation {
+        let id = |value: &Value| {
+            value
+                .as_str()
+                .map(|id| id.chars().take(MAX_ID_CHARS).collect())
+        };
+        let mut correlation = Correlation {
+            envelope,
+            ..Correlation::default()
+        };
+        match envelope {
+            Envelope::Direct => {}
+            Envelope::ExhTask => {
+                correlation.task_id = id(&event["id"]);
+                correlation.function_name = id(&event["functionName"]);
+            }
+            Envelope::EventBridge => correlation.event_id = id(&event["id"]),
+            Envelope::Http(kind) => {
+                correlation.http_request_id = id(&event["requestContext"]["requestId"]);
+                if kind == HttpKind::ExhApiFunction {
+                    correlation.requesting_user =
+                        header(event, EXH_USER_HEADER).and_then(|user| id(&Value::from(user)));
+                }
+            }
+            Envelope::Sqs => {
+                correlation.message_ids = event["Records"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|record| id(&record["messageId"]))
+                    .collect();
+            }
+        }
+        correlation
     }
-    if has("requestContext") && fields.get("version").is_some_and(|v| v == "2.0") {
-        return v2(event);
-    }
-    if has("detail-type") && has("source") && has("detail") {
-        let event: EventBridgeEvent<Value> = typed(event, "an EventBridge event")?;
-        return Ok(Opened::Request(event.detail));
-    }
-    if fields.get("functionName").is_some_and(Value::is_string) {
-        return Ok(Opened::Request(task_data(event)));
-    }
-    Ok(Opened::Request(event))
+}
+
+/// Detects the envelope of `event` and takes the request(s) out.
+pub fn open(event: Value) -> Result<Opened, Error> {
+    open_correlated(event).1
+}
+
+/// [`open`], with the envelope's [`Correlation`] (known also when the
+/// event does not open).
+pub fn open_correlated(event: Value) -> (Correlation, Result<Opened, Error>) {
+    let envelope = detect(&event);
+    let correlation = Correlation::of(&event, envelope);
+    let opened = match envelope {
+        Envelope::Sqs => sqs(event),
+        Envelope::Http(HttpKind::ApiGatewayRest) => {
+            typed(event, "an API Gateway REST event").map(|request: ApiGatewayProxyRequest| {
+                http(
+                    HttpKind::ApiGatewayRest,
+                    request.body,
+                    request.is_base64_encoded,
+                )
+            })
+        }
+        Envelope::Http(kind) => v2(event, kind),
+        Envelope::EventBridge => typed(event, "an EventBridge event")
+            .map(|event: EventBridgeEvent<Value>| Opened::Request(event.detail)),
+        Envelope::ExhTask => Ok(Opened::Request(task_data(event))),
+        Envelope::Direct => Ok(Opened::Request(event)),
+    };
+    (correlation, opened)
 }
 
 /// The `data` of an Extra Horizon task, moved out of it; none is `{}`.
@@ -116,11 +251,10 @@ fn task_data(task: Value) -> Value {
     }
 }
 
-fn v2(event: Value) -> Result<Opened, Error> {
-    let domain = event["requestContext"]["domainName"]
-        .as_str()
-        .unwrap_or_default();
-    if domain.contains(".lambda-url.") {
+/// A payload 2.0 event of `kind`: a Function URL, an Extra Horizon API
+/// function or an API Gateway HTTP API.
+fn v2(event: Value, kind: HttpKind) -> Result<Opened, Error> {
+    if kind == HttpKind::FunctionUrl {
         let request: LambdaFunctionUrlRequest = typed(event, "a Lambda Function URL event")?;
         return Ok(http(
             HttpKind::FunctionUrl,
@@ -133,11 +267,6 @@ fn v2(event: Value) -> Result<Opened, Error> {
         .headers
         .get(EXH_USER_HEADER)
         .map(|user| String::from_utf8_lossy(user.as_bytes()).into_owned());
-    let kind = if requesting_user.is_some() {
-        HttpKind::ExhApiFunction
-    } else {
-        HttpKind::ApiGatewayHttp
-    };
     Ok(Opened::Http {
         kind,
         request: body_request(request.body, request.is_base64_encoded),
@@ -388,6 +517,55 @@ mod tests {
         );
         let without_data = json!({"id": "5f1", "functionName": "my-task"});
         assert_eq!(open(without_data).unwrap(), Opened::Request(json!({})));
+    }
+
+    #[test]
+    fn each_envelope_is_correlated_by_the_ids_it_carries() {
+        let task = json!({"id": "5f1", "functionName": "my-task", "data": {}});
+        let (correlation, opened) = open_correlated(task);
+        assert!(opened.is_ok());
+        assert_eq!(correlation.envelope, Envelope::ExhTask);
+        assert_eq!(correlation.task_id.as_deref(), Some("5f1"));
+        assert_eq!(correlation.function_name.as_deref(), Some("my-task"));
+
+        let sqs = json!({"Records": [{"messageId": "m1", "eventSource": "aws:sqs", "body": "{}"},
+            {"messageId": "m2", "eventSource": "aws:sqs", "body": "{}"}]});
+        assert_eq!(open_correlated(sqs).0.message_ids, ["m1", "m2"]);
+
+        let api_function = json!({"version": "2.0", "routeKey": "$default", "rawPath": "/",
+            "headers": {"X-Exh-Requesting-User-Id": "u1"},
+            "requestContext": {"requestId": "r1", "http": {"method": "POST", "path": "/"}},
+            "isBase64Encoded": false});
+        let (correlation, opened) = open_correlated(api_function);
+        assert_eq!(
+            correlation.envelope,
+            Envelope::Http(HttpKind::ExhApiFunction)
+        );
+        assert_eq!(correlation.envelope.name(), "exh_api_function");
+        assert_eq!(correlation.requesting_user.as_deref(), Some("u1"));
+        assert_eq!(correlation.http_request_id.as_deref(), Some("r1"));
+        assert!(matches!(
+            opened,
+            Ok(Opened::Http {
+                kind: HttpKind::ExhApiFunction,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_event_that_does_not_open_still_names_its_envelope() {
+        let broken = json!({"Records": [{"eventSource": "aws:sqs", "body": 7}]});
+        let (correlation, opened) = open_correlated(broken);
+        assert_eq!(correlation.envelope, Envelope::Sqs);
+        assert_eq!(opened.unwrap_err().error_type(), "InvalidEvent");
+    }
+
+    #[test]
+    fn an_overlong_id_is_cut_for_the_logs() {
+        let task = json!({"id": "x".repeat(1000), "functionName": "f"});
+        let correlation = Correlation::of(&task, detect(&task));
+        assert_eq!(correlation.task_id.map(|id| id.len()), Some(MAX_ID_CHARS));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::exh;
 use crate::hexonet;
 use crate::http::{describe, Upstream};
 use crate::outcome::{EventOutcome, Outcome};
+use crate::telemetry;
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -93,10 +94,22 @@ impl Handler {
     /// answer from being had), an HTTP response, or SQS `batchItemFailures`.
     /// The answer is serialised once, and fits Lambda's 6 MB limit
     /// ([`envelope::MAX_RESULT_BYTES`]) or is that limit's error.
+    ///
+    /// Writes the invocation's summary line, and its metrics when they are
+    /// on ([`telemetry::observe`]).
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
-        match envelope::open(event)? {
+        telemetry::observe(self.answer(event, deadline)).await
+    }
+
+    /// [`Handler::handle`]'s work, inside the invocation's record.
+    async fn answer(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
+        let (correlation, opened) = envelope::open_correlated(event);
+        telemetry::record::correlate(correlation);
+        match opened? {
             Opened::Request(event) => {
-                envelope::result(&self.event(&event, Caller::Invoker, deadline).await?)
+                let outcome = self.event(&event, Caller::Invoker, deadline).await?;
+                telemetry::record::set_ok(outcome.is_ok());
+                envelope::result(&outcome)
             }
             Opened::Http {
                 kind,
@@ -113,10 +126,16 @@ impl Handler {
                     }
                     Err(error) => Err(error),
                 };
+                match &outcome {
+                    Ok(outcome) => telemetry::record::set_ok(outcome.is_ok()),
+                    Err(error) => telemetry::record_error(error),
+                }
                 Ok(kind.response(outcome.as_ref()))
             }
             Opened::Sqs(records) => {
-                envelope::batch_item_failures(self.sqs(records, deadline).await)
+                let failed = self.sqs(records, deadline).await;
+                telemetry::record::set_ok(failed.is_empty());
+                envelope::batch_item_failures(failed)
             }
         }
     }
@@ -130,8 +149,14 @@ impl Handler {
         deadline: Instant,
     ) -> Result<Outcome, Error> {
         match request {
-            Request::Exh(request) => self.exh(request, caller, deadline).await,
-            Request::Hexonet(request) => self.hexonet(request, caller, deadline).await,
+            Request::Exh(request) => {
+                telemetry::record_request("exh");
+                self.exh(request, caller, deadline).await
+            }
+            Request::Hexonet(request) => {
+                telemetry::record_request("hexonet");
+                self.hexonet(request, caller, deadline).await
+            }
         }
     }
 
@@ -149,11 +174,15 @@ impl Handler {
                 .await
                 .map(EventOutcome::Single),
             Event::Batch { items, concurrency } => {
-                let outcomes = futures::stream::iter(items)
+                let outcomes: Vec<_> = futures::stream::iter(items)
                     .map(|item| async move { self.run(&item?, caller, deadline).await })
                     .buffered(concurrency)
                     .collect()
                     .await;
+                outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.as_ref().err())
+                    .for_each(telemetry::record_error);
                 Ok(EventOutcome::Batch(outcomes))
             }
         }
@@ -172,7 +201,10 @@ impl Handler {
                     Ok(outcome) if outcome.is_ok() => None,
                     Ok(_) => Some(record.message_id),
                     Err(error) => {
-                        tracing::warn!(message_id = %record.message_id, %error, "SQS record failed");
+                        // The record's id on its error line.
+                        let span =
+                            tracing::info_span!("sqs_record", message_id = %record.message_id);
+                        span.in_scope(|| telemetry::record_error(&error));
                         Some(record.message_id)
                     }
                 }

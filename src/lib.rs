@@ -3,6 +3,7 @@
 //!
 //! # How an event flows
 //! ```text
+//! Handler::handle ─ telemetry::observe: one record per invocation, its summary line and metrics
 //! Lambda payload ─ envelope::open ─> Opened (direct/task/EventBridge, HTTP, SQS records)
 //!   └ Event::parse ─> Event::Single(Request) | Event::Batch   (event)
 //!       └ Handler::run: prepare, allow_list::check, exh::Client::send | hexonet::Client::send
@@ -31,6 +32,8 @@
 //!   server's `Retry-After`), and the one HTTP client of the process through
 //!   which every upstream request goes; [`limits`]: what bounds memory and
 //!   upstream load (body cap, page and item caps, in-flight requests).
+//! - [`telemetry`]: one summary line per invocation, error lines with
+//!   their `errorType`, EMF metrics, and the `tracing` subscriber.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
 //!
@@ -57,6 +60,7 @@ mod retry;
 pub mod schema;
 pub mod secret;
 pub mod secrets_manager;
+pub mod telemetry;
 
 pub use error::Error;
 pub use handler::Handler;

@@ -188,6 +188,15 @@ async fn an_api_host_that_cannot_be_right_fails_start_up_with_an_init_error_nami
         0,
         "an invocation was taken despite the init error"
     );
+    // The log says it too, with the error's type and text as fields.
+    let log = function.stderr() + &function.stdout();
+    assert!(
+        log.lines()
+            .any(|line| line.contains("invalid configuration")
+                && line.contains("InvalidConfig")
+                && line.contains("API_HOST")),
+        "{log}"
+    );
     runtime.assert_no_rejections();
     function.assert_no_secret_in_output();
 }

@@ -37,7 +37,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    exh_task::telemetry::init();
     let http = exh_task::http::client()?;
     // The secret named by EXH_TASK_SECRET_ID, if any, fills what the
     // environment leaves unset; read once, before the first invocation.
@@ -47,11 +47,15 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     {
         Ok(config) => config,
         Err(error) => {
-            tracing::error!(%error, "invalid configuration");
             let report = LambdaError {
                 error_type: init_error::INVALID_CONFIG,
                 error_message: error.to_string(),
             };
+            tracing::error!(
+                errorType = report.error_type,
+                errorMessage = %report.error_message,
+                "invalid configuration"
+            );
             init_error::report(&http, &report).await;
             return Err(error.into());
         }

@@ -9,6 +9,7 @@ use crate::http::{Failure, Received, Upstream};
 use crate::limits::{check_pages, PageTally, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
+use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
 use serde::Serialize;
@@ -141,11 +142,13 @@ impl Client {
                 self.send_one(&Method::GET, url, None, deadline)
             })
             .buffered(PAGE_CONCURRENCY);
+        telemetry::record_pages(Side::Exh, 1);
         // Each page's items are moved, not copied, into the first page's
         // list; leaving the loop early drops the pages still in flight.
         let mut items = page.data;
         while let Some(answer) = rest.next().await {
             let (mut answer, bytes) = answer?;
+            telemetry::record_pages(Side::Exh, 1);
             if !answer.is_ok() {
                 return Ok(answer);
             }
@@ -176,10 +179,13 @@ impl Client {
     ) -> Result<(Answer, usize), Error> {
         let what = format!("Extra Horizon {method} {}", url.path());
         let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        retrying(deadline, &what, idempotent, || {
-            self.attempt(method, &url, body, &what, deadline)
+        let call = telemetry::Call::start(Side::Exh, method.as_str(), url.path());
+        let result = retrying(deadline, &what, idempotent, || {
+            call.attempt(self.attempt(method, &url, body, &what, deadline))
         })
-        .await
+        .await;
+        call.end(result.as_ref().map(|(answer, _)| answer.status));
+        result
     }
 
     async fn attempt(

@@ -45,6 +45,7 @@ use crate::limits::body_over;
 use crate::mask::hexonet as mask;
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
+use crate::telemetry::{self, Side};
 use reqwest::header::{self, HeaderMap};
 use tokio::time::Instant;
 
@@ -74,10 +75,14 @@ impl Client {
         let read = is_read_command(name);
         let what = format!("{} {name}", self.protocol().name);
         let command = command.as_ref();
-        retrying(deadline, &what, read, || {
-            self.attempt(command, &body, read, &what, deadline)
+        let call = telemetry::Call::start(Side::Hexonet, "POST", self.inner.endpoint.url.path())
+            .command(name);
+        let result = retrying(deadline, &what, read, || {
+            call.attempt(self.attempt(command, &body, read, &what, deadline))
         })
-        .await
+        .await;
+        call.end(result.as_ref().map(Response::code));
+        result
     }
 
     /// The POST body: the platform's SDK's, with the connection fields of

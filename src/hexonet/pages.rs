@@ -17,6 +17,7 @@ use super::request::Options;
 use super::{next_page, Client, Command, Error, Response};
 use crate::http::PAGE_CONCURRENCY;
 use crate::limits::{check_pages, PageTally};
+use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use indexmap::IndexMap;
 use tokio::time::Instant;
@@ -163,10 +164,12 @@ impl Client {
         let mut pages = futures::stream::iter(rest)
             .map(|page| async move { self.send_command(&page, options, deadline).await })
             .buffered(PAGE_CONCURRENCY);
+        telemetry::record_pages(Side::Hexonet, 1);
         // Leaving the loop early drops the pages still in flight.
         let mut rest = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page?;
+            telemetry::record_pages(Side::Hexonet, 1);
             if !page.is_success() {
                 return Ok(page);
             }

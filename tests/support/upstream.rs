@@ -39,6 +39,9 @@ pub enum Behaviour {
     /// Answers, after the delay, a list of 60 items at 20 a page (three
     /// requests for `all_pages`), keeping the connection open.
     ListAfter(Duration),
+    /// Answers the first request `503 Service Unavailable`, every later
+    /// one as [`Behaviour::Api`]: one retry's worth of trouble.
+    UnavailableOnce,
 }
 
 /// The body [`Behaviour::AnswerAfter`] answers with.
@@ -171,6 +174,11 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
         let index = stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        // One retry's worth of trouble, then the APIs' answers.
+        let behaviour = match behaviour {
+            Behaviour::UnavailableOnce if index > 0 => Behaviour::Api,
+            other => other,
+        };
         let hexonet = target.starts_with(HEXONET_PATH);
         let (status, content_type, body) = match behaviour {
             Behaviour::Never => std::future::pending().await,
@@ -210,6 +218,11 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
                 let (content_type, body) = list_page(&target, 60, 20);
                 ("200 OK", content_type, body)
             }
+            Behaviour::UnavailableOnce => (
+                "503 Service Unavailable",
+                "text/plain",
+                "unavailable".to_owned(),
+            ),
         };
         stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         // A HEAD answer has the headers of a GET but no body.

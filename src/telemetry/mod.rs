@@ -1,0 +1,25 @@
+//! Telemetry: what each invocation did, told so that an operator can read it
+//! at 3 a.m. and query it in CloudWatch.
+//!
+//! - [`record`]: the per-invocation record, collected through a tokio
+//!   task-local while the handler runs, and the one call each client makes
+//!   when a logical upstream call completes ([`Call`]).
+//! - [`summary`]: the one summary line per invocation, and the error lines.
+//! - [`metrics`]: the same record as CloudWatch Embedded Metric Format
+//!   documents on stdout (opt-in: `EXH_TASK_METRICS_NAMESPACE`).
+//! - [`subscriber`]: the `tracing` subscriber of `bootstrap`, with the
+//!   Lambda runtime's `AWS_LAMBDA_LOG_FORMAT` / `AWS_LAMBDA_LOG_LEVEL` /
+//!   `RUST_LOG` semantics; JSON lines carry the runtime span's `requestId`
+//!   and `xrayTraceId` as top-level fields.
+//!
+//! Nothing here sees a secret, a query string or a body: a call is recorded
+//! by side, method, URL path, HEXONET command name, status or code,
+//! attempts and duration.
+
+pub mod metrics;
+pub mod record;
+pub mod subscriber;
+pub mod summary;
+
+pub use record::{observe, record_error, record_pages, record_request, Call, Side, UpstreamCall};
+pub use subscriber::init;
