@@ -73,8 +73,27 @@ pub struct SqsRecord {
 
 /// Detects the envelope of `event` and takes the request(s) out.
 pub fn open(event: Value) -> Result<Opened, Error> {
+    Ok(match detect(event)? {
+        Detected::Task(task) => Opened::Request(task_data(task)),
+        Detected::Opened(opened) => opened,
+    })
+}
+
+/// An event told apart as [`open`] tells it, the Extra Horizon task kept
+/// whole (for `exh_task::task`, whose handlers read the Task object).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detected {
+    /// An Extra Horizon task: the Task object, `data` still in it.
+    Task(Value),
+    /// Any other envelope, opened.
+    Opened(Opened),
+}
+
+/// Detects the envelope of `event`, as [`open`] does, without taking the
+/// `data` out of an Extra Horizon task.
+pub fn detect(event: Value) -> Result<Detected, Error> {
     let Value::Object(fields) = &event else {
-        return Ok(Opened::Request(event));
+        return Ok(Detected::Opened(Opened::Request(event)));
     };
     let has = |name: &str| fields.contains_key(name);
     if fields
@@ -82,27 +101,27 @@ pub fn open(event: Value) -> Result<Opened, Error> {
         .and_then(|records| records.get(0))
         .is_some_and(|record| record["eventSource"] == "aws:sqs")
     {
-        return sqs(event);
+        return sqs(event).map(Detected::Opened);
     }
     if has("requestContext") && has("httpMethod") {
         let request: ApiGatewayProxyRequest = typed(event, "an API Gateway REST event")?;
-        return Ok(http(
+        return Ok(Detected::Opened(http(
             HttpKind::ApiGatewayRest,
             request.body,
             request.is_base64_encoded,
-        ));
+        )));
     }
     if has("requestContext") && fields.get("version").is_some_and(|v| v == "2.0") {
-        return v2(event);
+        return v2(event).map(Detected::Opened);
     }
     if has("detail-type") && has("source") && has("detail") {
         let event: EventBridgeEvent<Value> = typed(event, "an EventBridge event")?;
-        return Ok(Opened::Request(event.detail));
+        return Ok(Detected::Opened(Opened::Request(event.detail)));
     }
     if fields.get("functionName").is_some_and(Value::is_string) {
-        return Ok(Opened::Request(task_data(event)));
+        return Ok(Detected::Task(event));
     }
-    Ok(Opened::Request(event))
+    Ok(Detected::Opened(Opened::Request(event)))
 }
 
 /// The `data` of an Extra Horizon task, moved out of it; none is `{}`.

@@ -31,6 +31,9 @@
 //!   HTTP client of the process.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
+//! - [`task`]: **write your own task**: [`task::run`] runs your async
+//!   handler as `bootstrap` runs its own, with the event typed and a
+//!   context of ready clients (start there).
 //!
 //! The loopback emulations that tests and demos run against (Extra
 //! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
@@ -54,6 +57,7 @@ mod retry;
 pub mod schema;
 pub mod secret;
 pub mod secrets_manager;
+pub mod task;
 
 pub use error::Error;
 pub use handler::Handler;
