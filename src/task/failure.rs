@@ -103,13 +103,11 @@ impl From<crate::hexonet::Error> for Failure {
     }
 }
 
-/// The Lambda error for `error`, logged once with its `errorType`.
-pub(super) fn report<E: TaskError + ?Sized>(error: &E) -> Diagnostic {
-    let (error_type, message) = (error.error_type(), error.to_string());
-    tracing::warn!(error_type, error = %message, "the invocation failed");
+/// The Lambda error for `error` (which `lambda_runtime` logs, once).
+pub(super) fn diagnostic<E: TaskError + ?Sized>(error: &E) -> Diagnostic {
     Diagnostic {
-        error_type: error_type.to_owned(),
-        error_message: message,
+        error_type: error.error_type().to_owned(),
+        error_message: error.to_string(),
     }
 }
 
@@ -119,14 +117,14 @@ mod tests {
 
     #[test]
     fn a_failure_is_reported_with_the_error_type_it_was_given() {
-        let diagnostic = report(&Failure::new("DocumentGone", "document d1 is gone"));
+        let diagnostic = diagnostic(&Failure::new("DocumentGone", "document d1 is gone"));
         assert_eq!(diagnostic.error_type, "DocumentGone");
         assert_eq!(diagnostic.error_message, "document d1 is gone");
     }
 
     #[test]
     fn exh_task_errors_keep_their_contract_names() {
-        let diagnostic = report(&Error::MissingConfig(vec!["API_HOST"]));
+        let diagnostic = diagnostic(&Error::MissingConfig(vec!["API_HOST"]));
         assert_eq!(diagnostic.error_type, "MissingConfig");
         let failure = Failure::from(crate::hexonet::Error::MissingCommand);
         assert_eq!(failure.error_type(), "InvalidEvent");

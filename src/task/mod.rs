@@ -233,10 +233,10 @@ where
         let handler = handler.clone();
         async move {
             let payload =
-                P::from_payload(event.payload).map_err(|error| failure::report(&error))?;
+                P::from_payload(event.payload).map_err(|error| failure::diagnostic(&error))?;
             handler(payload, ctx)
                 .await
-                .map_err(|error| failure::report(&error))
+                .map_err(|error| failure::diagnostic(&error))
         }
     }))
     .await
