@@ -205,6 +205,18 @@ pub fn is_configured() -> bool {
         .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }
 
+/// The sandbox that stands in when nothing is configured, started in-process.
+pub async fn embedded_sandbox() -> Result<Sandbox, String> {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .map_err(|error| format!("cannot start the embedded sandbox: {error}"))?;
+    eprintln!(
+        "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
+        sandbox.exh_url()
+    );
+    Ok(sandbox)
+}
+
 /// The process configuration, or, when nothing is configured, the embedded
 /// sandbox's (the sandbox is returned so it lives as long as the handler).
 async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
@@ -213,13 +225,7 @@ async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
             .map(|config| (config, None))
             .map_err(|error| error.to_string());
     }
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .map_err(|error| format!("cannot start the embedded sandbox: {error}"))?;
-    eprintln!(
-        "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
-        sandbox.exh_url()
-    );
+    let sandbox = embedded_sandbox().await?;
     let config = Config::from_lookup(sandbox.lookup(|name| std::env::var(name).ok()))
         .map_err(|error| error.to_string())?;
     Ok((config, Some(sandbox)))

@@ -9,7 +9,7 @@
 
 use exh_task_sandbox::hexonet::Dialect;
 use exh_task_sandbox::runtime_api::{Function, Invoke, Outcome, RuntimeApi};
-use exh_task_sandbox::{Sandbox, SandboxOptions};
+use exh_task_sandbox::Sandbox;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -44,13 +44,7 @@ impl Binary {
         let sandbox = if crate::invoke::is_configured() {
             None
         } else {
-            let sandbox = Sandbox::start(SandboxOptions::default())
-                .await
-                .map_err(|error| format!("cannot start the embedded sandbox: {error}"))?;
-            eprintln!(
-                "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
-                sandbox.exh_url()
-            );
+            let sandbox = crate::invoke::embedded_sandbox().await?;
             let dialect = match std::env::var("HEXONET_BACKEND").as_deref() {
                 Ok("centralnic") => Dialect::CentralNic,
                 _ => Dialect::Hexonet,
