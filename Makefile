@@ -13,6 +13,11 @@ SAM     := $(VENV)/bin/sam
 # Nothing is sent anywhere from here: no SAM CLI telemetry.
 export SAM_CLI_TELEMETRY := 0
 EVENT   ?= events/users-me.json
+# The function binary that watch, invoke, build, package and exh-bundle work on:
+# `bootstrap`, or a task of your own (`make exh-bundle BIN=check-domains`); its
+# package is the product's for bootstrap, else the package of that name.
+BIN     ?= bootstrap
+PACKAGE ?= $(if $(filter bootstrap,$(BIN)),exh-task,$(BIN))
 PORT    ?= 9001
 SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
            events/data-create-document.json events/batch.json events/envelope-sqs.json \
@@ -67,15 +72,15 @@ watch: $(LAMBDA)
 	  trap 'kill $$sandbox' EXIT INT TERM; \
 	  for try in $$(seq 100); do test -s $(VENV)/sandbox.env && break; sleep 0.1; done; \
 	  test -s $(VENV)/sandbox.env || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
-	  . ./$(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin bootstrap
+	  . ./$(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin $(BIN)
 
 ## invoke: send EVENT to the function `make watch` serves
 invoke: $(LAMBDA)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke bootstrap --data-file $(EVENT)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke $(BIN) --data-file $(EVENT)
 
 ## build: the release bootstrap for AWS Lambda (arm64); its package has no sandbox to leave out
 LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release \
-               --package exh-task --bin bootstrap
+               --package $(PACKAGE) --bin $(BIN)
 build: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD) --arm64
@@ -86,13 +91,15 @@ build: $(LAMBDA)
 package: $(LAMBDA)
 	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD) --arm64 --output-format zip
-	@ls -l target/lambda/bootstrap/bootstrap.zip
+	@ls -l target/lambda/$(BIN)/bootstrap.zip
 
 ## exh-bundle: target/exh-task/, the folder `exh tasks sync --path target/exh-task/task-config.json`
 ##             takes: bootstrap for x86_64 (Extra Horizon creates functions on Lambda's
 ##             default architecture; EXH_ARCH=arm64 only if it creates yours on arm64)
-##             beside deploy/task-config.json
+##             beside deploy/task-config.json (EXH_TASK_CONFIG, e.g. BIN=check-domains
+##             EXH_TASK_CONFIG=examples/check-domains/task-config.json)
 EXH_ARCH   ?= x86_64
+EXH_TASK_CONFIG ?= deploy/task-config.json
 EXH_BUNDLE := target/exh-task
 exh-bundle: $(LAMBDA)
 	case "$(EXH_ARCH)" in \
@@ -103,8 +110,8 @@ exh-bundle: $(LAMBDA)
 	rustup target add $$target && \
 	$(LAMBDA_BUILD) $$flag --lambda-dir target/lambda-$(EXH_ARCH)
 	rm -rf $(EXH_BUNDLE) && mkdir -p $(EXH_BUNDLE)
-	install -m 755 target/lambda-$(EXH_ARCH)/bootstrap/bootstrap $(EXH_BUNDLE)/bootstrap
-	install -m 644 deploy/task-config.json $(EXH_BUNDLE)/task-config.json
+	install -m 755 target/lambda-$(EXH_ARCH)/$(BIN)/bootstrap $(EXH_BUNDLE)/bootstrap
+	install -m 644 $(EXH_TASK_CONFIG) $(EXH_BUNDLE)/task-config.json
 	@ls -l $(EXH_BUNDLE)
 
 ## deploy: `sam build && sam deploy --guided` with template.yaml and your AWS credentials

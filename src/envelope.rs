@@ -240,6 +240,24 @@ pub fn open_correlated(event: Value) -> (Correlation, Result<Opened, Error>) {
     (correlation, opened)
 }
 
+/// An event told apart as [`open`] tells it, the Extra Horizon task kept
+/// whole (for `exh_task::task`, whose handlers read the Task object).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detected {
+    /// An Extra Horizon task: the Task object, `data` still in it.
+    Task(Value),
+    /// Any other envelope, opened.
+    Opened(Opened),
+}
+
+/// [`open`], without taking the `data` out of an Extra Horizon task.
+pub fn open_keeping_task(event: Value) -> Result<Detected, Error> {
+    if detect(&event) == Envelope::ExhTask {
+        return Ok(Detected::Task(event));
+    }
+    open(event).map(Detected::Opened)
+}
+
 /// The `data` of an Extra Horizon task, moved out of it; none is `{}`.
 fn task_data(task: Value) -> Value {
     match task {

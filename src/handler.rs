@@ -221,11 +221,10 @@ impl Handler {
         caller: Caller,
         deadline: Instant,
     ) -> Result<Outcome, Error> {
-        // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
-        allow_list::check(self.inner.allowed_paths.as_ref(), caller, &prepared.path)?;
-        let client = self.inner.exh.as_ref().map_err(Error::clone)?;
-        client.send(&prepared, deadline).await.map(Outcome::Exh)
+        self.send_exh(&prepared, caller, deadline)
+            .await
+            .map(Outcome::Exh)
     }
 
     async fn hexonet(
@@ -234,15 +233,52 @@ impl Handler {
         caller: Caller,
         deadline: Instant,
     ) -> Result<Outcome, Error> {
-        // Refusals come before configuration, so a bad event is named as such.
         let prepared = request.prepare()?;
+        self.send_hexonet(&prepared, caller, deadline)
+            .await
+            .map(Outcome::Hexonet)
+    }
+
+    /// Sends a prepared Extra Horizon request that `caller` asked for:
+    /// refused by `EXH_ALLOWED_PATHS` before configuration is looked at (so
+    /// a bad request is named as such), then sent by the shared client.
+    pub async fn send_exh(
+        &self,
+        prepared: &exh::request::Prepared,
+        caller: Caller,
+        deadline: Instant,
+    ) -> Result<exh::Answer, Error> {
+        allow_list::check(self.inner.allowed_paths.as_ref(), caller, &prepared.path)?;
+        self.exh_client()?.send(prepared, deadline).await
+    }
+
+    /// Sends a prepared HEXONET request that `caller` asked for: refused by
+    /// `HEXONET_ALLOWED_COMMANDS` before configuration is looked at, then
+    /// sent by the shared client.
+    pub async fn send_hexonet(
+        &self,
+        prepared: &hexonet::Prepared,
+        caller: Caller,
+        deadline: Instant,
+    ) -> Result<hexonet::Response, Error> {
         allow_list::check(
             self.inner.allowed_commands.as_ref(),
             caller,
             prepared.command.name(),
         )?;
-        let client = self.inner.hexonet.as_ref().map_err(Error::clone)?;
-        client.send(&prepared, deadline).await.map(Outcome::Hexonet)
+        self.hexonet_client()?.send(prepared, deadline).await
+    }
+
+    /// The shared Extra Horizon client, or the error every request for it
+    /// fails with (`MissingConfig` naming the variables not set).
+    pub fn exh_client(&self) -> Result<&exh::Client, Error> {
+        self.inner.exh.as_ref().map_err(Error::clone)
+    }
+
+    /// The shared HEXONET client, or the error every request for it fails
+    /// with (`MissingConfig`, or an unusable `HEXONET_PROXY`).
+    pub fn hexonet_client(&self) -> Result<&hexonet::Client, Error> {
+        self.inner.hexonet.as_ref().map_err(Error::clone)
     }
 }
 

@@ -36,6 +36,9 @@
 //!   their `errorType`, EMF metrics, and the `tracing` subscriber.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
+//! - [`task`]: **write your own task**: [`task::run`] runs your async
+//!   handler as `bootstrap` runs its own, with the event typed and a
+//!   context of ready clients (start there).
 //!
 //! The loopback emulations that tests and demos run against (Extra
 //! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
@@ -60,6 +63,7 @@ mod retry;
 pub mod schema;
 pub mod secret;
 pub mod secrets_manager;
+pub mod task;
 pub mod telemetry;
 
 pub use error::Error;

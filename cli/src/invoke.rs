@@ -4,6 +4,7 @@
 //! Every input is read and parsed before anything runs, so a missing file
 //! or a typo in `--data` (exit 2) never leaves half of a run behind.
 
+use crate::invoke_bin::Binary;
 use crate::output::{self, Closed, Mode};
 use exh_task::config::Config;
 use exh_task::error::LambdaError;
@@ -37,6 +38,41 @@ pub struct Invoke {
     pub max_items: Option<usize>,
     /// `--fail-on-not-ok`.
     pub fail_on_not_ok: bool,
+    /// `--bin`: a function binary to run under the Runtime API emulator
+    /// instead of the handler in this process.
+    pub bin: Option<PathBuf>,
+}
+
+/// What answers the events: the handler in this process, or a function
+/// binary under the Runtime API emulator.
+enum Runner {
+    Handler {
+        handler: Handler,
+        /// The embedded sandbox the handler calls, kept serving.
+        _sandbox: Option<Sandbox>,
+    },
+    // Boxed: the emulator and the process are far larger than a handler.
+    Binary(Box<Binary>),
+}
+
+impl Runner {
+    /// The answer to `event`, or the error object of a failed invocation.
+    async fn answer(&self, event: Value, timeout: Duration) -> Result<Value, Value> {
+        match self {
+            Runner::Handler { handler, .. } => {
+                let deadline = tokio::time::Instant::now() + timeout;
+                handler
+                    .handle(event, deadline)
+                    .await
+                    .map(|reply| reply.to_value())
+                    .map_err(|error| {
+                        serde_json::to_value(LambdaError::from(&error))
+                            .expect("error objects serialise")
+                    })
+            }
+            Runner::Binary(binary) => binary.answer(event).await,
+        }
+    }
 }
 
 /// One event to run, and the name it is reported under.
@@ -53,25 +89,18 @@ impl Invoke {
             Ok(inputs) => inputs,
             Err(message) => return usage_error(&message),
         };
-        let (config, _sandbox) = match configuration().await {
-            Ok(found) => found,
+        let runner = match self.runner().await {
+            Ok(runner) => runner,
             Err(message) => return usage_error(&message),
         };
-        let http = match exh_task::http::client() {
-            Ok(http) => http,
-            Err(error) => return usage_error(&format!("cannot build the HTTP client: {error}")),
-        };
-        let handler = Handler::new(config, http);
         let mut status = EXIT_OK;
         let several = inputs.len() > 1;
         for input in inputs {
             if several && self.mode != Mode::Jsonl {
                 eprintln!("==> {} <==", input.name);
             }
-            let deadline = tokio::time::Instant::now() + self.timeout;
-            let mut answer = match handler.handle(input.event, deadline).await {
-                Ok(reply) => {
-                    let answer = reply.to_value();
+            let mut answer = match runner.answer(input.event, self.timeout).await {
+                Ok(answer) => {
                     if self.fail_on_not_ok && !is_ok(&answer) {
                         status = status.max(EXIT_FAILED);
                     }
@@ -79,8 +108,7 @@ impl Invoke {
                 }
                 Err(error) => {
                     status = status.max(EXIT_FAILED);
-                    serde_json::to_value(LambdaError::from(&error))
-                        .expect("error objects serialise")
+                    error
                 }
             };
             if let Some(max_items) = self.max_items {
@@ -92,10 +120,29 @@ impl Invoke {
                 }
             }
             if let Err(Closed) = output::result(self.mode, &input.name, &answer) {
-                return ExitCode::SUCCESS;
+                status = EXIT_OK;
+                break;
             }
         }
+        if let Runner::Binary(binary) = runner {
+            binary.finish();
+        }
         ExitCode::from(status)
+    }
+
+    async fn runner(&self) -> Result<Runner, String> {
+        if let Some(bin) = &self.bin {
+            return Binary::start(bin, self.timeout)
+                .await
+                .map(|binary| Runner::Binary(Box::new(binary)));
+        }
+        let (config, sandbox) = configuration().await?;
+        let http = exh_task::http::client()
+            .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        Ok(Runner::Handler {
+            handler: Handler::new(config, http),
+            _sandbox: sandbox,
+        })
     }
 
     fn inputs(&self) -> Result<Vec<Input>, String> {
@@ -150,17 +197,16 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-/// The process configuration, or, when nothing is configured, the embedded
-/// sandbox's (the sandbox is returned so it lives as long as the handler).
-async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
-    let configured = ["API_HOST", "HEXONET_LOGIN", "HEXONET_URL"]
+/// Whether this process is configured for an upstream (else the embedded
+/// sandbox stands in).
+pub fn is_configured() -> bool {
+    ["API_HOST", "HEXONET_LOGIN", "HEXONET_URL"]
         .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
-    if configured {
-        return Config::from_env()
-            .map(|config| (config, None))
-            .map_err(|error| error.to_string());
-    }
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+/// The sandbox that stands in when nothing is configured, started in-process.
+pub async fn embedded_sandbox() -> Result<Sandbox, String> {
     let sandbox = Sandbox::start(SandboxOptions::default())
         .await
         .map_err(|error| format!("cannot start the embedded sandbox: {error}"))?;
@@ -168,6 +214,18 @@ async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
         "no API_HOST or HEXONET_* configuration: using the embedded sandbox at {}",
         sandbox.exh_url()
     );
+    Ok(sandbox)
+}
+
+/// The process configuration, or, when nothing is configured, the embedded
+/// sandbox's (the sandbox is returned so it lives as long as the handler).
+async fn configuration() -> Result<(Config, Option<Sandbox>), String> {
+    if is_configured() {
+        return Config::from_env()
+            .map(|config| (config, None))
+            .map_err(|error| error.to_string());
+    }
+    let sandbox = embedded_sandbox().await?;
     let config = Config::from_lookup(sandbox.lookup(|name| std::env::var(name).ok()))
         .map_err(|error| error.to_string())?;
     Ok((config, Some(sandbox)))

@@ -3,6 +3,7 @@
 //! ```text
 //! exh-task sandbox [--port N] [--env-file PATH] [--fault SPEC]   serve the loopback emulation
 //! exh-task invoke [FILE|-]... [--data JSON]       run the handler, print each answer
+//! exh-task invoke --bin PATH [FILE|-]...          run a function binary under the Runtime API emulator
 //! exh-task schema                                 print the JSON Schema of events and results
 //! exh-task split REQUEST                        one large request as SQS message batches
 //! ```
@@ -12,6 +13,7 @@
 //! invocation failed, 2 for usage and file errors.
 
 mod invoke;
+mod invoke_bin;
 mod output;
 mod sandbox;
 
@@ -82,6 +84,12 @@ enum Command {
         /// status outside 2xx, SQS batch item failures).
         #[arg(long)]
         fail_on_not_ok: bool,
+        /// Run this function binary (your own task, e.g.
+        /// target/debug/check-domains) under the Lambda Runtime API
+        /// emulator, one warm process for every event, instead of the
+        /// handler in this process.
+        #[arg(long, value_name = "PATH")]
+        bin: Option<PathBuf>,
     },
     /// Print the JSON Schema of events (root) and results (`$defs/Result`),
     /// as shipped in schema/event.schema.json.
@@ -129,6 +137,7 @@ async fn main() -> ExitCode {
             output,
             max_items,
             fail_on_not_ok,
+            bin,
         } => {
             invoke::Invoke {
                 files,
@@ -137,6 +146,7 @@ async fn main() -> ExitCode {
                 mode: output::Mode::or_default(output),
                 max_items,
                 fail_on_not_ok,
+                bin,
             }
             .run()
             .await

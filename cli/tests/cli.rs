@@ -237,6 +237,18 @@ fn a_missing_file_exits_2_before_anything_runs() {
 }
 
 #[test]
+fn invoke_with_a_function_binary_that_is_not_there_exits_2_naming_it() {
+    let output = exh_task()
+        .args(["invoke", "--bin", "no/such/check-domains", "--data", "{}"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no/such/check-domains"), "{stderr}");
+}
+
+#[test]
 fn invoke_without_any_event_is_a_usage_error() {
     let output = exh_task().arg("invoke").output().unwrap();
     assert_eq!(output.status.code(), Some(2));

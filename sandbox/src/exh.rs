@@ -13,7 +13,9 @@
 //! | PUT | `/data/v1/{schema}/documents/{id}` | merges the JSON body into `data`: `{"affectedRecords": 1}` |
 //! | DELETE | `/data/v1/{schema}/documents/{id}` | `{"affectedRecords": 1}` |
 //!
-//! `{schema}` is the seeded schema's id or its name `blood-pressure`.
+//! `{schema}` is a seeded schema's id or its name: `blood-pressure`, or
+//! `domain-checks` (one document, [`DOMAIN_CHECKS_DOCUMENT`], listing the
+//! domains the example task checks).
 //! Anything else is 404 with code 16 `RESOURCE_UNKNOWN_EXCEPTION`.
 
 mod auth;
@@ -38,7 +40,10 @@ use super::lock;
 use super::oauth1_verifier::{Credentials, Verified};
 use super::record::Recorder;
 
-pub use self::seed::{DOCUMENT_COUNT, SCHEMA_NAME, USER_COUNT};
+pub use self::seed::{
+    DOCUMENT_COUNT, DOMAIN_CHECKS_DOCUMENT, DOMAIN_CHECKS_DOMAINS, DOMAIN_CHECKS_SCHEMA,
+    SCHEMA_NAME, USER_COUNT,
+};
 
 /// The sandbox's fixed, public, fake OAuth1 credentials.
 pub const CREDENTIALS: Credentials<'static> = Credentials {
@@ -149,9 +154,8 @@ async fn list_documents(
     Path(schema): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let data = state.data();
-    known_schema(&data, &schema)?;
-    list(&data.documents, query)
+    let mut data = state.data();
+    list(documents_of(&mut data, &schema)?, query)
 }
 
 async fn create_document(
@@ -161,17 +165,18 @@ async fn create_document(
 ) -> Answer {
     let fields = json_object(&body)?;
     let mut data = state.data();
-    known_schema(&data, &schema)?;
-    Ok(Json(data.create_document(fields)))
+    documents_of(&mut data, &schema)?;
+    let created = data.new_document(fields);
+    documents_of(&mut data, &schema)?.push(created.clone());
+    Ok(Json(created))
 }
 
 async fn document(
     State(state): State<ExhState>,
     Path((schema, id)): Path<(String, String)>,
 ) -> Answer {
-    let data = state.data();
-    known_schema(&data, &schema)?;
-    find(&data.documents, &id).map(|document| Json(document.clone()))
+    let mut data = state.data();
+    find(documents_of(&mut data, &schema)?, &id).map(|document| Json(document.clone()))
 }
 
 async fn update_document(
@@ -181,9 +186,7 @@ async fn update_document(
 ) -> Answer {
     let fields = json_object(&body)?;
     let mut data = state.data();
-    known_schema(&data, &schema)?;
-    let document = data
-        .documents
+    let document = documents_of(&mut data, &schema)?
         .iter_mut()
         .find(|d| d["id"] == id.as_str())
         .ok_or_else(ExhError::resource_unknown)?;
@@ -198,13 +201,12 @@ async fn delete_document(
     Path((schema, id)): Path<(String, String)>,
 ) -> Answer {
     let mut data = state.data();
-    known_schema(&data, &schema)?;
-    let index = data
-        .documents
+    let documents = documents_of(&mut data, &schema)?;
+    let index = documents
         .iter()
         .position(|d| d["id"] == id.as_str())
         .ok_or_else(ExhError::resource_unknown)?;
-    data.documents.remove(index);
+    documents.remove(index);
     Ok(affected_one())
 }
 
@@ -212,9 +214,9 @@ fn affected_one() -> Json<Value> {
     Json(json!({"affectedRecords": 1}))
 }
 
-fn known_schema(data: &Data, schema: &str) -> Result<(), ExhError> {
-    data.is_schema(schema)
-        .then_some(())
+/// The documents of a seeded schema, or 404 code 16 for any other.
+fn documents_of<'a>(data: &'a mut Data, schema: &str) -> Result<&'a mut Vec<Value>, ExhError> {
+    data.documents_of(schema)
         .ok_or_else(ExhError::resource_unknown)
 }
 
@@ -651,6 +653,20 @@ mod tests {
         );
         let answer = call(&state, "GET", "/data/v1/other/documents", None).await;
         assert_resource_unknown(answer);
+    }
+
+    #[tokio::test]
+    async fn the_domain_checks_schema_holds_one_document_listing_domains() {
+        let state = state();
+        let one = format!("/data/v1/{DOMAIN_CHECKS_SCHEMA}/documents/{DOMAIN_CHECKS_DOCUMENT}");
+        let (status, document) = call(&state, "GET", &one, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(document["data"]["domains"], json!(DOMAIN_CHECKS_DOMAINS));
+        let (_, list) = call(&state, "GET", "/data/v1/domain-checks/documents", None).await;
+        assert_eq!(list["page"]["total"], 1);
+        let (_, blood_pressure) =
+            call(&state, "GET", "/data/v1/blood-pressure/documents", None).await;
+        assert_eq!(blood_pressure["page"]["total"], DOCUMENT_COUNT);
     }
 
     #[tokio::test]

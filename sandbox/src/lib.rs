@@ -17,6 +17,19 @@
 //! [`Sandbox::start`] serves them all on one `127.0.0.1` listener;
 //! [`Sandbox::env`] says how to point exh-task at it.
 //!
+//! # For the tests of a task of your own
+//! Add this crate as a dev-dependency of your task's package, at the
+//! version of `exh-task` it uses (the two are versioned together):
+//! ```toml
+//! [dev-dependencies]
+//! exh-task-sandbox = "0.1"
+//! tokio = { version = "1", features = ["full"] }
+//! ```
+//! then start the sandbox in a `#[tokio::test]` and either call your handler
+//! with an `exh_task::task::Context` built from [`Sandbox::lookup`], or run
+//! your binary (`env!("CARGO_BIN_EXE_…")`) under [`runtime_api::RuntimeApi`]
+//! with [`Sandbox::env`]; `examples/check-domains/tests/` does both.
+//!
 //! # Example
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {

@@ -89,10 +89,26 @@ impl Request {
     /// Encodes the command and checks what can be checked without a call.
     pub fn prepare(&self) -> Result<Prepared, Error> {
         let command = Command::from_json(&self.command)?;
-        if self.all_pages && command.get("LAST").is_some() {
+        let options = Options {
+            subuser: self.subuser.clone(),
+            session: self.session,
+            otp: self.otp.clone().filter(|otp| !otp.expose().is_empty()),
+            remote_addr: self.remote_addr,
+        };
+        let mut prepared = Prepared::new(command, options, self.all_pages)?;
+        prepared.system = self.system;
+        Ok(prepared)
+    }
+}
+
+impl Prepared {
+    /// `command`, sent with `options` (every page of it with `all_pages`),
+    /// checked as [`Request::prepare`] checks a request; no system guard.
+    pub fn new(command: Command, options: Options, all_pages: bool) -> Result<Prepared, Error> {
+        if all_pages && command.get("LAST").is_some() {
             return Err(CommandError::PagingWithLast.into());
         }
-        if self.session && is_session_command(command.name()) {
+        if options.session && is_session_command(command.name()) {
             return Err(Error::invalid_event(format!(
                 "hexonet: with \"session\": true the client starts and renews the session itself; \
                  send {} without \"session\" to manage one yourself",
@@ -101,14 +117,9 @@ impl Request {
         }
         Ok(Prepared {
             command,
-            options: Options {
-                subuser: self.subuser.clone(),
-                session: self.session,
-                otp: self.otp.clone().filter(|otp| !otp.expose().is_empty()),
-                remote_addr: self.remote_addr,
-            },
-            all_pages: self.all_pages,
-            system: self.system,
+            options,
+            all_pages,
+            system: None,
         })
     }
 }

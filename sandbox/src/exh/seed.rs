@@ -1,5 +1,7 @@
-//! The sandbox's Extra Horizon data: users and one data-service schema with
-//! its documents, the same on every start.
+//! The sandbox's Extra Horizon data: users and two data-service schemas
+//! with their documents, the same on every start: `blood-pressure` with
+//! [`DOCUMENT_COUNT`] measurements, and `domain-checks` with the one
+//! document the example task `examples/check-domains` reads.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,6 +13,14 @@ pub const USER_COUNT: u32 = 137;
 pub const DOCUMENT_COUNT: u32 = 60;
 /// Name of the seeded schema; its id works in paths too.
 pub const SCHEMA_NAME: &str = "blood-pressure";
+
+/// Name of the schema whose one document lists domains to check.
+pub const DOMAIN_CHECKS_SCHEMA: &str = "domain-checks";
+/// The id of that document, as the example's `events/` name it.
+pub const DOMAIN_CHECKS_DOCUMENT: &str = "5f5e1a10000000000000d001";
+/// The domains it lists: free, registered (a seeded one), and an IDN.
+pub const DOMAIN_CHECKS_DOMAINS: [&str; 3] =
+    ["free-name.com", "blue-river-0.com", "grün-garten.de"];
 
 /// 2020-09-13T12:26:40Z, the seeded data's epoch, in milliseconds.
 const EPOCH_MS: u64 = 1_600_000_000_000;
@@ -67,6 +77,10 @@ pub(crate) struct Data {
     pub(crate) schema_id: String,
     /// The seeded schema's documents, oldest first.
     pub(crate) documents: Vec<Value>,
+    /// The id of [`DOMAIN_CHECKS_SCHEMA`].
+    pub(crate) domain_checks_schema_id: String,
+    /// Its documents: the one listing [`DOMAIN_CHECKS_DOMAINS`].
+    pub(crate) domain_checks: Vec<Value>,
     next_document: u64,
 }
 
@@ -80,10 +94,19 @@ impl Data {
                 document(n, owner, blood_pressure(n), EPOCH_MS + n * HOUR_MS)
             })
             .collect();
+        let mut domain_checks = document(
+            0,
+            &users[0]["id"],
+            json!({"domains": DOMAIN_CHECKS_DOMAINS}),
+            EPOCH_MS,
+        );
+        domain_checks["id"] = json!(DOMAIN_CHECKS_DOCUMENT);
         Data {
             users,
             schema_id: object_id(Kind::Schema, 0),
             documents,
+            domain_checks_schema_id: object_id(Kind::Schema, 1),
+            domain_checks: vec![domain_checks],
             next_document: u64::from(DOCUMENT_COUNT),
         }
     }
@@ -93,20 +116,25 @@ impl Data {
         &self.users[0]
     }
 
-    /// Whether `id_or_name` names the seeded schema, as Extra Horizon accepts
-    /// either in data-service paths.
-    pub(crate) fn is_schema(&self, id_or_name: &str) -> bool {
-        id_or_name == self.schema_id || id_or_name == SCHEMA_NAME
+    /// The documents of the schema `id_or_name` names (Extra Horizon
+    /// accepts either in data-service paths), if it is a seeded one.
+    pub(crate) fn documents_of(&mut self, id_or_name: &str) -> Option<&mut Vec<Value>> {
+        if id_or_name == self.schema_id || id_or_name == SCHEMA_NAME {
+            Some(&mut self.documents)
+        } else if id_or_name == self.domain_checks_schema_id || id_or_name == DOMAIN_CHECKS_SCHEMA {
+            Some(&mut self.domain_checks)
+        } else {
+            None
+        }
     }
 
-    /// Stores a new document for the token's user and returns it.
-    pub(crate) fn create_document(&mut self, data: Map<String, Value>) -> Value {
+    /// A new document for the token's user, holding `data`; the caller
+    /// stores it in its schema.
+    pub(crate) fn new_document(&mut self, data: Map<String, Value>) -> Value {
         let n = self.next_document;
         self.next_document += 1;
         let creator = self.me()["id"].clone();
-        let created = document(n, &creator, Value::Object(data), now_ms());
-        self.documents.push(created.clone());
-        created
+        document(n, &creator, Value::Object(data), now_ms())
     }
 }
 
@@ -207,9 +235,11 @@ mod tests {
             .users
             .iter()
             .chain(&data.documents)
+            .chain(&data.domain_checks)
             .map(|v| v["id"].as_str().unwrap())
             .collect();
         ids.push(&data.schema_id);
+        ids.push(&data.domain_checks_schema_id);
         assert!(ids
             .iter()
             .all(|id| id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())));

@@ -1,0 +1,247 @@
+//! Write your own task: an async handler of yours, run the way `bootstrap`
+//! runs: with every guarantee of the ready-made function.
+//!
+//! `bootstrap` serves tasks whose event describes the calls. When a task
+//! needs an `if` between two calls (read a document, decide, call
+//! HEXONET, write the outcome back), write the handler yourself, as the
+//! Python `handler(event, context)` of Extra Horizon's guide, and let
+//! [`run`] do the rest:
+//!
+//! - tracing as `bootstrap` sets it up (`AWS_LAMBDA_LOG_FORMAT`,
+//!   `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG`);
+//! - the configuration read once from the environment, and from the AWS
+//!   Secrets Manager secret `EXH_TASK_SECRET_ID` names
+//!   ([`crate::secrets_manager`]); a configuration that cannot be right is
+//!   reported to the Runtime API before the first invocation;
+//! - the Extra Horizon and HEXONET / CentralNic clients built once and
+//!   shared by every invocation (keep-alive, the kept HEXONET session);
+//! - the runtime loop: one invocation at a time on one thread, or
+//!   concurrently on every core when Lambda Managed Instances set
+//!   `AWS_LAMBDA_MAX_CONCURRENCY` above 1.
+//!
+//! Your handler gets the [`Event`] (the Extra Horizon [`Task`] with its
+//! `data` read as your type, or any other envelope) and a [`Context`]
+//! with the clients: [`Context::exh`] (OAuth1 signed, RQL, query, JSON
+//! body, all pages, answers read as your types) and [`Context::hexonet`]
+//! (commands from a map or [`hexonet_command!`](crate::hexonet_command),
+//! the parsed response, pages, sessions). Every call is bounded by the
+//! invocation's deadline and retried when that is safe, exactly as
+//! `bootstrap`'s. Return anything `Serialize` as the result (an Extra
+//! Horizon task's `result`); an error fails the invocation with the
+//! `errorType` of its [`TaskError`]: exh-task's own keep the contract's
+//! names (`Timeout`, `Unauthorized`, …), [`Failure`] carries yours.
+//!
+//! # Example
+//! ```no_run
+//! use exh_task::task::{self, Context, Event, Failure};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! #[serde(rename_all = "camelCase")]
+//! struct Data { document_id: String }
+//!
+//! #[derive(Deserialize)]
+//! struct Document { data: Domains }
+//! #[derive(Deserialize)]
+//! struct Domains { domains: Vec<String> }
+//!
+//! #[derive(Serialize)]
+//! struct Checked { available: Vec<String> }
+//!
+//! async fn handler(event: Event<Data>, ctx: Context) -> Result<Checked, Failure> {
+//!     let data = event.into_data()?;
+//!     let path = format!("/data/v1/domain-checks/documents/{}", data.document_id);
+//!     let document: Document = ctx.exh().get(&path).await?;
+//!     if document.data.domains.is_empty() {
+//!         return Err(Failure::new("NoDomains", "the document lists no domains"));
+//!     }
+//!     let command = exh_task::hexonet_command! {
+//!         COMMAND: "CheckDomains", DOMAIN: document.data.domains,
+//!     }?;
+//!     let response = ctx.hexonet().command(command).await?;
+//!     let available = response.records().iter()
+//!         .filter(|record| record.get("DOMAINCHECK").is_some_and(|check| check.starts_with("210")))
+//!         .filter_map(|record| record.get("DOMAIN").cloned())
+//!         .collect();
+//!     Ok(Checked { available })
+//! }
+//!
+//! fn main() -> Result<(), task::BoxError> {
+//!     task::run(handler)
+//! }
+//! ```
+//!
+//! # Testing a task
+//! The `exh-task-sandbox` crate (a dev-dependency) serves Extra Horizon
+//! (with real OAuth1 checks), HEXONET and CentralNic on loopback, and
+//! emulates the Lambda Runtime API for the compiled binary; or call the
+//! handler directly with [`Context::with_timeout`]. `examples/check-domains`
+//! does both in its `tests/`.
+//!
+//! # Pieces
+//! [`run`] is [`tokio_runtime`], then [`start`] and [`serve`] on it: call
+//! those yourself to set up more before the loop (tracing of your own,
+//! clients of your own).
+
+mod context;
+mod event;
+mod failure;
+
+#[doc(hidden)]
+pub use context::__private;
+pub use context::{Context, Exh, ExhCall, Hexonet, HexonetCall, List, ListPage};
+pub use event::{Event, FromPayload, Task};
+pub use failure::{Failure, TaskError};
+
+use crate::config::Config;
+use crate::error::LambdaError;
+use crate::{init_error, secrets_manager, Handler};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
+
+/// What [`run`] fails with: a start-up or Runtime API error.
+pub type BoxError = lambda_runtime::Error;
+
+/// Runs `handler` for every invocation until the process ends, after the
+/// start-up `bootstrap` does (see the [module documentation](self)).
+///
+/// `handler` takes the event (an [`Event`] of your task's `data` type, or
+/// the raw payload as a [`Value`]) and the invocation's [`Context`], and
+/// returns its result or an error with a [`TaskError`] `errorType`.
+///
+/// # Example
+/// ```no_run
+/// use exh_task::task::{self, Context, Event};
+///
+/// async fn handler(event: Event<serde_json::Value>, ctx: Context) -> Result<serde_json::Value, exh_task::Error> {
+///     let data = event.into_data()?;
+///     let me: serde_json::Value = ctx.exh().get("/users/v1/me").await?;
+///     Ok(serde_json::json!({"data": data, "me": me["email"]}))
+/// }
+///
+/// fn main() -> Result<(), task::BoxError> {
+///     task::run(handler)
+/// }
+/// ```
+pub fn run<P, R, E, F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(P, Context) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    P: FromPayload + Send + 'static,
+    R: Serialize + Send + 'static,
+    E: TaskError + 'static,
+{
+    tokio_runtime()?.block_on(async move {
+        crate::telemetry::init();
+        serve(start().await?, handler).await
+    })
+}
+
+/// The tokio runtime [`run`] runs on: one thread when invocations come one
+/// at a time, a worker per core when `AWS_LAMBDA_MAX_CONCURRENCY` is above
+/// 1 (read as `lambda_runtime` does).
+///
+/// A sequential function gains nothing from more threads, and with several
+/// it loses keep-alive: hyper returns a finished HTTP/1 connection to the
+/// pool from a task of its own, which can wait on a preempted worker while
+/// the next invocation already asks for a connection; the pool then races a
+/// new connect against it and, when the connect wins, closes the old one.
+/// On one thread that task runs before the next invocation can arrive.
+///
+/// # Example
+/// ```no_run
+/// let runtime = exh_task::task::tokio_runtime().expect("a tokio runtime");
+/// runtime.block_on(async { /* start, then serve */ });
+/// ```
+pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .is_some_and(|limit| limit > 1);
+    let mut builder = if concurrent {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()
+}
+
+/// The start-up before the first invocation: the shared HTTP client, the
+/// configuration (the environment, then the Secrets Manager secret
+/// `EXH_TASK_SECRET_ID` names for what it leaves unset), and the
+/// [`Handler`] holding the clients built from them.
+///
+/// A configuration that cannot be right is logged and reported to the
+/// Runtime API (`/init/error`, `errorType` `InvalidConfig`) before the
+/// error is returned, so the first invocation's caller reads the cause.
+///
+/// # Example
+/// ```no_run
+/// # async fn run() -> Result<(), exh_task::task::BoxError> {
+/// let handler = exh_task::task::start().await?;
+/// # Ok(()) }
+/// ```
+pub async fn start() -> Result<Handler, BoxError> {
+    let http = crate::http::client()?;
+    // Read once, before the first invocation; the environment always wins.
+    let config = match secrets_manager::overlay(|name| std::env::var(name).ok())
+        .await
+        .and_then(Config::from_lookup)
+    {
+        Ok(config) => config,
+        Err(error) => {
+            let report = LambdaError {
+                error_type: init_error::INVALID_CONFIG,
+                error_message: error.to_string(),
+            };
+            tracing::error!(
+                errorType = report.error_type,
+                errorMessage = %report.error_message,
+                "invalid configuration"
+            );
+            init_error::report(&http, &report).await;
+            return Err(error.into());
+        }
+    };
+    Ok(Handler::new(config, http))
+}
+
+/// The runtime loop: every invocation's payload read as `P`, then
+/// `handler` run with a [`Context`] on `shared`'s clients; concurrently
+/// when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1.
+///
+/// # Example
+/// ```no_run
+/// use exh_task::task::{self, Context};
+///
+/// async fn handler(event: serde_json::Value, ctx: Context) -> Result<exh_task::envelope::Reply, exh_task::Error> {
+///     ctx.handler().handle(event, ctx.deadline()).await
+/// }
+///
+/// # async fn run() -> Result<(), task::BoxError> {
+/// task::serve(task::start().await?, handler).await
+/// # }
+/// ```
+pub async fn serve<P, R, E, F, Fut>(shared: Handler, handler: F) -> Result<(), BoxError>
+where
+    F: Fn(P, Context) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    P: FromPayload + Send + 'static,
+    R: Serialize + Send + 'static,
+    E: TaskError + 'static,
+{
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| {
+        let ctx = Context::new(shared.clone(), event.context);
+        let handler = handler.clone();
+        async move {
+            let payload =
+                P::from_payload(event.payload).map_err(|error| failure::diagnostic(&error))?;
+            handler(payload, ctx)
+                .await
+                .map_err(|error| failure::diagnostic(&error))
+        }
+    }))
+    .await
+}
