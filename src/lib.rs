@@ -30,6 +30,9 @@
 //!   HTTP client of the process.
 //! - [`error`]: the one error type and its stable `errorType` names;
 //!   [`init_error`]: start-up failures reported to the Runtime API.
+//! - [`runtime`]: the Lambda Runtime API loop (the event read from its
+//!   bytes, malformed `/next` answers survived, SIGTERM answered);
+//!   [`logging`]: the log subscriber, which never logs a raw event.
 //!
 //! The loopback emulations that tests and demos run against (Extra
 //! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
@@ -47,9 +50,11 @@ pub mod handler;
 pub mod hexonet;
 pub mod http;
 pub mod init_error;
+pub mod logging;
 pub mod mask;
 pub mod outcome;
 mod retry;
+pub mod runtime;
 pub mod schema;
 pub mod secret;
 

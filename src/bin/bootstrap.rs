@@ -1,21 +1,20 @@
 //! The Lambda / Extra Horizon task entry point.
 //!
 //! Wires tracing, configuration and the shared HTTP client, then serves
-//! invocations: concurrently when Lambda Managed Instances set
+//! invocations with the project's own runtime loop (`exh_task::runtime`):
+//! concurrently when Lambda Managed Instances set
 //! `AWS_LAMBDA_MAX_CONCURRENCY` above 1, one after the other otherwise.
 
 use exh_task::config::Config;
 use exh_task::error::LambdaError;
 use exh_task::{init_error, Handler};
-use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
 
 fn main() -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(serve())
 }
 
 /// One thread when invocations come one at a time, a worker per core when
-/// `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (read as `lambda_runtime` does).
+/// `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (`exh_task::runtime::max_concurrency`).
 ///
 /// A sequential function gains nothing from more threads, and with several
 /// it loses keep-alive: hyper returns a finished HTTP/1 connection to the
@@ -24,11 +23,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
 /// new connect against it and, when the connect wins, closes the old one.
 /// On one thread that task runs before the next invocation can arrive.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
-        .ok()
-        .and_then(|value| value.parse::<u32>().ok())
-        .is_some_and(|limit| limit > 1);
-    let mut builder = if concurrent {
+    let mut builder = if exh_task::runtime::max_concurrency() > 1 {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -37,7 +32,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    exh_task::logging::init();
     let http = exh_task::http::client()?;
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -51,10 +46,5 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             return Err(error.into());
         }
     };
-    let handler = Handler::new(config, http);
-    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = handler.clone();
-        async move { handler.invoke(event).await }
-    }))
-    .await
+    exh_task::runtime::run(Handler::new(config, http)).await
 }

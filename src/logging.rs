@@ -1,0 +1,62 @@
+//! The log subscriber of `bootstrap`: Lambda's advanced logging controls
+//! (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`), as
+//! `lambda_runtime::tracing::init_default_subscriber` reads them, with a
+//! ceiling on the crates that would log what must not be logged.
+//!
+//! `lambda_runtime` logs every raw event at TRACE (an OTP or a password in
+//! a command among them); hyper, h2, reqwest and rustls trace connection
+//! internals. Whatever `RUST_LOG` says, these targets log at most at
+//! [`CEILING`]: nothing of an event, body or secret reaches the log unless
+//! `EXH_TASK_DEBUG=1` asks for bodies, masked.
+
+use lambda_runtime::tracing::subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use std::str::FromStr;
+
+/// The most these crates may log.
+pub const CEILING: LevelFilter = LevelFilter::DEBUG;
+
+/// The crates capped at [`CEILING`].
+pub const CAPPED_TARGETS: [&str; 6] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "hyper",
+    "h2",
+    "reqwest",
+    "rustls",
+];
+
+/// Installs the subscriber for the process (stdout; JSON lines when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`). Call once, first.
+pub fn init() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| LevelFilter::from_str(&level).ok())
+        .unwrap_or(LevelFilter::INFO);
+    let collector = lambda_runtime::tracing::subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter(level))
+        .with_writer(std::io::stdout);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
+        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    if json {
+        collector.json().init()
+    } else {
+        collector.init()
+    }
+}
+
+/// `RUST_LOG` (lossy) over `level`, each capped target at most [`CEILING`]
+/// (added last, so it wins over what `RUST_LOG` says of the same target).
+fn filter(level: LevelFilter) -> EnvFilter {
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy();
+    CAPPED_TARGETS.iter().fold(filter, |filter, target| {
+        let ceiling = level.min(CEILING);
+        let directive = Directive::from_str(&format!("{target}={ceiling}"))
+            .expect("a target and a level make a directive");
+        filter.add_directive(directive)
+    })
+}
