@@ -14,8 +14,8 @@
 //! - at `RUST_LOG=trace` it logs every raw event, and a non-UTF-8 event
 //!   ends the process;
 //! - a `/next` answer without `Lambda-Runtime-Aws-Request-Id` or
-//!   `Lambda-Runtime-Deadline-Ms` panics, and a 500 from `/next` ends the
-//!   loop (debug builds) or panics on the missing headers (release);
+//!   `Lambda-Runtime-Deadline-Ms` panics, and so does a 500 from `/next`
+//!   (read as an invocation, it has no request id);
 //! - its concurrent workers retry a failing `/next` with no pause at all.
 //!
 //! No `Deserialize` type can see the raw bytes (a `RawValue` still asks for
