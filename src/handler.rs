@@ -12,6 +12,7 @@ use crate::event::{Event, Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
 use crate::http::describe;
+use crate::mask::Redactor;
 use crate::outcome::{EventOutcome, Outcome};
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
@@ -38,6 +39,8 @@ struct Inner {
     hexonet: Result<hexonet::Client, Error>,
     allowed_paths: Option<PathAllowList>,
     allowed_commands: Option<CommandAllowList>,
+    /// Every configured secret, kept out of every answer and error.
+    redactor: Redactor,
 }
 
 impl Handler {
@@ -59,10 +62,12 @@ impl Handler {
             Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
         });
         warn_if_open(&config);
+        let redactor = Redactor::new(&config.secrets());
         Handler {
             inner: Arc::new(Inner {
                 exh,
                 hexonet,
+                redactor,
                 allowed_paths: config.allowed_paths,
                 allowed_commands: config.allowed_commands,
             }),
@@ -87,7 +92,20 @@ impl Handler {
     /// answer from being had), an HTTP response, or SQS `batchItemFailures`.
     /// The answer is serialised once, and fits Lambda's 6 MB limit
     /// ([`envelope::MAX_RESULT_BYTES`]) or is that limit's error.
+    ///
+    /// No configured secret leaves in it, in any form ([`Redactor`]): an
+    /// upstream may echo one into a result, and the answer is scanned for
+    /// them once (one Aho-Corasick pass over the bytes sent); only an answer
+    /// that holds one is read again and redacted.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
+        match self.answer(event, deadline).await {
+            Ok(reply) => reply.redacted(&self.inner.redactor),
+            Err(error) => Err(self.inner.redactor.error(error)),
+        }
+    }
+
+    /// [`Handler::handle`] before redaction.
+    async fn answer(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
         match envelope::open(event)? {
             Opened::Request(event) => {
                 envelope::result(&self.event(&event, Caller::Invoker, deadline).await?)
@@ -204,7 +222,13 @@ impl Handler {
             prepared.command.name(),
         )?;
         let client = self.inner.hexonet.as_ref().map_err(Error::clone)?;
-        client.send(&prepared, deadline).await.map(Outcome::Hexonet)
+        let sent = client.send(&prepared, deadline).await.map(Outcome::Hexonet);
+        // The request's one-time password is a secret of its own, which an
+        // upstream error (a 530 quoting `s_otp`) may carry.
+        match &prepared.options.otp {
+            Some(otp) => sent.map_err(|error| Redactor::new([otp]).error(error)),
+            None => sent,
+        }
     }
 }
 
