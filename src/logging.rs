@@ -60,3 +60,43 @@ fn filter(level: LevelFilter) -> EnvFilter {
         filter.add_directive(directive)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    /// Runs `check` under a subscriber with [`filter`] over `level`.
+    fn under(level: LevelFilter, check: impl FnOnce()) {
+        let subscriber = lambda_runtime::tracing::subscriber::fmt()
+            .with_env_filter(filter(level))
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, check);
+    }
+
+    #[test]
+    fn at_trace_level_the_capped_targets_stop_at_debug() {
+        under(LevelFilter::TRACE, || {
+            assert!(tracing::enabled!(target: "exh_task::handler", Level::TRACE));
+            // Targets are static in tracing's macros: one pair each.
+            assert!(
+                tracing::enabled!(target: "lambda_runtime::layers::api_response", Level::DEBUG)
+            );
+            assert!(
+                !tracing::enabled!(target: "lambda_runtime::layers::api_response", Level::TRACE)
+            );
+            assert!(tracing::enabled!(target: "hyper::proto::h1", Level::DEBUG));
+            assert!(!tracing::enabled!(target: "hyper::proto::h1", Level::TRACE));
+            assert!(!tracing::enabled!(target: "reqwest::connect", Level::TRACE));
+        });
+    }
+
+    #[test]
+    fn at_info_level_the_capped_targets_stay_at_info() {
+        under(LevelFilter::INFO, || {
+            assert!(tracing::enabled!(target: "hyper::proto::h1", Level::INFO));
+            assert!(!tracing::enabled!(target: "hyper::proto::h1", Level::DEBUG));
+        });
+    }
+}

@@ -38,6 +38,9 @@ pub struct Redactor {
     secrets: Vec<Secret>,
     /// `None` when there is nothing to look for.
     forms: Option<AhoCorasick>,
+    /// The length of the shortest form: shorter text cannot hold one, and
+    /// most keys and values of a result are shorter (no search at all).
+    shortest: usize,
 }
 
 impl Redactor {
@@ -52,6 +55,7 @@ impl Redactor {
             .iter()
             .flat_map(|secret| forms::of(secret.expose()))
             .collect();
+        let shortest = patterns.iter().map(String::len).min().unwrap_or(0);
         let forms = (!patterns.is_empty()).then(|| {
             AhoCorasick::builder()
                 // The longest form wins where forms overlap (a secret and
@@ -60,7 +64,11 @@ impl Redactor {
                 .build(&patterns)
                 .expect("literal patterns build")
         });
-        Redactor { secrets, forms }
+        Redactor {
+            secrets,
+            forms,
+            shortest,
+        }
     }
 
     /// This redactor and `more` secrets (a request's one-time password).
@@ -70,15 +78,17 @@ impl Redactor {
 
     /// Whether `text` holds a form of a secret.
     pub fn finds(&self, text: &str) -> bool {
-        self.forms
-            .as_ref()
-            .is_some_and(|forms| forms.is_match(text))
+        text.len() >= self.shortest
+            && self
+                .forms
+                .as_ref()
+                .is_some_and(|forms| forms.is_match(text))
     }
 
     /// `text` with every form of every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         match &self.forms {
-            Some(forms) if forms.is_match(text) => {
+            Some(forms) if self.finds(text) => {
                 let mut redacted = String::with_capacity(text.len());
                 forms.replace_all_with(text, &mut redacted, |_, _, out| {
                     out.push_str("***");
@@ -116,7 +126,14 @@ impl Redactor {
             Value::Object(fields) => Value::Object(
                 fields
                     .into_iter()
-                    .map(|(name, value)| (self.redact(&name), self.value(value)))
+                    .map(|(name, value)| {
+                        let name = if self.finds(&name) {
+                            self.redact(&name)
+                        } else {
+                            name
+                        };
+                        (name, self.value(value))
+                    })
                     .collect(),
             ),
             other => other,

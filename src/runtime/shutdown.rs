@@ -45,19 +45,11 @@ impl Shutdown {
         Ok(Shutdown(receiver))
     }
 
-    /// One that never comes, for tests and tools that stop otherwise.
-    pub fn never() -> Shutdown {
-        let (sender, receiver) = watch::channel(false);
-        // Kept alive, so waiting on it waits forever rather than ending.
-        std::mem::forget(sender);
-        Shutdown(receiver)
-    }
-
     /// Resolves when the signal has come (at once if it already has).
     pub async fn started(&self) {
         let mut receiver = self.0.clone();
-        // An error means the sender is gone, which only happens for
-        // `never`'s forgotten one: never, then.
+        // An error means the signal task ended without the signal (the
+        // tokio runtime is going away): it never comes, then.
         if receiver.wait_for(|started| *started).await.is_err() {
             std::future::pending::<()>().await;
         }
