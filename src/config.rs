@@ -111,6 +111,33 @@ impl Config {
         })
     }
 
+    /// Every secret configured: the four OAuth1 values, the HEXONET
+    /// password and the credentials in `HEXONET_URL` or `HEXONET_PROXY`;
+    /// what no answer, error or log may show.
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = Vec::new();
+        if let Ok(exh) = &self.exh {
+            let credentials = &exh.credentials;
+            secrets.extend(
+                [
+                    &credentials.consumer_key,
+                    &credentials.consumer_secret,
+                    &credentials.token,
+                    &credentials.token_secret,
+                ]
+                .into_iter()
+                .cloned(),
+            );
+        }
+        if let Ok(hexonet) = &self.hexonet {
+            secrets.push(hexonet.password.clone());
+            for url in [&hexonet.url, &hexonet.proxy] {
+                secrets.extend(crate::mask::url::credentials(url.as_ref()));
+            }
+        }
+        secrets
+    }
+
     /// The Extra Horizon side, or [`Error::MissingConfig`].
     pub fn exh(&self) -> Result<&ExhConfig, Error> {
         self.exh

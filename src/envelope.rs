@@ -13,6 +13,7 @@
 //! | direct invocation | anything else | the event | result |
 
 use crate::error::{Error, LambdaError};
+use crate::mask::Redactor;
 use crate::outcome::EventOutcome;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -417,6 +418,24 @@ impl Reply {
             )));
         }
         Ok(Reply(json))
+    }
+
+    /// This answer without any secret `redactor` knows. An answer that
+    /// holds none (the usual case) costs one scan and is kept as it is;
+    /// one that does is read, redacted string by string (an HTTP body as
+    /// the JSON it is) and written again, so it stays valid JSON.
+    pub fn redacted(self, redactor: &Redactor) -> Result<Reply, Error> {
+        if !redactor.finds(self.json()) {
+            return Ok(self);
+        }
+        // Readable unless deeper than serde_json's limit, which only an
+        // upstream body at that limit plus our envelope can be.
+        let value: Value = serde_json::from_str(self.json()).map_err(|_| {
+            Error::InvalidResponse(
+                "the result holds a secret and nests too deep to be redacted".to_owned(),
+            )
+        })?;
+        Reply::fitting(&redactor.value(value))
     }
 
     /// The JSON text sent.

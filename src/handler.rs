@@ -12,6 +12,7 @@ use crate::event::{Event, Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
 use crate::http::{describe, Upstream};
+use crate::mask::Redactor;
 use crate::outcome::{EventOutcome, Outcome};
 use crate::telemetry;
 use futures::StreamExt;
@@ -39,6 +40,8 @@ struct Inner {
     hexonet: Result<hexonet::Client, Error>,
     allowed_paths: Option<PathAllowList>,
     allowed_commands: Option<CommandAllowList>,
+    /// Every configured secret, kept out of every answer and error.
+    redactor: Redactor,
 }
 
 impl Handler {
@@ -66,10 +69,12 @@ impl Handler {
             Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
         });
         warn_if_open(&config);
+        let redactor = Redactor::new(&config.secrets());
         Handler {
             inner: Arc::new(Inner {
                 exh,
                 hexonet,
+                redactor,
                 allowed_paths: config.allowed_paths,
                 allowed_commands: config.allowed_commands,
             }),
@@ -96,12 +101,23 @@ impl Handler {
     /// ([`envelope::MAX_RESULT_BYTES`]) or is that limit's error.
     ///
     /// Writes the invocation's summary line, and its metrics when they are
-    /// on ([`telemetry::observe`]).
+    /// on ([`telemetry::observe`]). No configured secret leaves in the
+    /// answer, in any form ([`Redactor`]): an upstream may echo one into a
+    /// result, and the answer is scanned for them once (one Aho-Corasick
+    /// pass over the bytes sent); only an answer that holds one is read
+    /// again and redacted. The summary line sees the redacted error.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
-        telemetry::observe(self.answer(event, deadline)).await
+        telemetry::observe(async {
+            match self.answer(event, deadline).await {
+                Ok(reply) => reply.redacted(&self.inner.redactor),
+                Err(error) => Err(self.inner.redactor.error(error)),
+            }
+        })
+        .await
     }
 
-    /// [`Handler::handle`]'s work, inside the invocation's record.
+    /// [`Handler::handle`]'s work, inside the invocation's record, before
+    /// redaction.
     async fn answer(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
         let (correlation, opened) = envelope::open_correlated(event);
         telemetry::record::correlate(correlation);
@@ -266,7 +282,13 @@ impl Handler {
             caller,
             prepared.command.name(),
         )?;
-        self.hexonet_client()?.send(prepared, deadline).await
+        let sent = self.hexonet_client()?.send(prepared, deadline).await;
+        // The request's one-time password is a secret of its own, which an
+        // upstream error (a 530 quoting `s_otp`) may carry.
+        match &prepared.options.otp {
+            Some(otp) => sent.map_err(|error| Redactor::new([otp]).error(error)),
+            None => sent,
+        }
     }
 
     /// The shared Extra Horizon client, or the error every request for it

@@ -39,6 +39,9 @@
 //! - [`task`]: **write your own task**: [`task::run`] runs your async
 //!   handler as `bootstrap` runs its own, with the event typed and a
 //!   context of ready clients (start there).
+//! - [`runtime`]: the Lambda Runtime API loop (the event read from its
+//!   bytes, malformed `/next` answers survived, SIGTERM answered);
+//!   [`logging`]: the log subscriber, which never logs a raw event.
 //!
 //! The loopback emulations that tests and demos run against (Extra
 //! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
@@ -57,9 +60,11 @@ pub mod hexonet;
 pub mod http;
 pub mod init_error;
 pub mod limits;
+pub mod logging;
 pub mod mask;
 pub mod outcome;
 mod retry;
+pub mod runtime;
 pub mod schema;
 pub mod secret;
 pub mod secrets_manager;

@@ -68,9 +68,14 @@ fn readme_variables() -> BTreeSet<String> {
         .collect()
 }
 
-/// Set by Lambda from the template's `LoggingConfig`, not as variables.
-const FROM_LOGGING_CONFIG: [&str; 3] =
-    ["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"];
+/// Set by Lambda (from the template's `LoggingConfig`, or by Managed
+/// Instances), not as the template's variables.
+const FROM_LAMBDA: [&str; 4] = [
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "RUST_LOG",
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+];
 
 #[test]
 fn the_template_sets_every_variable_of_the_readme_table_and_no_other() {
@@ -85,7 +90,7 @@ fn the_template_sets_every_variable_of_the_readme_table_and_no_other() {
         .collect();
     let in_readme: BTreeSet<String> = readme_variables()
         .into_iter()
-        .filter(|name| !FROM_LOGGING_CONFIG.contains(&name.as_str()))
+        .filter(|name| !FROM_LAMBDA.contains(&name.as_str()))
         .collect();
     assert!(
         in_readme.len() > 15,

@@ -204,7 +204,7 @@ impl Client {
                 method = %method,
                 url = %url,
                 authorization = %mask::authorization(&authorization),
-                body = %body.map(|body| body.to_string()).unwrap_or_default(),
+                body = %body.map(|body| mask::fields::masked(body).to_string()).unwrap_or_default(),
                 "Extra Horizon request"
             );
         }
@@ -249,7 +249,7 @@ impl Client {
             Err(error) => return Attempt::Done(Err(error)),
         };
         if self.inner.debug {
-            tracing::info!(status = answer.status, body = %self.inner.redactor.redact(&answer.body.to_string()), "Extra Horizon response");
+            tracing::info!(status = answer.status, body = %self.inner.redactor.redact(&mask::fields::masked(&answer.body).to_string()), "Extra Horizon response");
         }
         if status == StatusCode::UNAUTHORIZED {
             let reason = self

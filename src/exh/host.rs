@@ -31,7 +31,8 @@ pub enum HostError {
     /// Occurs for schemes other than `https` and `http`.
     #[error("{0:?}: only https:// (or http://, taken as https:// off loopback) is accepted")]
     Scheme(String),
-    /// Occurs when the value carries a path, query or credentials.
+    /// Occurs when the value carries a path, query or credentials (the
+    /// message quotes it with userinfo and query masked).
     #[error("{0:?} must be a host only, without path, query or user")]
     NotOnlyAHost(String),
 }
@@ -40,28 +41,30 @@ impl ApiHost {
     /// Normalises a value as the `exh` CLI does (see the type's docs).
     pub fn parse(value: &str) -> Result<ApiHost, HostError> {
         let value = value.trim();
+        // Errors quote the value, but never its userinfo or query.
+        let shown = crate::mask::url::shown(value);
         let (scheme, rest) = match value.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => ("https".to_owned(), value),
         };
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() {
-            return Err(HostError::NotAHost(value.to_owned()));
+            return Err(HostError::NotAHost(shown.clone()));
         }
         if scheme != "https" && scheme != "http" {
-            return Err(HostError::Scheme(value.to_owned()));
+            return Err(HostError::Scheme(shown.clone()));
         }
         let url = Url::parse(&format!("{scheme}://{rest}"))
-            .map_err(|_| HostError::NotAHost(value.to_owned()))?;
+            .map_err(|_| HostError::NotAHost(shown.clone()))?;
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(HostError::NotOnlyAHost(value.to_owned()));
+            return Err(HostError::NotOnlyAHost(shown.clone()));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(HostError::NotOnlyAHost(value.to_owned()));
+            return Err(HostError::NotOnlyAHost(shown.clone()));
         }
         let host = url
             .host_str()
-            .ok_or_else(|| HostError::NotAHost(value.to_owned()))?;
+            .ok_or_else(|| HostError::NotAHost(shown.clone()))?;
         let local = is_loopback(host);
         if local || host.parse::<IpAddr>().is_ok() {
             return Ok(ApiHost(url));
@@ -76,7 +79,7 @@ impl ApiHost {
             .unwrap_or_default();
         Url::parse(&format!("https://api.{cluster}{port}"))
             .map(ApiHost)
-            .map_err(|_| HostError::NotAHost(value.to_owned()))
+            .map_err(|_| HostError::NotAHost(shown.clone()))
     }
 
     /// The normalised base URL without the final `/`.
@@ -149,5 +152,18 @@ mod tests {
         user_info_is_refused: "https://me:pw@api.x.extrahorizon.io" => NotOnlyAHost;
         an_empty_value_is_refused: "https://" => NotAHost;
         spaces_inside_are_refused: "x extrahorizon.io" => NotAHost;
+    }
+
+    #[test]
+    fn a_refusal_quotes_neither_userinfo_nor_query() {
+        for value in [
+            "https://me:pw-7f3@api.x.io",
+            "api.x.io?token=pw-7f3",
+            "ftp://me:pw-7f3@x",
+        ] {
+            let message = ApiHost::parse(value).unwrap_err().to_string();
+            assert!(!message.contains("pw-7f3"), "{message}");
+            assert!(message.contains("***"), "{message}");
+        }
     }
 }

@@ -68,7 +68,8 @@ impl Client {
         let endpoint = Endpoint::of(&config);
         // The password is also masked as it travels: URL-encoded.
         let quoted = Secret::new(python::quote(config.password.expose()));
-        let redactor = Redactor::new([&config.password, &quoted]);
+        let redactor = Redactor::new([&config.password, &quoted])
+            .with(&crate::mask::url::credentials(config.url.as_ref()));
         Client {
             inner: Arc::new(Inner {
                 http: http.into(),

@@ -5,6 +5,9 @@
 //!   elsewhere. Upstream error messages are quoted in our errors and logs;
 //!   should a server ever echo a credential back, it is replaced by `***`
 //!   before anyone sees it.
+//!   Every form counts ([`forms`]): percent-encoded, base64, JSON-escaped.
+//! - [`fields`]: JSON fields whose names say secret, masked in debug logs.
+//! - [`url`]: URLs as messages quote them, without userinfo or query.
 //! - [`authorization`]: the OAuth1 `Authorization` header as the debug log
 //!   shows it.
 //! - `hexonet` (crate-private): the HEXONET SDK's masks and the debug log's
@@ -12,32 +15,139 @@
 //!
 //! Masked text is only built for a log (or `Debug`), never for a call.
 
+pub mod fields;
+pub mod forms;
 pub(crate) mod hexonet;
+pub mod url;
 
+use crate::error::Error;
 use crate::secret::Secret;
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde_json::Value;
 use std::borrow::Cow;
 
-/// Replaces every occurrence of the given secrets with `***`.
+/// Replaces every occurrence of the given secrets, in every form
+/// ([`forms::of`]: as is, percent-encoded, base64, JSON-escaped), with
+/// `***`.
+///
+/// All forms of all secrets are searched in one pass (Aho-Corasick), so
+/// asking whether a 6 MB result holds any of them ([`Redactor::finds`])
+/// costs one scan of it.
 #[derive(Clone, Default)]
-pub struct Redactor(Vec<Secret>);
+pub struct Redactor {
+    secrets: Vec<Secret>,
+    /// `None` when there is nothing to look for.
+    forms: Option<AhoCorasick>,
+    /// The length of the shortest form: shorter text cannot hold one, and
+    /// most keys and values of a result are shorter (no search at all).
+    shortest: usize,
+}
 
 impl Redactor {
     /// A redactor for `secrets`; empty values are ignored.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
-        Redactor(
-            secrets
-                .into_iter()
-                .filter(|secret| !secret.expose().is_empty())
-                .cloned()
-                .collect(),
-        )
+        let secrets: Vec<Secret> = secrets
+            .into_iter()
+            .filter(|secret| !secret.expose().is_empty())
+            .cloned()
+            .collect();
+        let patterns: Vec<String> = secrets
+            .iter()
+            .flat_map(|secret| forms::of(secret.expose()))
+            .collect();
+        let shortest = patterns.iter().map(String::len).min().unwrap_or(0);
+        let forms = (!patterns.is_empty()).then(|| {
+            AhoCorasick::builder()
+                // The longest form wins where forms overlap (a secret and
+                // its escaped form), so no piece of one is left behind.
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .expect("literal patterns build")
+        });
+        Redactor {
+            secrets,
+            forms,
+            shortest,
+        }
     }
 
-    /// `text` with every secret replaced by `***`.
+    /// This redactor and `more` secrets (a request's one-time password).
+    pub fn with<'a>(&'a self, more: impl IntoIterator<Item = &'a Secret>) -> Redactor {
+        Redactor::new(self.secrets.iter().chain(more))
+    }
+
+    /// Whether `text` holds a form of a secret.
+    pub fn finds(&self, text: &str) -> bool {
+        text.len() >= self.shortest
+            && self
+                .forms
+                .as_ref()
+                .is_some_and(|forms| forms.is_match(text))
+    }
+
+    /// `text` with every form of every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.0.iter().fold(text.to_owned(), |text, secret| {
-            text.replace(secret.expose(), "***")
-        })
+        match &self.forms {
+            Some(forms) if self.finds(text) => {
+                let mut redacted = String::with_capacity(text.len());
+                forms.replace_all_with(text, &mut redacted, |_, _, out| {
+                    out.push_str("***");
+                    true
+                });
+                redacted
+            }
+            _ => text.to_owned(),
+        }
+    }
+
+    /// `error` with its message redacted.
+    pub fn error(&self, error: Error) -> Error {
+        let redact = |message: String| self.redact(&message);
+        match error {
+            Error::InvalidEvent(message) => Error::InvalidEvent(redact(message)),
+            Error::MissingConfig(names) => Error::MissingConfig(names),
+            Error::Forbidden(message) => Error::Forbidden(redact(message)),
+            Error::Unauthorized(message) => Error::Unauthorized(redact(message)),
+            Error::Timeout { message, sent } => Error::Timeout {
+                message: redact(message),
+                sent,
+            },
+            Error::Transport(message) => Error::Transport(redact(message)),
+            Error::InvalidResponse(message) => Error::InvalidResponse(redact(message)),
+        }
+    }
+
+    /// `value` with every string (and key) that holds a secret redacted.
+    /// A string that is itself JSON (an HTTP envelope's body) is redacted
+    /// as JSON and written again, so its text stays valid.
+    pub fn value(&self, value: Value) -> Value {
+        match value {
+            Value::String(text) if self.finds(&text) => Value::String(self.text_or_json(&text)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|item| self.value(item)).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let name = if self.finds(&name) {
+                            self.redact(&name)
+                        } else {
+                            name
+                        };
+                        (name, self.value(value))
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    fn text_or_json(&self, text: &str) -> String {
+        match serde_json::from_str::<Value>(text) {
+            Ok(inner @ (Value::Object(_) | Value::Array(_))) => self.value(inner).to_string(),
+            _ => self.redact(text),
+        }
     }
 }
 
@@ -70,6 +180,36 @@ mod tests {
             redactor.redact("key s3cret and t0ken, again s3cret"),
             "key *** and ***, again ***"
         );
+    }
+
+    #[test]
+    fn percent_encoded_and_base64_forms_are_replaced_too() {
+        let secret = Secret::new("e2e-consumer/secret+9d2a=");
+        let redactor = Redactor::new([&secret]);
+        let text = "raw e2e-consumer/secret+9d2a= pct e2e-consumer%2Fsecret%2B9d2a%3D \
+                    lower e2e-consumer%2fsecret%2b9d2a%3d b64 ZTJlLWNvbnN1bWVyL3NlY3JldCs5ZDJhPQ==";
+        let redacted = redactor.redact(text);
+        assert_eq!(redacted.matches("***").count(), 4, "{redacted}");
+        assert!(!redactor.finds(&redacted));
+    }
+
+    #[test]
+    fn a_json_body_inside_a_string_stays_json_after_redaction() {
+        let secret = Secret::new("tok\"en");
+        let redactor = Redactor::new([&secret]);
+        let inner = serde_json::json!({"echo": "tok\"en", "n": 1}).to_string();
+        let outer = serde_json::json!({"statusCode": 200, "body": inner});
+        assert!(redactor.finds(&outer.to_string()));
+        let redacted = redactor.value(outer);
+        let body: Value = serde_json::from_str(redacted["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"echo": "***", "n": 1}));
+    }
+
+    #[test]
+    fn an_error_keeps_its_type_and_loses_the_secret() {
+        let secret = Secret::new("123456");
+        let error = Redactor::new([&secret]).error(Error::Transport("s_otp=123456 refused".into()));
+        assert_eq!(error, Error::Transport("s_otp=*** refused".into()));
     }
 
     #[test]

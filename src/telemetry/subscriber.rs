@@ -29,7 +29,7 @@ use std::fmt;
 use std::str::FromStr;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Metadata, Subscriber};
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterFn, LevelFilter};
+use tracing_subscriber::filter::{filter_fn, FilterFn, LevelFilter};
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields, Layer, MakeWriter};
@@ -54,10 +54,11 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
     let level = lookup("AWS_LAMBDA_LOG_LEVEL").or_else(|| lookup("RUST_LOG"));
     let level =
         LevelFilter::from_str(level.as_deref().unwrap_or("INFO")).unwrap_or(LevelFilter::INFO);
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy()
-        .add_directive(INVOCATION_SPAN.parse().expect("a valid directive"));
+    let filter = INVOCATION_SPANS
+        .iter()
+        .fold(crate::logging::filter(level), |filter, span| {
+            filter.add_directive(span.parse().expect("a valid directive"))
+        });
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(without_runtime_debug_errors());
@@ -82,8 +83,12 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
 /// Keeps the runtime's invocation span (`requestId`, `xrayTraceId`) at any
 /// level: at `AWS_LAMBDA_LOG_LEVEL=ERROR` an INFO span would be off, and
 /// the error lines would lose the ids that tie them to an invocation. The
-/// module creates that span and logs nothing, so no line is added.
-const INVOCATION_SPAN: &str = "lambda_runtime::layers::trace=info";
+/// targets create that span and log nothing, so no line is added: the
+/// project's own loop (`bootstrap`) and `lambda_runtime`'s (`task::serve`).
+const INVOCATION_SPANS: [&str; 2] = [
+    "exh_task::invocation=info",
+    "lambda_runtime::layers::trace=info",
+];
 
 /// The JSON lines layer, writing to `writer`.
 fn json_layer<S, W>(writer: W) -> Layer<S, JsonFields, JsonLines, W>

@@ -238,6 +238,21 @@ impl Function {
         }
     }
 
+    /// Sends SIGTERM, as Lambda does before it ends an execution
+    /// environment (with an extension registered), and returns at once;
+    /// [`Function::wait_exit`] tells how the process took it.
+    ///
+    /// # Panics
+    /// If `kill` cannot be run (the test cannot go on).
+    pub fn terminate(&mut self) {
+        // `kill(1)` rather than libc: no unsafe code in test equipment.
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("could not run kill -TERM: {e}"));
+        assert!(sent.success(), "kill -TERM failed with {sent}");
+    }
+
     /// Kills the process (if it still runs) and collects the rest of its
     /// output: call before asserting on complete logs.
     pub fn stop(&mut self) -> ExitStatus {

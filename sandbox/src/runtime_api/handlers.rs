@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::invocation::InitError;
 use super::state::{epoch_ms, AnswerKind, PollGuard, Queued, Shared};
-use super::{header, API_PREFIX, MAX_RESPONSE_BYTES};
+use super::{header, API_PREFIX, EXTENSION_PREFIX, MAX_RESPONSE_BYTES};
 
 /// Largest `/error` or `/init/error` body the emulator reads.
 const MAX_ERROR_BYTES: usize = 1024 * 1024;
@@ -36,6 +36,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             post(invocation_error),
         )
         .route(&format!("{API_PREFIX}/init/error"), post(init_error))
+        .route(
+            &format!("{EXTENSION_PREFIX}/register"),
+            post(register_extension),
+        )
+        .route(
+            &format!("{EXTENSION_PREFIX}/event/next"),
+            get(extension_next),
+        )
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .with_state(shared)
@@ -43,6 +51,9 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 
 /// `GET /runtime/invocation/next`: long-polls for the next invocation.
 async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(status) = shared.take_failing_poll() {
+        return api_error(status, "ServiceException", "a failure the test asked for");
+    }
     let mut poll = PollGuard::enter(shared.clone());
     let mut stopped = shared.stopped.subscribe();
     loop {
@@ -70,7 +81,7 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
 /// The `200` answer of `/next` for `queued`.
 pub(super) fn next_response(shared: &Shared, queued: &Queued, deadline_ms: u64) -> Response {
     let invoke = &queued.invoke;
-    let body = serde_json::to_vec(&invoke.payload).unwrap_or_else(|_| b"null".to_vec());
+    let body = invoke.payload.to_bytes();
     let trace_id = invoke
         .trace_id
         .clone()
@@ -97,7 +108,10 @@ pub(super) fn next_response(shared: &Shared, queued: &Queued, deadline_ms: u64) 
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    for (name, value) in headers {
+    for (name, value) in headers
+        .into_iter()
+        .filter(|(name, _)| !invoke.omitted_headers.contains(name))
+    {
         // Every value is visible ASCII: generated, validated by `Invoke`, or
         // JSON with non-ASCII escaped.
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -205,6 +219,38 @@ async fn init_error(
     });
     shared.publish(&inner);
     accepted()
+}
+
+/// `POST /2020-01-01/extension/register`: every extension is welcome;
+/// its identifier is its sequence number.
+async fn register_extension(State(shared): State<Arc<Shared>>) -> Response {
+    let mut inner = shared.lock();
+    inner.extensions += 1;
+    let identifier = format!("extension-{}", inner.extensions);
+    shared.publish(&inner);
+    let mut response = Json(
+        json!({"functionName": "exh-task", "functionVersion": "$LATEST", "handler": "bootstrap"}),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&identifier) {
+        response.headers_mut().insert(
+            HeaderName::from_static("lambda-extension-identifier"),
+            value,
+        );
+    }
+    response
+}
+
+/// `GET /2020-01-01/extension/event/next`: no events are emulated, so the
+/// poll waits until the emulator stops.
+async fn extension_next(State(shared): State<Arc<Shared>>) -> Response {
+    let mut stopped = shared.stopped.subscribe();
+    let _ = stopped.wait_for(|stopped| *stopped).await;
+    api_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "EmulatorStopped",
+        "the Runtime API emulator is shutting down",
+    )
 }
 
 async fn unknown_path(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {

@@ -19,7 +19,8 @@ use super::state::{Answer, Shared};
 /// works; the builder methods set the rest.
 #[derive(Clone, Debug)]
 pub struct Invoke {
-    pub(super) payload: Value,
+    pub(super) payload: Payload,
+    pub(super) omitted_headers: Vec<&'static str>,
     pub(super) function_timeout: Option<Duration>,
     pub(super) client_context: Option<Value>,
     pub(super) cognito_identity: Option<Value>,
@@ -30,14 +31,34 @@ pub struct Invoke {
 impl Invoke {
     /// An invocation with `payload` as its event.
     pub fn new(payload: Value) -> Self {
+        Self::with_payload(Payload::Json(payload))
+    }
+
+    /// An invocation whose event is `bytes` exactly as given: JSON or not,
+    /// UTF-8 or not, so a test can send what Lambda would never build
+    /// (trailing bytes, invalid UTF-8, deep nesting).
+    pub fn raw(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::with_payload(Payload::Raw(bytes.into()))
+    }
+
+    fn with_payload(payload: Payload) -> Self {
         Invoke {
             payload,
+            omitted_headers: Vec::new(),
             function_timeout: None,
             client_context: None,
             cognito_identity: None,
             trace_id: None,
             tenant_id: None,
         }
+    }
+
+    /// Hands the invocation out without the header `name` (one of
+    /// [`header`](super::header)), as a broken Runtime API might: a test of
+    /// how the function survives it.
+    pub fn without_header(mut self, name: &'static str) -> Self {
+        self.omitted_headers.push(name);
+        self
     }
 
     /// The function timeout for this invocation: the deadline is the moment
@@ -76,6 +97,25 @@ impl Invoke {
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(header_text("tenant id", tenant_id.into()));
         self
+    }
+}
+
+/// The event as the emulator sends it.
+#[derive(Clone, Debug)]
+pub(super) enum Payload {
+    /// Serialised by the emulator.
+    Json(Value),
+    /// Sent as is.
+    Raw(Vec<u8>),
+}
+
+impl Payload {
+    /// The body of the `/next` answer.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Json(value) => serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()),
+            Payload::Raw(bytes) => bytes.clone(),
+        }
     }
 }
 

@@ -20,6 +20,13 @@
 //! | `POST /2018-06-01/runtime/invocation/{id}/response` | `202 {"status":"OK"}`; the body is the function's result |
 //! | `POST /2018-06-01/runtime/invocation/{id}/error` | `202 {"status":"OK"}`; the body is `{"errorType", "errorMessage", ...}` |
 //! | `POST /2018-06-01/runtime/init/error` | `202` before the first `/next`, `403 InvalidStateTransition` after it |
+//! | `POST /2020-01-01/extension/register` | `200` with a `Lambda-Extension-Identifier` (counted in [`Counts::extensions`]) |
+//! | `GET /2020-01-01/extension/event/next` | waits until the emulator stops: no extension events are emulated |
+//!
+//! Faults a test can ask for: [`Invoke::raw`] sends an event byte for byte
+//! (not JSON, not UTF-8, trailing bytes), [`Invoke::without_header`] hands an
+//! invocation out without one of its headers, and
+//! [`RuntimeApi::fail_next_polls`] answers `/next` polls with an error status.
 //!
 //! `/next` answers carry `Lambda-Runtime-Aws-Request-Id`,
 //! `Lambda-Runtime-Deadline-Ms` (Unix epoch milliseconds: delivery time plus
@@ -104,6 +111,9 @@ pub use self::server::{Counts, Rejected, RuntimeApi, RuntimeApiBuilder};
 
 /// The Runtime API version prefix every path starts with.
 pub const API_PREFIX: &str = "/2018-06-01/runtime";
+
+/// The Extensions API prefix (register, event/next).
+pub const EXTENSION_PREFIX: &str = "/2020-01-01/extension";
 
 /// Largest buffered `/response` body Lambda accepts (6 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;

@@ -59,6 +59,8 @@ pub struct Counts {
     pub init_errors: usize,
     /// Requests refused so far.
     pub rejected: usize,
+    /// Extensions registered so far (`/2020-01-01/extension/register`).
+    pub extensions: usize,
 }
 
 impl fmt::Display for Counts {
@@ -342,6 +344,19 @@ impl RuntimeApi {
         let caller = std::panic::Location::caller();
         let what = format!("{n} outstanding /next polls");
         wait_for_counts(&self.shared, what, timeout, move |c| c.polling >= n, caller)
+    }
+
+    /// Answers the next `count` `/next` polls with `status` (e.g. 500) and
+    /// no invocation, as a failing Lambda service might; invocations queued
+    /// meanwhile wait for the polls after.
+    pub fn fail_next_polls(&self, count: usize, status: u16) {
+        let status = axum::http::StatusCode::from_u16(status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut inner = self.shared.lock();
+        inner
+            .failing_polls
+            .extend(std::iter::repeat_n(status, count));
+        self.shared.publish(&inner);
     }
 
     /// Init errors posted to `/runtime/init/error`, in order.

@@ -56,6 +56,9 @@ pub(super) struct Inner {
     pub(super) next_seen: bool,
     pub(super) init_errors: Vec<InitError>,
     pub(super) rejected: Vec<Rejected>,
+    /// Statuses the next `/next` polls answer with, in order.
+    pub(super) failing_polls: VecDeque<StatusCode>,
+    pub(super) extensions: usize,
 }
 
 impl Inner {
@@ -69,6 +72,7 @@ impl Inner {
             answered: self.answered,
             init_errors: self.init_errors.len(),
             rejected: self.rejected.len(),
+            extensions: self.extensions,
         }
     }
 }
@@ -187,6 +191,15 @@ impl Shared {
         });
         self.publish(inner);
         api_error(status, error_type, &reason)
+    }
+
+    /// The status a failing `/next` poll answers with, if one is due.
+    pub(super) fn take_failing_poll(&self) -> Option<StatusCode> {
+        let mut inner = self.lock();
+        let status = inner.failing_polls.pop_front()?;
+        inner.next_seen = true;
+        self.publish(&inner);
+        Some(status)
     }
 
     /// Hands the oldest queued invocation to a `/next` poll, if any.

@@ -1,0 +1,259 @@
+//! The Lambda runtime loop of `bootstrap`: poll `/next`, run the handler,
+//! post `/response` or `/error`; one loop, or one per worker when
+//! `AWS_LAMBDA_MAX_CONCURRENCY` is above 1.
+//!
+//! # Why not `lambda_runtime::run`
+//!
+//! `lambda_runtime` 1.5 owns the bytes of the event until it has turned them
+//! into the handler's type, and its loop has faults a function cannot work
+//! around from inside its handler (see `repro/lambda_runtime-runtime-faults/`):
+//!
+//! - it never ends its `serde_json::Deserializer`, so an event with trailing
+//!   bytes runs its first value; a payload that nests too deep fails with
+//!   its own Rust type name as `errorType`;
+//! - at `RUST_LOG=trace` it logs every raw event, and a non-UTF-8 event
+//!   ends the process;
+//! - a `/next` answer without `Lambda-Runtime-Aws-Request-Id` or
+//!   `Lambda-Runtime-Deadline-Ms` panics, and so does a 500 from `/next`
+//!   (read as an invocation, it has no request id);
+//! - its concurrent workers retry a failing `/next` with no pause at all.
+//!
+//! No `Deserialize` type can see the raw bytes (a `RawValue` still asks for
+//! UTF-8 and stops at the first value), and layers run only after the
+//! headers were `expect`ed, so this module speaks the Runtime API itself
+//! ([`api`]), reads the payload itself ([`payload`]) and keeps
+//! `lambda_runtime` for its types: [`lambda_runtime::Context`] (from the
+//! headers once they are checked), [`lambda_runtime::LambdaEvent`],
+//! [`lambda_runtime::Config`]. Every failure is one of our `errorType`s, and
+//! nothing the Runtime API sends can end the process: only SIGTERM or
+//! SIGINT do ([`shutdown`]), after answering what is in flight.
+
+pub mod api;
+pub mod payload;
+pub mod shutdown;
+
+use crate::envelope::Reply;
+use crate::error::{Error, LambdaError};
+use crate::handler::Handler;
+use api::{Next, NextError, RuntimeApi};
+use backon::BackoffBuilder;
+use futures::FutureExt;
+use lambda_runtime::{Context, LambdaEvent};
+use shutdown::Shutdown;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY` as Lambda Managed Instances set it (and as
+/// `lambda_runtime` reads it): how many invocations may be in flight at
+/// once; 1 when unset, 0 or not a number.
+pub fn max_concurrency() -> usize {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.parse::<usize>().ok())
+        .filter(|&limit| limit > 0)
+        .unwrap_or(1)
+}
+
+/// Serves invocations with `handler` until SIGTERM or SIGINT, in the mode
+/// [`max_concurrency`] asks for. Fails only at start: without
+/// `AWS_LAMBDA_RUNTIME_API` or the other variables Lambda sets.
+pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
+    let host = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")?;
+    let api = RuntimeApi::new(&host)?;
+    let shutdown = Shutdown::on_signals()?;
+    shutdown::register_extension(api.http(), &host).await;
+    // Panics, as `lambda_runtime::run` does, without the function's
+    // name, memory size or version: Lambda always sets them.
+    let config = Arc::new(lambda_runtime::Config::from_env());
+    let worker = Worker {
+        handler,
+        api,
+        config,
+        shutdown,
+    };
+    let concurrency = max_concurrency();
+    if concurrency == 1 {
+        worker.serve(true).await;
+    } else {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..concurrency {
+            workers.spawn(worker.clone().serve(false));
+        }
+        while workers.join_next().await.is_some() {}
+    }
+    tracing::info!("shut down");
+    // Lines written so far must reach the log before the process ends.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    Ok(())
+}
+
+/// One poller: everything an invocation needs, cheap to clone.
+#[derive(Clone)]
+struct Worker {
+    handler: Handler,
+    api: RuntimeApi,
+    config: Arc<lambda_runtime::Config>,
+    shutdown: Shutdown,
+}
+
+impl Worker {
+    /// Polls and answers until shutdown. `sequential`: the only worker, so
+    /// `_X_AMZN_TRACE_ID` can name its invocation, as Lambda's runtimes do.
+    async fn serve(self, sequential: bool) {
+        let mut pause = Pause::new();
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = self.shutdown.started() => return,
+                next = self.api.next() => next,
+            };
+            match next {
+                Ok(next) => {
+                    pause.reset();
+                    self.invoke(next, sequential).await;
+                }
+                Err(NextError::NoDeadline {
+                    request_id,
+                    invocation_id,
+                }) => {
+                    pause.reset();
+                    let error = Error::invalid_event(format!(
+                        "the Runtime API handed out {request_id} without a usable Lambda-Runtime-Deadline-Ms header"
+                    ));
+                    tracing::warn!(request_id, %error, "invocation refused");
+                    let error = LambdaError::from(&error);
+                    self.api
+                        .fail(&request_id, invocation_id.as_deref(), &error)
+                        .await;
+                }
+                Err(error) => {
+                    let delay = pause.next();
+                    tracing::warn!(%error, ?delay, "no invocation from the Runtime API; polling again after a pause");
+                    tokio::select! {
+                        _ = self.shutdown.started() => return,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one invocation and posts its answer.
+    async fn invoke(&self, next: Next, sequential: bool) {
+        let trace_id = next
+            .headers
+            .get("lambda-runtime-trace-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        if sequential {
+            match &trace_id {
+                Some(trace_id) => std::env::set_var("_X_AMZN_TRACE_ID", trace_id),
+                None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+            }
+        }
+        // The span `lambda_runtime` puts around each invocation, kept for
+        // the log queries that look for it.
+        let span = tracing::info_span!(
+            target: INVOCATION_SPAN_TARGET,
+            "Lambda runtime invoke",
+            requestId = %next.request_id,
+            xrayTraceId = trace_id.as_deref()
+        );
+        async {
+            let answer = match self.event(&next) {
+                Ok(event) => self.answer(event).await,
+                // The event never reached the handler, whose summary line
+                // would otherwise say why the invocation failed.
+                Err(error) => Err(logged(error)),
+            };
+            let invocation_id = next.invocation_id.as_deref();
+            match answer {
+                Ok(reply) => {
+                    self.api
+                        .respond(&next.request_id, invocation_id, reply.json().to_owned())
+                        .await
+                }
+                Err(error) => {
+                    self.api
+                        .fail(&next.request_id, invocation_id, &LambdaError::from(&error))
+                        .await
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The handler's event: the payload read by [`payload::decode`], the
+    /// context from the (checked) headers.
+    fn event(&self, next: &Next) -> Result<LambdaEvent<serde_json::Value>, Error> {
+        let bytes = next.payload.as_ref().map_err(Error::invalid_event)?;
+        let payload = payload::decode(bytes)?;
+        let context = Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(
+            |error| {
+                Error::invalid_event(format!(
+                    "the invocation's client context or identity header is not JSON: {error}"
+                ))
+            },
+        )?;
+        Ok(LambdaEvent::new(payload, context))
+    }
+
+    /// The handler's answer; a panic is an error answer, not the end of the
+    /// worker, and after a shutdown signal it has [`shutdown::GRACE`].
+    async fn answer(&self, event: LambdaEvent<serde_json::Value>) -> Result<Reply, Error> {
+        let handled = AssertUnwindSafe(self.handler.invoke(event)).catch_unwind();
+        tokio::select! {
+            handled = handled => handled.unwrap_or_else(|_| Err(logged(Error::InvalidResponse(
+                "the function failed inside (a panic): the log has its message".to_owned(),
+            )))),
+            // Whether a request went out is not known here: say it may have.
+            _ = self.shutdown.grace_over() => Err(logged(Error::timeout_sent(
+                "the function was shut down (SIGTERM) before an answer came; a request may have been sent",
+            ))),
+        }
+    }
+}
+
+/// The target of the span around each invocation: one that logs nothing,
+/// so the log subscriber can keep the span (and its ids) at any level.
+pub const INVOCATION_SPAN_TARGET: &str = "exh_task::invocation";
+
+/// `error`, logged as the handler's summary logs a failed invocation, for
+/// the failures that end an invocation outside the handler.
+fn logged(error: Error) -> Error {
+    tracing::error!(
+        errorType = error.error_type(),
+        errorMessage = %error,
+        "invocation failed"
+    );
+    error
+}
+
+/// The pause before polling a failing Runtime API again: jittered, from
+/// 20 ms doubling up to 2 s, so a broken API costs a few requests a second
+/// per worker instead of a busy loop.
+struct Pause(backon::ExponentialBackoff);
+
+impl Pause {
+    const BUILDER: backon::ExponentialBuilder = backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_secs(2))
+        .with_jitter()
+        .without_max_times();
+
+    fn new() -> Pause {
+        Pause(Self::BUILDER.build())
+    }
+
+    fn reset(&mut self) {
+        *self = Pause::new();
+    }
+
+    fn next(&mut self) -> Duration {
+        self.0.next().unwrap_or(Duration::from_secs(2))
+    }
+}
