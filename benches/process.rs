@@ -634,7 +634,7 @@ fn arm64_bootstrap() -> Option<(PathBuf, u64)> {
     let bytes = std::fs::read(&path).ok()?;
     // ELF, e_machine (offset 18, little-endian) 183: AArch64.
     let arm64 = bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&[183, 0][..]);
-    arm64.then(|| (path, bytes.len() as u64))
+    arm64.then_some((path, bytes.len() as u64))
 }
 
 fn script(name: &str) -> PathBuf {

@@ -35,16 +35,20 @@ def main():
     def run():
         if case.get("all_pages"):
             pages = client.requestAllResponsePages(dict(command))
-            return sum(len(page.getListHash()["LIST"]) for page in pages)
-        return len(client.request(dict(command)).getListHash()["LIST"])
+            return pages[-1], sum(len(page.getListHash()["LIST"]) for page in pages)
+        response = client.request(dict(command))
+        return response, len(response.getListHash()["LIST"])
 
     seconds, records = [], 0
     for _ in range(int(case.get("runs", 5))):
         start = time.perf_counter()
-        records = run()
+        response, records = run()
         seconds.append(time.perf_counter() - start)
-    if records != case["records"]:
-        sys.exit("the SDK read %d records, not %d" % (records, case["records"]))
+        if records != case["records"]:
+            sys.exit(
+                "the SDK read %d records, not %d: %s %s"
+                % (records, case["records"], response.getCode(), response.getDescription())
+            )
     call = "requestAllResponsePages" if case.get("all_pages") else "request"
     json.dump(
         {
