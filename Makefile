@@ -143,17 +143,29 @@ deploy-check: $(SAM) $(LAMBDA)
 	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact --nocapture
 
 ## bench: criterion benchmarks and the process-level harness, as ratios to a
-## baseline measured in the same run (see benches/README.md)
+## baseline measured in the same run; writes target/bench/report.md and its
+## chart (see benches/README.md)
 BENCH_TARGET    := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-BENCH_BOOTSTRAP := $(BENCH_TARGET)/bench/bootstrap
-bench: setup
-	# The bootstrap as shipped; `cargo bench` rebuilds target/release/bootstrap
-	# with the dev-dependencies' features unified in, so the shipped one is
-	# measured from a copy.
+BENCH_DIR       := $(BENCH_TARGET)/bench
+BENCH_BOOTSTRAP := $(BENCH_DIR)/bootstrap
+BENCH_HELLO     := $(BENCH_DIR)/hello
+BENCH_ARM64     := $(BENCH_TARGET)/lambda/bootstrap/bootstrap
+bench: setup $(LAMBDA)
+	# The bootstrap as shipped, and the hello-world floor with the same
+	# profile; `cargo bench` rebuilds target/release/bootstrap with the
+	# dev-dependencies' features unified in, so both are measured from copies.
 	$(CARGO) build --release --package exh-task --bin bootstrap
-	mkdir -p $(dir $(BENCH_BOOTSTRAP))
+	$(CARGO) build --release --package exh-task-bench-hello --bin hello
+	mkdir -p $(BENCH_DIR)
 	cp $(BENCH_TARGET)/release/bootstrap $(BENCH_BOOTSTRAP)
-	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) $(CARGO) bench --bench codecs --bench process
+	cp $(BENCH_TARGET)/release/hello $(BENCH_HELLO)
+	# The arm64 bootstrap Lambda runs (`make build`'s), for its size.
+	rustup target add aarch64-unknown-linux-gnu
+	$(LAMBDA_BUILD)
+	rm -f $(BENCH_DIR)/codecs.md
+	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) EXH_TASK_BENCH_HELLO=$(BENCH_HELLO) \
+	  EXH_TASK_BENCH_ARM64=$(BENCH_ARM64) $(CARGO) bench --bench codecs --bench process
+	@echo "the report: $(BENCH_DIR)/report.md"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,29 +6,42 @@
 //! | --- | --- | --- |
 //! | `oauth1_sign` | `exh::oauth1::authorization` on an RQL `GET` | oauthlib `Client.sign` |
 //! | `hexonet_encode` | `hexonet::Command::from_json` + `Protocol::wire_command` + `PostBody::new` | the SDK's flatten + `getPOSTData` (plain and masked) |
-//! | `hexonet_parse` | `hexonet::parse`, a 1000-row `QueryDomainList` answer | the SDK's `Response(text, cmd, cfg)` |
+//! | `hexonet_parse_{1k,20k,100k}` | `hexonet::parse` of a `QueryDomainList` answer, every record read | the SDK's `Response(text, cmd, cfg)` + `getListHash()` |
+//! | `lines_*`, `copy_*` | `memchr` over the same answer's line ends, and a copy of it: the physical limit of a line-oriented parse | none: the machine's own speed |
 //! | `event/*` | JSON text → `envelope::open` → `event::Event::parse` | none: the Python example reads no event |
+//!
+//! Beside the times: each parse's throughput in MB/s next to the `memchr`
+//! and copy speed on the same bytes, and its peak heap (a counting global
+//! allocator) against the answer's size.
 //!
 //! Under `cargo test` (no `--bench` argument) criterion runs each bench once
 //! as a test and the Python baseline is skipped. See `benches/README.md`.
 
+#[path = "support/domain_list.rs"]
+mod domain_list;
 #[allow(dead_code)]
 #[path = "../tests/support/python.rs"]
 mod python;
 #[path = "support/ratio.rs"]
 mod ratio;
+#[path = "support/table.rs"]
+mod table;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::Criterion;
+use domain_list::domain_list;
 use exh_task::config::OAuth1Credentials;
 use exh_task::envelope::{self, Opened};
 use exh_task::event::Event;
 use exh_task::hexonet::{self, Backend, Command, PostBody, Protocol, SocketConfig};
 use exh_task::secret::Secret;
 use serde_json::{json, Value};
+use table::Table;
 use url::Url;
 
 /// Criterion's group, also the folder of its results.
@@ -37,8 +50,52 @@ const GROUP: &str = "codecs";
 /// Time the Python baseline spends on each operation, in seconds.
 const PYTHON_BUDGET_S: f64 = 1.0;
 
-/// Rows of the `QueryDomainList` answer that `hexonet_parse` reads.
-const ROWS: usize = 1000;
+/// The `QueryDomainList` answers `hexonet_parse_*` reads: name and rows.
+const LISTS: [(&str, usize); 3] = [("1k", 1000), ("20k", 20_000), ("100k", 100_000)];
+
+/// The system allocator, counting the bytes in use and their peak, for the
+/// parse's peak memory.
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged; the
+// counters only watch.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            let now = IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                - layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        } else {
+            IN_USE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The most heap `f` had in use at once beyond what was in use before it.
+fn peak_heap<T>(f: impl FnOnce() -> T) -> usize {
+    let before = IN_USE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    drop(black_box(f()));
+    PEAK.load(Ordering::Relaxed) - before
+}
 
 /// A typical Extra Horizon list call, as the client sends it.
 const RQL_URL: &str =
@@ -83,7 +140,10 @@ fn main() {
     let url = Url::parse(RQL_URL).expect("a valid URL");
     let command = hexonet_command();
     let socket = socket_config();
-    let listing = domain_list(ROWS);
+    let lists: Vec<(&str, String)> = LISTS
+        .iter()
+        .map(|(name, rows)| (*name, domain_list(*rows)))
+        .collect();
 
     let mut group = criterion.benchmark_group(GROUP);
     group.bench_function("oauth1_sign", |b| {
@@ -96,9 +156,17 @@ fn main() {
             PostBody::new(Backend::Hexonet, &socket, Some(&command))
         })
     });
-    group.bench_function("hexonet_parse", |b| {
-        b.iter(|| hexonet::parse(black_box(&listing)).expect("a valid answer"))
-    });
+    for (name, text) in &lists {
+        group.bench_function(format!("hexonet_parse_{name}"), |b| {
+            b.iter(|| read_list(black_box(text)))
+        });
+        group.bench_function(format!("lines_{name}"), |b| {
+            b.iter(|| memchr::memchr_iter(b'\n', black_box(text).as_bytes()).count())
+        });
+        group.bench_function(format!("copy_{name}"), |b| {
+            b.iter(|| black_box(text).as_bytes().to_vec())
+        });
+    }
     for (name, text) in EVENTS {
         group.bench_function(format!("event_{name}"), |b| {
             b.iter(|| requests_of(black_box(text)))
@@ -108,8 +176,19 @@ fn main() {
     criterion.final_summary();
 
     if benchmarking {
-        report(&criterion_home(), &baseline);
+        report(&criterion_home(), &baseline, &lists);
     }
+}
+
+/// What a caller of a list does: the answer parsed, every record read.
+/// Returns the records and the bytes of their values, so nothing is skipped.
+fn read_list(text: &str) -> (usize, usize) {
+    let response = hexonet::parse(text).expect("a valid answer");
+    let bytes = (0..response.record_count())
+        .flat_map(|i| response.row(i))
+        .map(|(_, value)| value.len())
+        .sum();
+    (response.record_count(), bytes)
 }
 
 /// Where criterion keeps its results: `<target>/criterion`, found from this
@@ -159,59 +238,6 @@ fn socket_config() -> SocketConfig<'static> {
     }
 }
 
-/// A column of [`domain_list`]: its name and the value of row `i`.
-type Column = (&'static str, fn(usize) -> String);
-
-/// A `QueryDomainList` answer of `rows` records, five columns each, with
-/// the paging properties, as the API sends it.
-fn domain_list(rows: usize) -> String {
-    let mut text = String::from(
-        "[RESPONSE]\r\ncode = 200\r\ndescription = Command completed successfully\r\n\
-         runtime = 0.412\r\nqueuetime = 0\r\n",
-    );
-    let columns: [Column; 5] = [
-        ("DOMAIN", |i| format!("bench-domain-{i:05}.com")),
-        ("CREATEDDATE", |i| {
-            format!(
-                "20{:02}-{:02}-{:02} 10:11:12",
-                10 + i % 15,
-                1 + i % 12,
-                1 + i % 28
-            )
-        }),
-        ("PAIDUNTILDATE", |i| {
-            format!(
-                "20{:02}-{:02}-{:02} 10:11:12",
-                26 + i % 4,
-                1 + i % 12,
-                1 + i % 28
-            )
-        }),
-        ("RENEWALMODE", |i| {
-            ["DEFAULT", "AUTORENEW", "AUTOEXPIRE"][i % 3].to_owned()
-        }),
-        ("STATUS", |i| {
-            ["ACTIVE", "ACTIVE", "PENDING-TRANSFER"][i % 3].to_owned()
-        }),
-    ];
-    for (column, value) in columns {
-        for i in 0..rows {
-            text.push_str(&format!("property[{column}][{i}] = {}\r\n", value(i)));
-        }
-    }
-    for (name, value) in [
-        ("COUNT", rows),
-        ("FIRST", 0),
-        ("LAST", rows - 1),
-        ("LIMIT", rows),
-        ("TOTAL", 2 * rows + 17),
-    ] {
-        text.push_str(&format!("property[{name}][0] = {value}\r\n"));
-    }
-    text.push_str("EOF\r\n");
-    text
-}
-
 /// What the handler does to an event before any call: parse the JSON text,
 /// open the envelope, read the request(s) inside.
 fn requests_of(text: &str) -> usize {
@@ -244,7 +270,7 @@ fn python_baseline() -> Value {
             &Command::from_json(&command).expect("a valid command"),
         )),
     );
-    let input = json!({
+    let mut input = json!({
         "budget_s": PYTHON_BUDGET_S,
         "oauth1_sign": {
             "method": "GET", "url": RQL_URL,
@@ -255,11 +281,13 @@ fn python_baseline() -> Value {
             "command": command, "login": HEXONET_LOGIN, "password": HEXONET_PASSWORD,
             "expected": body.expose(),
         },
-        "hexonet_parse": {
-            "text": domain_list(ROWS), "records": ROWS, "url": HEXONET_URL,
-            "command": {"COMMAND": "QueryDomainList", "LIMIT": ROWS.to_string()},
-        },
     });
+    for (name, rows) in LISTS {
+        input[format!("hexonet_parse_{name}")] = json!({
+            "text": domain_list(rows), "records": rows, "url": HEXONET_URL,
+            "command": {"COMMAND": "QueryDomainList", "LIMIT": rows.to_string()},
+        });
+    }
     eprintln!("Timing the Python reference (about {PYTHON_BUDGET_S} s per operation)…");
     python::run_script("bench_codecs.py", &input, &[])
 }
@@ -271,46 +299,80 @@ fn criterion_median(home: &std::path::Path, bench: &str) -> Option<f64> {
     estimates["median"]["point_estimate"].as_f64()
 }
 
-/// The table of this run: exh-task beside its baseline, and the ratio.
-fn report(home: &std::path::Path, baseline: &Value) {
-    println!();
-    println!("codecs: median time per operation, exh-task (criterion) and its baseline (timeit), same run");
-    println!(
-        "{:<24} {:>12} {:>12}  ratio",
-        "operation", "exh-task", "baseline"
+/// The table of this run: exh-task beside its baseline, and the ratio;
+/// then each parse's throughput beside the machine's and its peak heap.
+/// Printed, and written as Markdown to `<target>/bench/codecs.md` for the
+/// report `benches/process.rs` assembles.
+fn report(home: &Path, baseline: &Value, lists: &[(&str, String)]) {
+    let mut table = Table::default();
+    table.heading(
+        "codecs: median time per operation, exh-task (criterion) and its baseline (timeit), same run",
+        ["operation", "exh-task", "baseline", "ratio"],
     );
-    let mut benches: Vec<String> = ["oauth1_sign", "hexonet_encode", "hexonet_parse"]
-        .iter()
-        .map(|name| name.to_string())
-        .collect();
+    let mut benches: Vec<String> = ["oauth1_sign".to_owned(), "hexonet_encode".to_owned()].into();
+    benches.extend(
+        LISTS
+            .iter()
+            .map(|(name, _)| format!("hexonet_parse_{name}")),
+    );
     benches.extend(EVENTS.iter().map(|(name, _)| format!("event_{name}")));
     for bench in benches {
         let Some(ours) = criterion_median(home, &bench) else {
             continue; // filtered out on the command line
         };
         let theirs = &baseline[&bench];
-        match theirs["ns"].as_f64() {
-            Some(reference) => println!(
-                "{bench:<24} {:>12} {:>12}  {}",
-                duration(ours),
+        let (reference, ratio) = match theirs["ns"].as_f64() {
+            Some(reference) => (
                 duration(reference),
                 ratio(
                     ours,
                     reference,
-                    theirs["baseline"].as_str().unwrap_or("the baseline")
-                )
+                    theirs["baseline"].as_str().unwrap_or("the baseline"),
+                ),
             ),
-            None => println!(
-                "{bench:<24} {:>12} {:>12}  (no baseline{})",
-                duration(ours),
-                "-",
-                if bench.starts_with("event_") {
-                    ": the Python example reads no event"
-                } else {
-                    " in this run"
-                }
+            None if bench.starts_with("event_") => (
+                "-".into(),
+                "(no baseline: the Python example reads no event)".into(),
             ),
-        }
+            None => ("-".into(), "(no baseline in this run)".into()),
+        };
+        table.row([bench, duration(ours), reference, ratio]);
+    }
+
+    table.heading(
+        "HEXONET parse throughput beside the machine's own speed on the same bytes, and peak heap",
+        [
+            "answer",
+            "parse + records",
+            "memchr '\\n'",
+            "copy",
+            "peak heap / answer",
+        ],
+    );
+    for (name, text) in lists {
+        let speed = |bench: &str| {
+            criterion_median(home, &format!("{bench}_{name}")).map_or("-".into(), |ns| {
+                format!("{:.0} MB/s", text.len() as f64 / ns * 1e3)
+            })
+        };
+        let peak = peak_heap(|| hexonet::parse(text).expect("a valid answer"));
+        table.row([
+            format!("{name} rows, {:.1} MB", text.len() as f64 / 1e6),
+            speed("hexonet_parse"),
+            speed("lines"),
+            speed("copy"),
+            format!(
+                "{:.2}× ({:.1} MB)",
+                peak as f64 / text.len() as f64,
+                peak as f64 / 1e6
+            ),
+        ]);
+    }
+    let dir = home.parent().unwrap_or(home).join("bench");
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("codecs.md"), table.markdown));
+    if let Err(error) = written {
+        eprintln!("codecs: could not write {}: {error}", dir.display());
     }
 }
 

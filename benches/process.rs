@@ -1,32 +1,53 @@
-//! The process-level harness: exh-task's release `bootstrap` and the seed's
+//! The process-level harness: exh-task's release `bootstrap`, a hello-world
+//! `lambda_runtime` function (`benches/hello`, the floor) and the seed's
 //! Python handler (`requests_oauthlib.OAuth1Session` → `GET /users/v1/me`,
 //! run by `tests/conformance/bench_runtime.py`), each as a Lambda function
-//! process under the sandbox's Runtime API emulator, both calling
-//! the embedded sandbox over loopback, in the same run:
+//! process under the sandbox's Runtime API emulator, in the same run:
 //!
 //! - cold start: from spawning the process to its answer to the first `{}`
-//!   invocation (queued before the spawn), median of several fresh processes;
+//!   invocation (queued before the spawn), over several fresh processes;
 //! - warm invocations: sequential `{}` invocations of one process (after a
 //!   few unmeasured ones), per-invocation latency and throughput;
-//! - peak RSS: `VmHWM` of the process after the warm invocations;
-//! - size: the `bootstrap` binary, and the Python packages the handler ships.
+//! - exh-task's own work per warm invocation: against a Rust stand-in
+//!   upstream that answers at once, beside the hello-world function;
+//! - a 20,000-row HEXONET `QueryDomainList` end to end through `bootstrap`,
+//!   against the SDK's `request` + `getListHash` on the same bytes from the
+//!   same server (`tests/conformance/bench_hexonet.py`), and the result's
+//!   size in each `view`;
+//! - every page of a 50-page list from the sandbox with 20 ms injected per
+//!   call, against the SDK's sequential `requestAllResponsePages`;
+//! - footprint: resident memory after the warm invocations, the shipped
+//!   arm64 `bootstrap`'s size.
 //!
-//! Every call must reach the sandbox and be answered 200, or the harness
-//! fails: a fast error is not a result. It runs only under `cargo bench`
+//! Every call must be answered as expected, or the harness fails: a fast
+//! error is not a result. It prints its tables and writes
+//! `<target>/bench/report.md` (with the codecs' tables, the machine, and the
+//! chart `distributions.svg`). It runs only under `cargo bench`
 //! (`--bench`); under `cargo test` it says so and returns at once.
 //! See `benches/README.md`.
 
+#[path = "support/chart.rs"]
+mod chart;
+#[path = "support/domain_list.rs"]
+mod domain_list;
 #[path = "support/ratio.rs"]
 mod ratio;
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "support/table.rs"]
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::{any, get};
+use domain_list::domain_list;
+use exh_task_sandbox::hexonet::{DOMAIN_COUNT, LOGIN, PASSWORD};
 use exh_task_sandbox::runtime_api::{Function, Invocation, RuntimeApi};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
+use table::Table;
 
 /// Fresh processes per subject for the cold start (env `EXH_TASK_BENCH_COLD_STARTS`).
 const COLD_STARTS: usize = 10;
@@ -35,18 +56,42 @@ const WARM_UP: usize = 20;
 /// Measured warm invocations per subject (env `EXH_TASK_BENCH_INVOCATIONS`).
 const INVOCATIONS: usize = 1000;
 /// Bound on every wait: a function that stalls fails the harness, never hangs it.
-const BOUND: Duration = Duration::from_secs(20);
+const BOUND: Duration = Duration::from_secs(30);
 /// The path `{}` calls, as the seed does.
 const ME: &str = "/users/v1/me";
+/// What the stand-in upstream answers for [`ME`].
+const STAND_IN_USER: &str = r#"{"id":"bench-user","email":"bench@example.com"}"#;
+/// Rows of the HEXONET list read end to end.
+const LIST_ROWS: usize = 20_000;
+/// Measured list invocations (and SDK calls), after two unmeasured ones.
+const LIST_RUNS: usize = 10;
+/// `LIMIT` of the paged list: the sandbox's domains in 50 pages.
+const PAGE_LIMIT: usize = DOMAIN_COUNT / 50;
+/// Waited by the sandbox before each HEXONET answer of the paged list.
+const PAGE_LATENCY: Duration = Duration::from_millis(20);
+/// Measured all-pages invocations, and SDK runs (each 50 calls one after
+/// the other, so about a second).
+const PAGE_RUNS: usize = 5;
+const PAGE_RUNS_SDK: usize = 3;
+
+/// What a subject's `/response` must be.
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    /// exh-task's result for `{}`: `{"ok": true, "exh": {"status": 200}}`.
+    ExhOk,
+    /// Anything that is not an error (the seed's handler returns `null`,
+    /// it prints the answer; the hello-world function greets).
+    Any,
+}
 
 /// A Lambda function process to measure.
 struct Subject {
     name: String,
     program: PathBuf,
     args: Vec<String>,
-    /// Whether its `/response` is exh-task's result, checked to be ok; the
-    /// seed's handler returns `null` (it prints the answer).
-    checks_result: bool,
+    answer: Answer,
+    /// Whether each `{}` invocation calls `GET /users/v1/me` on the sandbox.
+    calls_upstream: bool,
 }
 
 /// What was measured of one subject.
@@ -54,7 +99,22 @@ struct Measured {
     cold: Vec<Duration>,
     warm: Vec<Duration>,
     warm_total: Duration,
+    /// `VmHWM` and `VmRSS` after the warm invocations, KiB.
     peak_rss_kib: Option<u64>,
+    rss_kib: Option<u64>,
+}
+
+/// The HEXONET figures: exh-task's times and the SDK's, and the result sizes.
+struct Hexonet {
+    list_ours: Vec<Duration>,
+    list_theirs: Vec<Duration>,
+    list_baseline: String,
+    answer_bytes: usize,
+    /// Per view; none where the bootstrap measured does not know `view`.
+    result_bytes: Vec<(&'static str, Option<usize>)>,
+    pages_ours: Vec<Duration>,
+    pages_theirs: Vec<Duration>,
+    pages_baseline: String,
 }
 
 fn main() {
@@ -75,10 +135,11 @@ fn main() {
 async fn run() {
     let cold_starts = count_from_env("EXH_TASK_BENCH_COLD_STARTS", COLD_STARTS);
     let invocations = count_from_env("EXH_TASK_BENCH_INVOCATIONS", INVOCATIONS);
+    let machine = machine();
     let sandbox = Sandbox::start(SandboxOptions::default())
         .await
         .expect("the sandbox starts on 127.0.0.1");
-    // Only the Extra Horizon side, as the seed: the same variables for both.
+    // Only the Extra Horizon side, as the seed: the same variables for all.
     let env: Vec<(&'static str, String)> = sandbox
         .env()
         .into_iter()
@@ -91,13 +152,22 @@ async fn run() {
         name: "exh-task".into(),
         program: bootstrap.clone(),
         args: Vec::new(),
-        checks_result: true,
+        answer: Answer::ExhOk,
+        calls_upstream: true,
     };
+    let hello = hello().map(|program| Subject {
+        name: "hello world".into(),
+        program,
+        args: Vec::new(),
+        answer: Answer::Any,
+        calls_upstream: false,
+    });
     let seed = Subject {
         name: "Python seed".into(),
         program: python.clone(),
         args: vec![script("bench_runtime.py").display().to_string()],
-        checks_result: false,
+        answer: Answer::Any,
+        calls_upstream: true,
     };
 
     println!(
@@ -105,6 +175,10 @@ async fn run() {
          invocations per function, on the loopback sandbox"
     );
     println!("  exh-task: {}", bootstrap.display());
+    match &hello {
+        Some(hello) => println!("  floor: {}", hello.program.display()),
+        None => println!("  floor: none (build benches/hello: `make bench` does)"),
+    }
     println!(
         "  baseline: the seed's handler (requests_oauthlib.OAuth1Session → GET {ME}) \
          under a Python Runtime API loop, Python {} ({})",
@@ -112,16 +186,56 @@ async fn run() {
         python.display()
     );
     let ours = measure(&rust, &sandbox, &env, cold_starts, invocations).await;
+    let floor = match &hello {
+        Some(hello) => Some(measure(hello, &sandbox, &env, cold_starts, invocations).await),
+        None => None,
+    };
     let theirs = measure(&seed, &sandbox, &env, cold_starts, invocations).await;
+
+    let stand_in = StandIn::start(domain_list(LIST_ROWS)).await;
+    let own_work = own_work(&bootstrap, &stand_in, &env, invocations).await;
+    let hexonet = hexonet(&bootstrap, &stand_in, &sandbox).await;
 
     let binary = std::fs::metadata(&bootstrap)
         .expect("the bootstrap binary")
         .len();
     let packages = python_package_size(&python);
-    report(&seed.name, &ours, &theirs, binary, packages);
+    let mut table = Table::default();
+    report(
+        &mut table,
+        &Report {
+            baseline: &seed.name,
+            ours: &ours,
+            floor: floor.as_ref(),
+            theirs: &theirs,
+            own_work: &own_work,
+            hexonet: &hexonet,
+            binary,
+            arm64: arm64_bootstrap(),
+            packages,
+        },
+    );
+    let mut series = vec![chart::Series {
+        name: &rust.name,
+        cold: &ours.cold,
+        warm: &ours.warm,
+    }];
+    if let (Some(hello), Some(floor)) = (&hello, &floor) {
+        series.push(chart::Series {
+            name: &hello.name,
+            cold: &floor.cold,
+            warm: &floor.warm,
+        });
+    }
+    series.push(chart::Series {
+        name: &seed.name,
+        cold: &theirs.cold,
+        warm: &theirs.warm,
+    });
+    write_report(&machine, &table.markdown, &series);
 }
 
-/// Cold starts, then warm invocations and the peak RSS of the last process.
+/// Cold starts, then warm invocations and the memory of the last process.
 async fn measure(
     subject: &Subject,
     sandbox: &Sandbox,
@@ -144,23 +258,22 @@ async fn measure(
     let (mut function, elapsed) = cold_start(subject, &runtime, env).await;
     cold.push(elapsed);
 
-    for _ in 0..WARM_UP {
-        check(subject, runtime.invoke(json!({}), BOUND).await, &function);
-    }
-    let mut warm = Vec::with_capacity(invocations);
-    let started = Instant::now();
-    for _ in 0..invocations {
-        let start = Instant::now();
-        let invocation = runtime.invoke(json!({}), BOUND).await;
-        warm.push(start.elapsed());
-        check(subject, invocation, &function);
-    }
-    let warm_total = started.elapsed();
-    let peak_rss_kib = peak_rss_kib(function.id());
+    let (warm, warm_total) = warm(&runtime, &function, json!({}), invocations, |invocation| {
+        check(subject, invocation, &function)
+    })
+    .await;
+    let (peak_rss_kib, rss_kib) = (
+        memory_kib(function.id(), "VmHWM"),
+        memory_kib(function.id(), "VmRSS"),
+    );
     function.stop();
     runtime.assert_no_rejections();
 
-    let calls = cold_starts + WARM_UP + invocations;
+    let calls = if subject.calls_upstream {
+        cold_starts + WARM_UP + invocations
+    } else {
+        0
+    };
     let recorded = sandbox.recorded_requests();
     let answered = recorded
         .iter()
@@ -168,8 +281,8 @@ async fn measure(
         .count();
     assert!(
         answered == calls && recorded.len() == calls,
-        "{}: {calls} invocations, but the sandbox answered {answered} of {} requests with 200 \
-         (statuses: {:?})",
+        "{}: {calls} upstream calls expected, but the sandbox answered {answered} of {} \
+         requests with 200 (statuses: {:?})",
         subject.name,
         recorded.len(),
         recorded.iter().map(|r| r.status).collect::<Vec<_>>()
@@ -179,7 +292,46 @@ async fn measure(
         warm,
         warm_total,
         peak_rss_kib,
+        rss_kib,
     }
+}
+
+/// [`WARM_UP`] unmeasured invocations of `event`, then `count` measured
+/// ones, each checked; their latencies and the total time.
+async fn warm(
+    runtime: &RuntimeApi,
+    function: &Function,
+    event: Value,
+    count: usize,
+    mut check: impl FnMut(Invocation),
+) -> (Vec<Duration>, Duration) {
+    for _ in 0..WARM_UP {
+        check(invoke(runtime, function, event.clone()).await);
+    }
+    let mut times = Vec::with_capacity(count);
+    let started = Instant::now();
+    for _ in 0..count {
+        let start = Instant::now();
+        let invocation = invoke(runtime, function, event.clone()).await;
+        times.push(took(start, &invocation));
+        check(invocation);
+    }
+    (times, started.elapsed())
+}
+
+/// From `start` to the moment the emulator had the whole answer: the
+/// emulator's decoding of it (a 5 MB JSON result takes a while) is not the
+/// function's time.
+fn took(start: Instant, invocation: &Invocation) -> Duration {
+    invocation.answered_at.saturating_duration_since(start)
+}
+
+/// One invocation, or the harness fails showing the function's stderr.
+async fn invoke(runtime: &RuntimeApi, function: &Function, event: Value) -> Invocation {
+    runtime
+        .try_invoke(event, BOUND)
+        .await
+        .unwrap_or_else(|error| panic!("no answer: {error}\n{}", function.stderr()))
 }
 
 /// Spawns the subject with `{}` already queued; returns it and the time to
@@ -199,15 +351,14 @@ async fn cold_start(
         })
         .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .spawn();
-    let invocation = pending.wait(BOUND).await;
-    let elapsed = start.elapsed();
-    let invocation = invocation.unwrap_or_else(|error| {
+    let invocation = pending.wait(BOUND).await.unwrap_or_else(|error| {
         panic!(
             "{}: no first answer: {error}\n{}",
             subject.name,
             function.stderr()
         )
     });
+    let elapsed = took(start, &invocation);
     check(subject, invocation, &function);
     (function, elapsed)
 }
@@ -224,7 +375,7 @@ fn check(subject: &Subject, invocation: Invocation, function: &Function) {
             function.stderr()
         );
     }
-    if subject.checks_result {
+    if subject.answer == Answer::ExhOk {
         let result = invocation.expect_response();
         assert!(
             result["ok"] == true && result["exh"]["status"] == 200,
@@ -234,12 +385,226 @@ fn check(subject: &Subject, invocation: Invocation, function: &Function) {
     }
 }
 
-/// `VmHWM` (peak resident set) of a running process, in KiB.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+/// A Rust upstream that answers at once, so that neither a Python server
+/// nor the sandbox's own checks weigh on exh-task's figures: `GET
+/// /users/v1/me` gets [`STAND_IN_USER`], `call.cgi` a fixed HEXONET list.
+struct StandIn {
+    url: String,
+    list_bytes: usize,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl StandIn {
+    async fn start(list: String) -> StandIn {
+        let list_bytes = list.len();
+        let list = axum::body::Bytes::from(list);
+        let app = axum::Router::new()
+            .route(
+                ME,
+                get(|| async { ([(CONTENT_TYPE, "application/json")], STAND_IN_USER) }),
+            )
+            .route(
+                "/api/call.cgi",
+                // The request is read to its end first: a connection closed
+                // with unread bytes is reset, and the client may lose the
+                // answer with it.
+                any(move |_request: axum::body::Bytes| {
+                    let list = list.clone();
+                    async move { ([(CONTENT_TYPE, "text/plain")], list) }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the stand-in serves");
+        });
+        StandIn {
+            url,
+            list_bytes,
+            server,
+        }
+    }
+
+    fn hexonet_url(&self) -> String {
+        format!("{}/api/call.cgi", self.url)
+    }
+
+    /// `env` pointed at this stand-in for both sides.
+    fn env(&self, env: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+        let mut env: Vec<_> = env
+            .iter()
+            .filter(|(name, _)| *name != "API_HOST")
+            .cloned()
+            .collect();
+        env.extend([
+            ("API_HOST", self.url.clone()),
+            ("HEXONET_URL", self.hexonet_url()),
+            ("HEXONET_LOGIN", LOGIN.to_owned()),
+            ("HEXONET_PASSWORD", PASSWORD.to_owned()),
+            ("HEXONET_SYSTEM", "ote".to_owned()),
+        ]);
+        env
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// exh-task's warm `{}` invocations against the stand-in.
+async fn own_work(
+    bootstrap: &Path,
+    stand_in: &StandIn,
+    env: &[(&'static str, String)],
+    invocations: usize,
+) -> Vec<Duration> {
+    eprintln!("measuring exh-task against the Rust stand-in…");
+    let runtime = RuntimeApi::start().await;
+    let mut function = Function::builder(bootstrap, &runtime)
+        .envs(stand_in.env(env))
+        .spawn();
+    let (times, _) = warm(&runtime, &function, json!({}), invocations, |invocation| {
+        let result = invocation.expect_response();
+        assert!(result["ok"] == true, "{result}");
+    })
+    .await;
+    function.stop();
+    times
+}
+
+/// The HEXONET list end to end and the paged list, each beside the SDK.
+async fn hexonet(bootstrap: &Path, stand_in: &StandIn, sandbox: &Sandbox) -> Hexonet {
+    eprintln!("measuring a {LIST_ROWS}-row HEXONET list through exh-task and the SDK…");
+    let list = |view: Option<&str>| {
+        let mut event =
+            json!({"hexonet": {"command": {"COMMAND": "QueryDomainList", "LIMIT": LIST_ROWS}}});
+        if let Some(view) = view {
+            event["hexonet"]["view"] = view.into();
+        }
+        event
+    };
+    let runtime = RuntimeApi::start().await;
+    let mut function = Function::builder(bootstrap, &runtime)
+        .envs(stand_in.env(&[]))
+        .spawn();
+    let mut result_bytes = Vec::new();
+    for view in ["both", "records", "properties"] {
+        let invocation = invoke(&runtime, &function, list(Some(view))).await;
+        // An older bootstrap, measured for comparison, may not know `view`.
+        if invocation.is_error() && invocation.body.contains("unknown field `view`") {
+            result_bytes.push((view, None));
+            continue;
+        }
+        result_bytes.push((view, Some(invocation.body.len())));
+        let result = invocation.expect_response();
+        assert_eq!(
+            result["hexonet"]["pagination"]["count"], LIST_ROWS,
+            "{view}"
+        );
+    }
+    let list_ours = timed(&runtime, &function, list(None), LIST_RUNS, LIST_ROWS).await;
+    function.stop();
+    let sdk = |url: String, command: Value, all_pages: bool, runs: usize, records: usize| {
+        let input = json!({"url": url, "login": LOGIN, "password": PASSWORD, "command": command,
+                           "all_pages": all_pages, "runs": runs, "records": records});
+        support::python::run_script_async("bench_hexonet.py", input, Vec::new())
+    };
+    let theirs = sdk(
+        stand_in.hexonet_url(),
+        json!({"COMMAND": "QueryDomainList", "LIMIT": LIST_ROWS}),
+        false,
+        LIST_RUNS,
+        LIST_ROWS,
+    )
+    .await;
+
+    eprintln!(
+        "measuring every page of a {}-page list, {} ms per call, through exh-task and the SDK…",
+        DOMAIN_COUNT / PAGE_LIMIT,
+        PAGE_LATENCY.as_millis()
+    );
+    sandbox.set_hexonet_latency(PAGE_LATENCY);
+    let pages = json!({"hexonet": {"command": {"COMMAND": "QueryDomainList", "LIMIT": PAGE_LIMIT},
+                                   "all_pages": true}});
+    let runtime = RuntimeApi::start().await;
+    let mut function = Function::builder(bootstrap, &runtime)
+        .envs(sandbox.env())
+        .spawn();
+    let pages_ours = timed(&runtime, &function, pages, PAGE_RUNS, DOMAIN_COUNT).await;
+    function.stop();
+    let pages_theirs = sdk(
+        sandbox.hexonet_url(),
+        json!({"COMMAND": "QueryDomainList", "LIMIT": PAGE_LIMIT}),
+        true,
+        PAGE_RUNS_SDK,
+        DOMAIN_COUNT,
+    )
+    .await;
+    sandbox.set_hexonet_latency(Duration::ZERO);
+    Hexonet {
+        list_ours,
+        list_theirs: seconds(&theirs),
+        list_baseline: theirs["baseline"].as_str().unwrap_or("the SDK").to_owned(),
+        answer_bytes: stand_in.list_bytes,
+        result_bytes,
+        pages_ours,
+        pages_theirs: seconds(&pages_theirs),
+        pages_baseline: pages_theirs["baseline"]
+            .as_str()
+            .unwrap_or("the SDK")
+            .to_owned(),
+    }
+}
+
+/// One unmeasured invocation of a HEXONET list `event` (it also opens the
+/// connections), then `runs` measured ones, each checked to hold `records`.
+async fn timed(
+    runtime: &RuntimeApi,
+    function: &Function,
+    event: Value,
+    runs: usize,
+    records: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..=runs {
+        let start = Instant::now();
+        let invocation = invoke(runtime, function, event.clone()).await;
+        if run > 0 {
+            times.push(took(start, &invocation));
+        }
+        let result = invocation.expect_response();
+        let listed = result["hexonet"]["records"].as_array().map(Vec::len);
+        assert_eq!(
+            listed,
+            Some(records),
+            "{event}: the records through exh-task"
+        );
+    }
+    times
+}
+
+fn seconds(sdk: &Value) -> Vec<Duration> {
+    sdk["seconds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .map(Duration::from_secs_f64)
+        .collect()
+}
+
+/// `VmHWM` (peak resident set) or `VmRSS` of a running process, in KiB.
+fn memory_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -250,6 +615,26 @@ fn bootstrap() -> PathBuf {
     std::env::var_os("EXH_TASK_BENCH_BOOTSTRAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")))
+}
+
+/// The hello-world function: `EXH_TASK_BENCH_HELLO` (`make bench` builds
+/// it), else a release build of it in the workspace's target, if any.
+fn hello() -> Option<PathBuf> {
+    std::env::var_os("EXH_TASK_BENCH_HELLO")
+        .map(PathBuf::from)
+        .or_else(|| Some(bootstrap().parent()?.join("hello")))
+        .filter(|path| path.exists())
+}
+
+/// The shipped arm64 `bootstrap` (`EXH_TASK_BENCH_ARM64`; `make bench` has
+/// cargo-lambda build it as `make build` does) and its size, if it is an
+/// arm64 ELF file.
+fn arm64_bootstrap() -> Option<(PathBuf, u64)> {
+    let path = PathBuf::from(std::env::var_os("EXH_TASK_BENCH_ARM64")?);
+    let bytes = std::fs::read(&path).ok()?;
+    // ELF, e_machine (offset 18, little-endian) 183: AArch64.
+    let arm64 = bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&[183, 0][..]);
+    arm64.then_some((path, bytes.len() as u64))
 }
 
 fn script(name: &str) -> PathBuf {
@@ -288,70 +673,244 @@ fn python_package_size(python: &Path) -> Option<u64> {
     size["bytes"].as_u64()
 }
 
-fn report(baseline: &str, ours: &Measured, theirs: &Measured, binary: u64, packages: Option<u64>) {
-    let row = |what: &str, ours: String, theirs: String, ratio: String| {
-        println!("{what:<30} {ours:>12} {theirs:>12}  {ratio}");
+/// Everything [`report`] tabulates.
+struct Report<'a> {
+    baseline: &'a str,
+    ours: &'a Measured,
+    floor: Option<&'a Measured>,
+    theirs: &'a Measured,
+    own_work: &'a [Duration],
+    hexonet: &'a Hexonet,
+    binary: u64,
+    arm64: Option<(PathBuf, u64)>,
+    packages: Option<u64>,
+}
+
+fn report(table: &mut Table, r: &Report<'_>) {
+    let (ours, theirs, baseline) = (r.ours, r.theirs, r.baseline);
+    table.heading(
+        "process harness, same run (ratios are the targets; absolute times vary by machine)",
+        ["", "exh-task", "hello world", baseline, "ratio"],
+    );
+    let floor_cell = |f: &dyn Fn(&Measured) -> String| r.floor.map_or("-".into(), f);
+    let time_row = |table: &mut Table, what: String, of: &dyn Fn(&Measured) -> Duration| {
+        let mut ratio = faster(of(ours), of(theirs), baseline);
+        if let Some(floor) = r.floor {
+            ratio.push_str(&format!(
+                "; {:.2}× the hello world's",
+                of(ours).as_secs_f64() / of(floor).as_secs_f64()
+            ));
+        }
+        table.row([
+            what,
+            millis(of(ours)),
+            floor_cell(&|m| millis(of(m))),
+            millis(of(theirs)),
+            ratio,
+        ]);
     };
-    println!();
-    println!("process harness, same run (ratios are the targets; absolute times vary by machine)");
-    row("", "exh-task".into(), baseline.into(), "ratio".into());
-    let (ours_cold, theirs_cold) = (median(&ours.cold), median(&theirs.cold));
-    row(
-        &format!("cold start, median of {}", ours.cold.len()),
-        millis(ours_cold),
-        millis(theirs_cold),
-        faster(ours_cold, theirs_cold, baseline),
+    time_row(
+        table,
+        format!("cold start, median of {}", ours.cold.len()),
+        &|m| median(&m.cold),
     );
-    let (ours_p50, theirs_p50) = (median(&ours.warm), median(&theirs.warm));
-    row(
-        "warm invocation, median",
-        millis(ours_p50),
-        millis(theirs_p50),
-        faster(ours_p50, theirs_p50, baseline),
-    );
-    let (ours_p99, theirs_p99) = (percentile(&ours.warm, 99), percentile(&theirs.warm, 99));
-    row(
-        "warm invocation, p99",
-        millis(ours_p99),
-        millis(theirs_p99),
-        faster(ours_p99, theirs_p99, baseline),
-    );
+    time_row(table, "warm invocation, median".into(), &|m| {
+        median(&m.warm)
+    });
+    time_row(table, "warm invocation, p99".into(), &|m| {
+        percentile(&m.warm, 99)
+    });
     let rate = |m: &Measured| m.warm.len() as f64 / m.warm_total.as_secs_f64();
-    row(
-        &format!("throughput, {} sequential", ours.warm.len()),
+    table.row([
+        format!("throughput, {} sequential", ours.warm.len()),
         format!("{:.0}/s", rate(ours)),
+        floor_cell(&|m| format!("{:.0}/s", rate(m))),
         format!("{:.0}/s", rate(theirs)),
         format!(
             "exh-task does {:.1}× the invocations per second",
             rate(ours) / rate(theirs)
         ),
-    );
+    ]);
+    let kib = |value: Option<u64>| value.map_or("-".into(), |kib| mebibytes(kib * 1024));
     if let (Some(ours_rss), Some(theirs_rss)) = (ours.peak_rss_kib, theirs.peak_rss_kib) {
-        row(
-            "peak RSS (VmHWM)",
-            mebibytes(ours_rss * 1024),
-            mebibytes(theirs_rss * 1024),
+        table.row([
+            "peak RSS (VmHWM)".into(),
+            kib(Some(ours_rss)),
+            floor_cell(&|m| kib(m.peak_rss_kib)),
+            kib(Some(theirs_rss)),
             less_memory(ours_rss as f64, theirs_rss as f64, baseline),
-        );
+        ]);
     }
-    match packages {
-        Some(packages) => row(
-            "deployed code, uncompressed",
-            mebibytes(binary),
+    table.row([
+        format!("RSS after {} warm invocations", ours.warm.len() + WARM_UP),
+        kib(ours.rss_kib),
+        floor_cell(&|m| kib(m.rss_kib)),
+        kib(theirs.rss_kib),
+        String::new(),
+    ]);
+    let (own, floor_warm) = (median(r.own_work), r.floor.map(|m| median(&m.warm)));
+    table.row([
+        "warm `{}` against a Rust stand-in upstream, median".into(),
+        micros(own),
+        floor_warm.map_or("-".into(), micros),
+        "-".into(),
+        floor_warm.map_or(String::new(), |floor| {
+            format!(
+                "exh-task's own work: {} per invocation above the hello world's (one signed \
+                 GET over loopback included)",
+                micros(own.saturating_sub(floor))
+            )
+        }),
+    ]);
+    match r.packages {
+        Some(packages) => table.row([
+            "deployed code, uncompressed (this machine's bootstrap)".into(),
+            mebibytes(r.binary),
+            "-".into(),
             mebibytes(packages),
             format!(
                 "the bootstrap is {:.1}× the size of requests-oauthlib and its \
                  requirements (the interpreter comes with the Python runtime)",
-                binary as f64 / packages as f64
+                r.binary as f64 / packages as f64
             ),
-        ),
-        None => row(
-            "bootstrap binary",
-            mebibytes(binary),
+        ]),
+        None => table.row([
+            "bootstrap binary (this machine's)".into(),
+            mebibytes(r.binary),
+            "-".into(),
             "-".into(),
             String::new(),
-        ),
+        ]),
     }
+    table.row([
+        "shipped arm64 bootstrap (cargo lambda build --release --arm64)".into(),
+        r.arm64
+            .as_ref()
+            .map_or("not built".into(), |(_, size)| mebibytes(*size)),
+        "-".into(),
+        "-".into(),
+        r.arm64.as_ref().map_or(
+            "run `make bench` (it builds it) or set EXH_TASK_BENCH_ARM64".into(),
+            |(path, _)| path.display().to_string(),
+        ),
+    ]);
+
+    let h = r.hexonet;
+    table.heading(
+        "HEXONET, same run: exh-task's bootstrap under the Runtime API emulator, the SDK in one warm Python process",
+        ["", "exh-task", "SDK", "ratio"],
+    );
+    let (list_ours, list_theirs) = (median(&h.list_ours), median(&h.list_theirs));
+    table.row([
+        format!(
+            "{LIST_ROWS}-row QueryDomainList ({:.1} MB answer) end to end, median of {}",
+            h.answer_bytes as f64 / 1e6,
+            h.list_ours.len()
+        ),
+        millis(list_ours),
+        millis(list_theirs),
+        faster(list_ours, list_theirs, &h.list_baseline),
+    ]);
+    let (pages_ours, pages_theirs) = (median(&h.pages_ours), median(&h.pages_theirs));
+    table.row([
+        format!(
+            "all {} pages of LIMIT {PAGE_LIMIT}, {} ms per call, median",
+            DOMAIN_COUNT / PAGE_LIMIT,
+            PAGE_LATENCY.as_millis()
+        ),
+        millis(pages_ours),
+        millis(pages_theirs),
+        faster(pages_ours, pages_theirs, &h.pages_baseline),
+    ]);
+    for (view, bytes) in &h.result_bytes {
+        let (size, share) = match bytes {
+            Some(bytes) => (
+                format!("{:.2} MB", *bytes as f64 / 1e6),
+                format!(
+                    "{:.0} % of Lambda's 6 MB answer",
+                    *bytes as f64 / (6.0 * 1024.0 * 1024.0) * 100.0
+                ),
+            ),
+            None => ("-".into(), "this bootstrap has no \"view\"".into()),
+        };
+        table.row([
+            format!("result of the {LIST_ROWS}-row list, \"view\": \"{view}\""),
+            size,
+            "-".into(),
+            share,
+        ]);
+    }
+}
+
+/// What this run ran on, for the report's reader.
+fn machine() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown CPU".into(), |(_, name)| name.trim().to_owned());
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or("?".into(), |kib| {
+            format!("{:.0} GiB", kib / 1024.0 / 1024.0)
+        });
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let run = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!(
+        "{} UTC, commit {}; {cpu}, {cores} cores, {memory}, Linux {}; load average at the start: {}",
+        run("date", &["-u", "+%Y-%m-%d %H:%M"]),
+        run("git", &["rev-parse", "--short", "HEAD"]),
+        read("/proc/sys/kernel/osrelease").trim(),
+        read("/proc/loadavg")
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// `<target>/bench/report.md`: the machine, the codecs' tables (written by
+/// `benches/codecs.rs` to `codecs.md`, when it ran first), this harness's
+/// tables, and the chart beside it.
+fn write_report(machine: &str, tables: &str, series: &[chart::Series<'_>]) {
+    let dir = bootstrap()
+        .parent()
+        .filter(|dir| dir.ends_with("bench"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench"));
+    std::fs::create_dir_all(&dir).expect("the report's folder");
+    let chart = dir.join("distributions.svg");
+    let drawn = chart::distributions(&chart, series);
+    if let Err(error) = &drawn {
+        eprintln!("the chart could not be drawn: {error}");
+    }
+    let codecs = std::fs::read_to_string(dir.join("codecs.md")).unwrap_or_else(|_| {
+        "\n(no codecs tables: run `make bench`, which runs `benches/codecs.rs` first)\n".into()
+    });
+    let mut report = format!(
+        "# exh-task benchmarks\n\nMachine: {machine}.\n\n\
+         Every ratio compares figures measured in the same run, on the same machine; \
+         absolute times move with the machine's load, the ratios much less \
+         (see benches/README.md).\n\n## Codecs\n{codecs}\n## Functions\n{tables}\n"
+    );
+    if drawn.is_ok() {
+        report.push_str(
+            "\n![Cold-start and warm-latency distributions of exh-task, the hello-world \
+             function and the Python seed](distributions.svg)\n",
+        );
+    }
+    let path = dir.join("report.md");
+    std::fs::write(&path, report).expect("the report is written");
+    println!("\nreport: {}", path.display());
 }
 
 fn median(times: &[Duration]) -> Duration {
@@ -390,6 +949,10 @@ fn less_memory(ours: f64, theirs: f64, baseline: &str) -> String {
 
 fn millis(time: Duration) -> String {
     format!("{:.2} ms", time.as_secs_f64() * 1e3)
+}
+
+fn micros(time: Duration) -> String {
+    format!("{:.0} µs", time.as_secs_f64() * 1e6)
 }
 
 fn mebibytes(bytes: u64) -> String {

@@ -42,7 +42,11 @@ pub fn document() -> Value {
         .into_generator()
         .into_root_schema_for::<EventShape>()
         .to_value();
-    let mut results = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    // Results are only ever written: fields left out when empty
+    // (`skip_serializing_if`) are not required.
+    let mut results = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let result = results.subschema_for::<outcome::ResultDocument>();
     debug_assert_eq!(result.as_value()["$ref"], "#/$defs/Result");
     let definitions = schema["$defs"]

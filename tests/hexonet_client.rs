@@ -135,6 +135,7 @@ fn prepared(command: &Command, options: &Options) -> Prepared {
         options: options.clone(),
         all_pages: false,
         system: None,
+        view: Default::default(),
     }
 }
 

@@ -52,7 +52,7 @@ mod request;
 mod seed;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -108,6 +108,8 @@ pub struct HexonetState(Arc<Inner>);
 struct Inner {
     recorder: Recorder,
     data: Mutex<Data>,
+    /// Waited before each answer (see [`HexonetState::set_latency`]).
+    latency: Mutex<Duration>,
 }
 
 #[derive(Debug)]
@@ -125,7 +127,16 @@ impl HexonetState {
                 registry: Registry::seed(),
                 sessions: Sessions::default(),
             }),
+            latency: Mutex::new(Duration::ZERO),
         }))
+    }
+
+    /// Makes every later `call.cgi` answer wait `latency` before it is
+    /// sent (zero, the default, answers at once): the round trip of the
+    /// real API, for benchmarks of paging. Calls in flight wait
+    /// concurrently, as a remote server's would.
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.0.latency) = latency;
     }
 
     /// Answers one call in `dialect`, given as its form text.
@@ -208,6 +219,10 @@ async fn call_cgi(
             state.answer(dialect, form, unix_now())
         }
     };
+    let latency = *lock(&state.0.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     if let Some((path, query)) = record.target.split_once('?') {
         record.target = format!(
             "{path}?{}",
@@ -335,6 +350,16 @@ mod tests {
             .await
             .unwrap();
         parse(std::str::from_utf8(&body).unwrap()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_injected_latency_delays_every_answer_by_that_much() {
+        let state = state();
+        state.set_latency(Duration::from_millis(20));
+        let started = tokio::time::Instant::now();
+        let reply = call(&state, &[], "COMMAND=StatusAccount").await;
+        assert_eq!(reply.code(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(20));
     }
 
     #[tokio::test]

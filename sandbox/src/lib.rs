@@ -270,6 +270,12 @@ impl Sandbox {
         self.recorder.clear();
     }
 
+    /// Makes every later HEXONET answer wait `latency` (see
+    /// [`HexonetState::set_latency`]); zero, the default, answers at once.
+    pub fn set_hexonet_latency(&self, latency: std::time::Duration) {
+        self.services.hexonet.set_latency(latency);
+    }
+
     /// Stops accepting connections, lets requests in flight finish, and waits
     /// for the server to end.
     ///

@@ -101,7 +101,7 @@ impl Client {
             .or(inner.subuser.as_deref())
             .unwrap_or_default();
         let command = command
-            .map(|command| protocol.wire_command(command, subuser))
+            .map(|command| options.wire_command(protocol, command, subuser))
             .transpose()?;
         let remote_addr = options
             .remote_addr
@@ -370,6 +370,7 @@ mod tests {
             otp: Some(Secret::new("123456")),
             remote_addr: Some("203.0.113.7".parse().unwrap()),
             session: true,
+            page: None,
         };
         let session = Secret::new("sess");
         let body = client("pw")

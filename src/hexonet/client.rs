@@ -105,13 +105,14 @@ impl Client {
                  {configured:?}; the field guards against the wrong system and never switches systems"
             )));
         }
-        if prepared.all_pages {
+        let response = if prepared.all_pages {
             self.all_pages(&prepared.command, &prepared.options, deadline)
                 .await
         } else {
             self.send_command(&prepared.command, &prepared.options, deadline)
                 .await
-        }
+        };
+        response.map(|response| response.shown_as(prepared.view))
     }
 
     /// One command, with the account's credentials or in the kept session.

@@ -133,6 +133,9 @@ pub enum ParseError {
         /// The `CODE` value as given.
         code: String,
     },
+    /// Occurs when the text is 4 GiB or longer, more than a response
+    /// keeps the places of its values for (no HTTP body gets near it).
+    TooLarge,
 }
 
 impl ParseError {
@@ -155,6 +158,7 @@ impl fmt::Display for ParseError {
             ParseError::CodeNotInteger { code } => {
                 write!(f, "hexonet answer's CODE {code:?} is not an integer")
             }
+            ParseError::TooLarge => f.write_str("hexonet answer is 4 GiB or longer"),
         }
     }
 }

@@ -66,6 +66,6 @@ pub use error::{Error, ParseError};
 pub use idn::IdnRules;
 pub use post_data::{PostBody, SocketConfig};
 pub use protocol::{Backend, Endpoint, Protocol, System, PROXY_URL};
-pub use response::{next_page, parse, Pagination, Record, Response, ResponseView};
+pub use response::{next_page, parse, Page, Pagination, Record, Response, ResponseView, View};
 pub use settings::Settings;
 pub use templates::Template;

@@ -14,12 +14,13 @@
 
 use super::python::float_str;
 use super::request::Options;
-use super::{next_page, Client, Command, Error, Response};
+use super::response::Writer;
+use super::{Client, Command, Error, Page, Response};
 use crate::http::PAGE_CONCURRENCY;
 use crate::limits::{check_pages, PageTally};
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
-use indexmap::IndexMap;
+use indexmap::IndexSet;
 use tokio::time::Instant;
 
 /// The most pages one `all_pages` request fetches; a list that needs more
@@ -36,11 +37,12 @@ pub fn first_page(command: &Command) -> Result<Command, Error> {
     Ok(first)
 }
 
-/// The commands of the pages after `first` (the answer to `command`), in order.
-pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Error> {
+/// The pages after `first` (the answer to `command`), in order: only their
+/// `FIRST` and `LIMIT`, set on the command as each is sent.
+pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Page>, Error> {
     let mut pages = Vec::new();
-    let mut current = command.clone();
-    while let Some(next) = next_page(&current, first)? {
+    let mut current = Page::first_of(command)?;
+    while let Some(next) = Page::after(current, first) {
         // The first page, those so far and the next one.
         if pages.len() + 2 > MAX_PAGES {
             let paging = first.pagination();
@@ -49,23 +51,30 @@ pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Command>, Er
                 limit: paging.limit,
             });
         }
-        pages.push(next.clone());
-        current = next;
+        pages.push(next);
+        current = next.first;
     }
     Ok(pages)
 }
 
 /// The pages merged into one response, or the first page that is not a
 /// success (the merged list would be incomplete).
-pub fn merge(first: Response, rest: Vec<Response>) -> Response {
+///
+/// The pages are consumed: the merged response's text is written once,
+/// column by column, straight from the pages' texts (see
+/// [`Writer`]), so no value is copied but into that text, and its records
+/// are built only if asked for.
+pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
     if rest.is_empty() {
         return first;
     }
-    if let Some(failed) = rest.iter().find(|page| !page.is_success()) {
-        return failed.clone();
+    if let Some(failed) = rest.iter().position(|page| !page.is_success()) {
+        return rest.swap_remove(failed);
     }
-    let pages: Vec<&Response> = std::iter::once(&first).chain(&rest).collect();
-    let mut attributes = first.attributes().clone();
+    let paging = first.pagination();
+    rest.insert(0, first);
+    let pages = rest;
+    let mut attributes = pages[0].attributes().clone();
     for name in ["RUNTIME", "QUEUETIME"] {
         if pages.iter().any(|page| page.attribute(name).is_some()) {
             let sum: f64 = pages
@@ -78,33 +87,45 @@ pub fn merge(first: Response, rest: Vec<Response>) -> Response {
             attributes.insert(name.to_owned(), float_str((sum * 1000.0).round() / 1000.0));
         }
     }
-    let mut properties: IndexMap<String, Vec<String>> = IndexMap::new();
-    for page in &pages {
-        for (column, values) in page.properties() {
-            let merged = properties.entry(column.clone()).or_default();
-            if !PAGING_COLUMNS.contains(&column.as_str()) {
-                merged.extend(values.iter().cloned());
+    // The pages' columns in the order they first appear, then the paging
+    // columns none of them had.
+    let mut columns: IndexSet<&str> = pages.iter().flat_map(Response::columns).collect();
+    columns.extend(PAGING_COLUMNS);
+    let length = |column: &str| -> usize {
+        pages
+            .iter()
+            .filter_map(|page| page.values(column))
+            .map(|values| values.len())
+            .sum()
+    };
+    let rows = columns
+        .iter()
+        .filter(|column| !PAGING_COLUMNS.contains(column))
+        .map(|column| length(column))
+        .max()
+        .unwrap_or(0) as i64;
+    let first_row = paging.first.unwrap_or(0);
+    let figure = |column: &str| match column {
+        "FIRST" => first_row,
+        "LAST" => first_row + rows - 1,
+        "COUNT" | "LIMIT" => rows,
+        _ => paging.total,
+    };
+    let capacity = pages.iter().map(|page| page.plain().len()).sum();
+    let mut merged = Writer::new(attributes, capacity);
+    for column in columns {
+        merged.column(column);
+        if PAGING_COLUMNS.contains(&column) {
+            merged.value(&figure(column).to_string());
+            continue;
+        }
+        for values in pages.iter().filter_map(|page| page.values(column)) {
+            for value in values {
+                merged.value(value);
             }
         }
     }
-    let rows = properties
-        .iter()
-        .filter(|(column, _)| !PAGING_COLUMNS.contains(&column.as_str()))
-        .map(|(_, values)| values.len())
-        .max()
-        .unwrap_or(0) as i64;
-    let first_row = first.pagination().first.unwrap_or(0);
-    let figures = [
-        ("FIRST", first_row),
-        ("LAST", first_row + rows - 1),
-        ("COUNT", rows),
-        ("LIMIT", rows),
-        ("TOTAL", first.pagination().total),
-    ];
-    for (column, figure) in figures {
-        properties.insert(column.to_owned(), vec![figure.to_string()]);
-    }
-    Response::from_parts(attributes, properties)
+    merged.finish()
 }
 
 impl Client {
@@ -161,8 +182,17 @@ impl Client {
         let mut tally = PageTally::new(self.inner.http.limits().max_body_bytes);
         tally.add(&what, first.plain().len())?;
         let rest = remaining(&command, &first)?;
+        let command = &command;
         let mut pages = futures::stream::iter(rest)
-            .map(|page| async move { self.send_command(&page, options, deadline).await })
+            .map(|page| async move {
+                // The page's FIRST and LIMIT go on the copy of the command
+                // that is encoded for the wire anyway.
+                let options = Options {
+                    page: Some(page),
+                    ..options.clone()
+                };
+                self.send_command(command, &options, deadline).await
+            })
             .buffered(PAGE_CONCURRENCY);
         telemetry::record_pages(Side::Hexonet, 1);
         // Leaving the loop early drops the pages still in flight.
@@ -217,15 +247,10 @@ mod tests {
     #[test]
     fn the_remaining_pages_follow_limit_and_total() {
         let cmd = command(json!({"COMMAND": "QueryDomainList", "FIRST": 0, "LIMIT": 2}));
-        let firsts: Vec<_> = remaining(&cmd, &page(0, &["a", "b"]))
+        let firsts: Vec<(String, String)> = remaining(&cmd, &page(0, &["a", "b"]))
             .unwrap()
             .iter()
-            .map(|c| {
-                (
-                    c.get("FIRST").unwrap().to_owned(),
-                    c.get("LIMIT").unwrap().to_owned(),
-                )
-            })
+            .map(|page| (page.first.to_string(), page.limit.to_string()))
             .collect();
         assert_eq!(firsts, [("2".into(), "2".into()), ("4".into(), "2".into())]);
     }

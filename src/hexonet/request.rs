@@ -8,7 +8,8 @@
 //!  "session": false,            // run inside the client's kept session
 //!  "otp": "123456",             // s_otp, for accounts with 2FA (HEXONET only)
 //!  "remote_addr": "203.0.113.7",// s_remoteaddr, for accounts with an IP filter (HEXONET only)
-//!  "system": "ote"}             // a guard: must be the configured HEXONET_SYSTEM
+//!  "system": "ote",             // a guard: must be the configured HEXONET_SYSTEM
+//!  "view": "both"}              // "both", "records" or "properties": the halves of the result
 //! ```
 //! The command is encoded as the SDK encodes it (see [`Command`]).
 //!
@@ -18,8 +19,7 @@
 //! system the event was written for, and the call is refused
 //! ([`Error::InvalidEvent`]) when the function is configured for the other.
 
-use super::System;
-use super::{Command, Error as CommandError};
+use super::{Command, Error as CommandError, Page, Protocol, System, View};
 use crate::error::Error;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -55,6 +55,11 @@ pub struct Request {
     /// The system the event was written for; see the module doc.
     #[serde(default)]
     pub system: Option<System>,
+    /// Which halves of the answer the result shows: `both` (the default),
+    /// `records` (`columns` and `records`) or `properties`; one half
+    /// keeps a large list within Lambda's 6 MB answer.
+    #[serde(default)]
+    pub view: View,
 }
 
 /// How one call is made, beside its command.
@@ -70,6 +75,27 @@ pub struct Options {
     pub otp: Option<Secret>,
     /// `s_remoteaddr`: the end user's IP address.
     pub remote_addr: Option<IpAddr>,
+    /// One page of an `all_pages` request: its `FIRST` and `LIMIT`, set on
+    /// the copy of the command that is encoded for the wire, so the pages
+    /// share one command.
+    pub page: Option<Page>,
+}
+
+impl Options {
+    /// The command as this call sends it: the platform's wire form
+    /// ([`Protocol::wire_command`]), on this call's page.
+    pub fn wire_command(
+        &self,
+        protocol: &Protocol,
+        command: &Command,
+        subuser: &str,
+    ) -> Result<Command, CommandError> {
+        let mut command = protocol.wire_command(command, subuser)?;
+        if let Some(page) = self.page {
+            page.set_on(&mut command)?;
+        }
+        Ok(command)
+    }
 }
 
 /// A request checked and encoded; nothing is sent yet.
@@ -83,6 +109,8 @@ pub struct Prepared {
     pub all_pages: bool,
     /// The system the event was written for, if it says.
     pub system: Option<System>,
+    /// Which halves of the answer the result shows.
+    pub view: View,
 }
 
 impl Request {
@@ -94,9 +122,11 @@ impl Request {
             session: self.session,
             otp: self.otp.clone().filter(|otp| !otp.expose().is_empty()),
             remote_addr: self.remote_addr,
+            page: None,
         };
         let mut prepared = Prepared::new(command, options, self.all_pages)?;
         prepared.system = self.system;
+        prepared.view = self.view;
         Ok(prepared)
     }
 }
@@ -120,6 +150,7 @@ impl Prepared {
             options,
             all_pages,
             system: None,
+            view: View::default(),
         })
     }
 }
@@ -165,9 +196,27 @@ mod tests {
                 session: true,
                 otp: Some(Secret::new("123456")),
                 remote_addr: Some("203.0.113.7".parse().unwrap()),
+                page: None,
             }
         );
         assert_eq!(prepared.system, Some(System::Ote));
+    }
+
+    #[test]
+    fn the_view_is_both_unless_the_request_names_one() {
+        let view = |request: Value| prepare(request).unwrap().view;
+        assert_eq!(
+            view(json!({"command": {"COMMAND": "StatusAccount"}})),
+            View::Both
+        );
+        assert_eq!(
+            view(json!({"command": {"COMMAND": "StatusAccount"}, "view": "records"})),
+            View::Records
+        );
+        assert_eq!(
+            view(json!({"command": {"COMMAND": "StatusAccount"}, "view": "properties"})),
+            View::Properties
+        );
     }
 
     #[test]
@@ -197,6 +246,7 @@ mod tests {
         an_unknown_system_is_refused: {"command": {"COMMAND": "StatusAccount"}, "system": "prod"} => "unknown variant `prod`";
         a_remote_address_must_be_an_ip: {"command": {"COMMAND": "StatusAccount"}, "remote_addr": "example.com"} => "invalid IP address";
         a_missing_command_is_named: {"all_pages": true} => "missing field `command`";
+        an_unknown_view_is_refused: {"command": {"COMMAND": "StatusAccount"}, "view": "rows"} => "unknown variant `rows`";
     }
 
     #[test]

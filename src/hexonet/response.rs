@@ -35,9 +35,25 @@
 //! responses ([`ParseError`]; the SDK answers the `empty` or `invalid`
 //! template instead, as [`Response::from_text`] does); placeholders such as
 //! `{CONNECTION_URL}` are filled in or removed.
+//!
+//! # Representation
+//!
+//! A [`Response`] owns its text (`plain`) and keeps each property value as a
+//! span of it: parsing is one pass over the text that allocates nothing per
+//! value (a 20,000-row list holds 100,000 values), so it runs near the speed
+//! of finding the line ends, and a response needs little more memory than
+//! its text. Owned copies are made only when asked for: the SDK-shaped
+//! [`Response::properties`] and [`Response::records`] are built on their
+//! first call, once per value, and kept; [`Response::values`] and the
+//! serialised result borrow from the text.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use indexmap::IndexMap;
-use serde::ser::{Serialize, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::python;
 use super::templates::Template;
@@ -65,7 +81,7 @@ pub type Record = IndexMap<String, String>;
 /// assert_eq!(parse("<html>oops</html>"), Err(ParseError::MissingCode));
 /// ```
 pub fn parse(text: &str) -> Result<Response, ParseError> {
-    read(text, None)
+    read(Cow::Borrowed(text), None)
 }
 
 /// Parses an HTTP body as the SDK's client decodes it: UTF-8, else
@@ -75,10 +91,26 @@ pub(crate) fn parse_body(
     connection_url: Option<&str>,
 ) -> Result<Response, ParseError> {
     let text = match std::str::from_utf8(body) {
-        Ok(text) => text.to_owned(),
-        Err(_) => body.iter().map(|&b| char::from(b)).collect(),
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(body.iter().map(|&b| char::from(b)).collect()),
     };
-    read(&text, connection_url)
+    read(text, connection_url)
+}
+
+/// Which halves of a response the result document shows (the `view` field
+/// of a `hexonet` request). Both halves hold every value, so a 20,000-row
+/// list (4.6 MB as text) is a 5.3 MB result with both, close to Lambda's
+/// 6 MB answer, and about half that with one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// `properties`, `columns` and `records` (the default).
+    #[default]
+    Both,
+    /// `columns` and `records`, the list view.
+    Records,
+    /// `properties`, the SDK's hash.
+    Properties,
 }
 
 /// A parsed HEXONET response: its hash (attributes and properties) and its
@@ -86,14 +118,52 @@ pub(crate) fn parse_body(
 ///
 /// Serializes to the contract's result shape:
 /// `{"code", "description", "runtime", "queuetime", "properties", "columns",
-/// "records", "pagination"}`.
-#[derive(Debug, Clone, PartialEq)]
+/// "records", "pagination"}` (the halves [`Response::shown_as`] chose).
+#[derive(Clone)]
 pub struct Response {
     plain: String,
-    hash: Hash,
+    attributes: IndexMap<String, String>,
+    /// Each property's values, as spans of `plain`.
+    columns: IndexMap<String, Vec<Span>>,
     code: i64,
-    records: Vec<Record>,
-    pagination: Pagination,
+    /// The length of the longest column: the number of records.
+    rows: usize,
+    shown: View,
+    /// [`Response::properties`], built on its first call (boxed: most
+    /// responses never build it, and it should not weigh on each).
+    properties: OnceLock<Box<IndexMap<String, Vec<String>>>>,
+    /// [`Response::records`], built on its first call.
+    records: OnceLock<Box<[Record]>>,
+}
+
+/// Where a value lies in a response's text. Texts are at most 4 GiB
+/// ([`ParseError::TooLarge`]), so two `u32` do: 8 bytes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// The span of `value`, a slice of the text that starts at `base`.
+    fn of(base: *const u8, value: &str) -> Span {
+        Span::new(value.as_ptr() as usize - base as usize, value.len())
+    }
+
+    /// Offsets past 4 GiB saturate; a text that long is refused before it
+    /// becomes a response.
+    fn new(start: usize, len: usize) -> Span {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span {
+            start: narrow(start),
+            len: narrow(len),
+        }
+    }
+
+    fn range(self) -> Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
 }
 
 /// The paging figures of a list response, as the SDK's `getPagination`
@@ -119,11 +189,12 @@ pub struct Pagination {
     pub page: Option<i64>,
 }
 
-/// The SDK's hash: attributes and `PROPERTY`, both in insertion order.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The SDK's hash as read from a text: attributes, and `PROPERTY` as spans
+/// of that text, both in insertion order.
+#[derive(Debug, Default)]
 struct Hash {
     attributes: IndexMap<String, String>,
-    properties: IndexMap<String, Vec<String>>,
+    columns: IndexMap<String, Vec<Span>>,
 }
 
 impl Response {
@@ -133,7 +204,8 @@ impl Response {
     /// template for it ([`ParseError::template`]), a `CODE` that is not an
     /// integer (where the SDK would raise on `getCode()`) the `invalid` one.
     pub fn from_text(text: &str, connection_url: Option<&str>) -> Self {
-        read(text, connection_url).unwrap_or_else(|error| error.template().response(connection_url))
+        read(Cow::Borrowed(text), connection_url)
+            .unwrap_or_else(|error| error.template().response(connection_url))
     }
 
     /// Builds a response from an HTTP body as the SDK's client does: UTF-8,
@@ -145,44 +217,48 @@ impl Response {
             .unwrap_or_else(|_| Template::Invalid.response(connection_url))
     }
 
-    /// A response built from its attributes and properties (e.g. pages
-    /// merged into one), with the plain text written as the API writes it.
-    /// Without a numeric `CODE` it is the `invalid` template, as parsing would make it.
+    /// A response built from its attributes and properties, with the plain
+    /// text written as the API writes it (see [`Writer`]).
+    #[cfg(test)]
     pub(crate) fn from_parts(
         attributes: IndexMap<String, String>,
         properties: IndexMap<String, Vec<String>>,
     ) -> Self {
-        let mut plain = String::from("[RESPONSE]\r\n");
-        for (name, value) in &attributes {
-            plain.push_str(&format!("{name}={value}\r\n"));
-        }
+        let mut writer = Writer::new(attributes, 0);
         for (column, values) in &properties {
-            for (index, value) in values.iter().enumerate() {
-                plain.push_str(&format!("PROPERTY[{column}][{index}]={value}\r\n"));
+            writer.column(column);
+            for value in values {
+                writer.value(value);
             }
         }
-        plain.push_str("EOF\r\n");
-        let hash = Hash {
-            attributes,
-            properties,
-        };
-        Self::from_hash(plain, hash).unwrap_or_else(|error| error.template().response(None))
+        writer.finish()
     }
 
-    /// The views of a checked hash; fails without an integer `CODE`.
+    /// The views of a checked hash of `plain`; fails without an integer `CODE`.
     fn from_hash(plain: String, hash: Hash) -> Result<Self, ParseError> {
+        if u32::try_from(plain.len()).is_err() {
+            return Err(ParseError::TooLarge);
+        }
         let code = hash.attributes.get("CODE").ok_or(ParseError::MissingCode)?;
         let code = python::parse_int(code)
             .ok_or_else(|| ParseError::CodeNotInteger { code: code.clone() })?;
-        let records = records(&hash.properties);
-        let pagination = pagination(&hash.properties, records.len());
+        let rows = hash.columns.values().map(Vec::len).max().unwrap_or(0);
         Ok(Response {
+            attributes: hash.attributes,
+            columns: hash.columns,
             plain,
-            hash,
             code,
-            records,
-            pagination,
+            rows,
+            shown: View::Both,
+            properties: OnceLock::new(),
+            records: OnceLock::new(),
         })
+    }
+
+    /// This response, shown in results as `view` says.
+    pub fn shown_as(mut self, view: View) -> Self {
+        self.shown = view;
+        self
     }
 
     /// The response code (`CODE`), e.g. 200, 545.
@@ -214,38 +290,96 @@ impl Response {
     /// A top-level attribute of the hash by upper-case name (`CODE`,
     /// `DESCRIPTION`, `RUNTIME`, `QUEUETIME`, `PENDING` …), as text.
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.hash.attributes.get(name).map(String::as_str)
+        self.attributes.get(name).map(String::as_str)
     }
 
     /// All top-level attributes, in the order they first appeared.
     pub fn attributes(&self) -> &IndexMap<String, String> {
-        &self.hash.attributes
+        &self.attributes
     }
 
-    /// The properties: column name → values, in the order they first appeared.
+    /// The properties: column name → values, in the order they first
+    /// appeared. The owned copies are made on the first call (once per
+    /// value) and kept; [`Response::values`] borrows instead.
     pub fn properties(&self) -> &IndexMap<String, Vec<String>> {
-        &self.hash.properties
+        self.properties.get_or_init(|| {
+            Box::new(
+                self.columns
+                    .iter()
+                    .map(|(name, spans)| {
+                        let values = self.texts(spans).map(str::to_owned).collect();
+                        (name.clone(), values)
+                    })
+                    .collect(),
+            )
+        })
     }
 
     /// The column names of the list view (paging columns included).
-    pub fn columns(&self) -> impl Iterator<Item = &str> {
-        self.hash.properties.keys().map(String::as_str)
+    pub fn columns(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.columns.keys().map(String::as_str)
     }
 
-    /// The values of one column.
+    /// The values of one column, owned (see [`Response::properties`]).
     pub fn column(&self, name: &str) -> Option<&[String]> {
-        self.hash.properties.get(name).map(Vec::as_slice)
+        self.properties().get(name).map(Vec::as_slice)
+    }
+
+    /// The values of one column, borrowed from the response's text.
+    ///
+    /// # Example
+    /// ```
+    /// let r = exh_task::hexonet::parse(
+    ///     "CODE=200\nDESCRIPTION=ok\nPROPERTY[DOMAIN][0]=a.com\nPROPERTY[DOMAIN][1]=b.net",
+    /// )
+    /// .unwrap();
+    /// assert!(r.values("DOMAIN").unwrap().eq(["a.com", "b.net"]));
+    /// ```
+    pub fn values(&self, name: &str) -> Option<impl ExactSizeIterator<Item = &str> + Clone> {
+        self.columns.get(name).map(|spans| self.texts(spans))
+    }
+
+    fn texts<'a>(&'a self, spans: &'a [Span]) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        spans.iter().map(|span| self.text(*span))
+    }
+
+    fn text(&self, span: Span) -> &str {
+        &self.plain[span.range()]
     }
 
     /// The rows of the list view: row `i` holds the `i`-th value of every
-    /// column that has one.
+    /// column that has one. Built, once per value, on the first call and
+    /// kept; the serialised result borrows from the text instead.
     pub fn records(&self) -> &[Record] {
-        &self.records
+        self.records.get_or_init(|| {
+            (0..self.rows)
+                .map(|i| {
+                    self.row(i)
+                        .map(|(column, value)| (column.to_owned(), value.to_owned()))
+                        .collect()
+                })
+                .collect()
+        })
     }
 
-    /// The paging figures.
+    /// The number of records.
+    pub fn record_count(&self) -> usize {
+        self.rows
+    }
+
+    /// Record `i`, borrowed: `(column, value)` for every column that has
+    /// an `i`-th value, in column order.
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.columns
+            .iter()
+            .filter_map(move |(column, spans)| Some((column.as_str(), self.text(*spans.get(i)?))))
+    }
+
+    /// The paging figures (read from the paging columns each time: a few
+    /// lookups, cheaper than keeping them in every response).
     pub fn pagination(&self) -> Pagination {
-        self.pagination
+        let figure = |name: &str| python::parse_int(self.values(name)?.next()?);
+        pagination(figure, self.rows)
     }
 
     /// The response text the views were built from (after the SDK's
@@ -279,8 +413,104 @@ impl Response {
     }
 }
 
+/// Two responses are equal when they read the same: the same text,
+/// attributes, properties and view (spans and the copies built on demand
+/// are how a response holds them, not what it says).
+impl PartialEq for Response {
+    fn eq(&self, other: &Self) -> bool {
+        self.plain == other.plain
+            && self.code == other.code
+            && self.shown == other.shown
+            && self.attributes == other.attributes
+            && self.columns.len() == other.columns.len()
+            && self.columns.iter().zip(&other.columns).all(
+                |((ours, our_spans), (theirs, their_spans))| {
+                    ours == theirs && self.texts(our_spans).eq(other.texts(their_spans))
+                },
+            )
+    }
+}
+
+/// The code, the view and the text: everything else is read from the text.
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("code", &self.code)
+            .field("shown", &self.shown)
+            .field("plain", &self.plain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes a response text as the API writes it (`[RESPONSE]`, `NAME=value`
+/// lines, `PROPERTY[COLUMN][i]=value` lines column by column, `EOF`),
+/// noting where each value lands: merged pages become one response with
+/// each value copied once, into its text, and no `String` per value.
+pub(crate) struct Writer {
+    plain: String,
+    hash: Hash,
+    /// The column [`Writer::value`] appends to.
+    current: usize,
+}
+
+impl Writer {
+    /// A text with `attributes`; `capacity` is a guess of its final length.
+    pub(crate) fn new(attributes: IndexMap<String, String>, capacity: usize) -> Writer {
+        let mut plain = String::with_capacity(capacity);
+        plain.push_str("[RESPONSE]\r\n");
+        for (name, value) in &attributes {
+            for part in [name.as_str(), "=", value, "\r\n"] {
+                plain.push_str(part);
+            }
+        }
+        Writer {
+            plain,
+            hash: Hash {
+                attributes,
+                columns: IndexMap::new(),
+            },
+            current: 0,
+        }
+    }
+
+    /// The values that follow go to `column` (after any it already has).
+    pub(crate) fn column(&mut self, column: &str) {
+        self.current = match self.hash.columns.get_index_of(column) {
+            Some(index) => index,
+            None => {
+                self.hash
+                    .columns
+                    .insert_full(column.to_owned(), Vec::new())
+                    .0
+            }
+        };
+    }
+
+    /// Appends `value` to the current column (none yet: to nothing).
+    pub(crate) fn value(&mut self, value: &str) {
+        use fmt::Write;
+        let Some((column, spans)) = self.hash.columns.get_index_mut(self.current) else {
+            return;
+        };
+        // Writing to a String cannot fail.
+        let _ = write!(self.plain, "PROPERTY[{column}][{}]=", spans.len());
+        spans.push(Span::new(self.plain.len(), value.len()));
+        self.plain.push_str(value);
+        self.plain.push_str("\r\n");
+    }
+
+    /// The response; without a numeric `CODE` it is the `invalid`
+    /// template, as parsing would make it.
+    pub(crate) fn finish(mut self) -> Response {
+        self.plain.push_str("EOF\r\n");
+        Response::from_hash(self.plain, self.hash)
+            .unwrap_or_else(|error| error.template().response(None))
+    }
+}
+
 /// A response as the result document shows it; its JSON Schema is the
-/// `hexonet` part of the result schema.
+/// `hexonet` part of the result schema. The halves that the request's
+/// `view` leaves out are absent.
 #[derive(serde::Serialize, schemars::JsonSchema)]
 #[schemars(rename = "HexonetResponse")]
 pub struct ResponseView<'a> {
@@ -292,28 +522,83 @@ pub struct ResponseView<'a> {
     runtime: f64,
     /// Seconds the command waited in the API's queue.
     queuetime: f64,
-    /// Every property, with its values, as the SDK's hash holds them.
-    properties: &'a IndexMap<String, Vec<String>>,
-    /// The list view's columns.
-    columns: Vec<&'a str>,
-    /// The list view's rows, one object per row.
-    records: &'a [Record],
+    /// Every property, with its values, as the SDK's hash holds them
+    /// (absent with `"view": "records"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "IndexMap<String, Vec<String>>")]
+    properties: Option<Properties<'a>>,
+    /// The list view's columns (absent with `"view": "properties"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    columns: Option<Vec<&'a str>>,
+    /// The list view's rows, one object per row (absent with
+    /// `"view": "properties"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<Record>")]
+    records: Option<Records<'a>>,
     /// The paging figures.
     pagination: Pagination,
 }
 
+/// `properties`, serialised from the text's spans.
+struct Properties<'a>(&'a Response);
+
+/// One property's values, serialised from the text's spans.
+struct Texts<'a>(&'a Response, &'a [Span]);
+
+/// `records`, serialised from the text's spans.
+struct Records<'a>(&'a Response);
+
+/// One row of `records`.
+struct Row<'a>(&'a Response, usize);
+
+impl Serialize for Properties<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = self.0;
+        let mut map = serializer.serialize_map(Some(response.columns.len()))?;
+        for (column, spans) in &response.columns {
+            map.serialize_entry(column, &Texts(response, spans))?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.texts(self.1))
+    }
+}
+
+impl Serialize for Records<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.rows))?;
+        for i in 0..self.0.rows {
+            seq.serialize_element(&Row(self.0, i))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Row<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.row(self.1))
+    }
+}
+
 impl Response {
-    /// This response as the result document shows it.
+    /// This response as the result document shows it (the halves
+    /// [`Response::shown_as`] chose; both by default).
     pub fn view(&self) -> ResponseView<'_> {
+        let shows = |half: View| self.shown == View::Both || self.shown == half;
         ResponseView {
             code: self.code,
             description: self.description(),
             runtime: self.runtime(),
             queuetime: self.queuetime(),
-            properties: &self.hash.properties,
-            columns: self.columns().collect(),
-            records: &self.records,
-            pagination: self.pagination,
+            properties: shows(View::Properties).then_some(Properties(self)),
+            columns: shows(View::Records).then(|| self.columns().collect()),
+            records: shows(View::Records).then_some(Records(self)),
+            pagination: self.pagination(),
         }
     }
 }
@@ -324,43 +609,78 @@ impl Serialize for Response {
     }
 }
 
+/// Where a page of a list starts and how long it is: what is set on the
+/// command as `FIRST` and `LIMIT` when that page is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// `FIRST`.
+    pub first: i64,
+    /// `LIMIT`.
+    pub limit: i64,
+}
+
+impl Page {
+    /// Sets `FIRST` and `LIMIT` on `command`, as the SDK's paging does.
+    pub fn set_on(self, command: &mut Command) -> Result<(), Error> {
+        command.set("FIRST", self.first)?.set("LIMIT", self.limit)?;
+        Ok(())
+    }
+
+    /// The page after the one that starts at `first` and was answered
+    /// `response`, as the SDK's `requestNextResponsePage` computes it:
+    /// `first` + the response's limit, that limit. `None` when that is past
+    /// the total, or when the limit is not positive (where the SDK would
+    /// ask for the same page forever).
+    pub fn after(first: i64, response: &Response) -> Option<Page> {
+        let Pagination { limit, total, .. } = response.pagination();
+        let next = first.saturating_add(limit);
+        (limit > 0 && next < total).then_some(Page { first: next, limit })
+    }
+
+    /// The `FIRST` of `command` (0 without one), as the SDK reads it.
+    ///
+    /// Fails with [`Error::PagingWithLast`] when the command holds `LAST`,
+    /// and with [`Error::InvalidFirst`] when its `FIRST` is not an integer,
+    /// as the SDK raises.
+    pub fn first_of(command: &Command) -> Result<i64, Error> {
+        if command.get("LAST").is_some() {
+            return Err(Error::PagingWithLast);
+        }
+        match command.get("FIRST") {
+            Some(first) => python::parse_int(first).ok_or(Error::InvalidFirst),
+            None => Ok(0),
+        }
+    }
+}
+
 /// The command for the page after `response`, as the SDK's
 /// `requestNextResponsePage` builds it: `FIRST` = the command's `FIRST`
-/// (or 0) + the response's limit, `LIMIT` = that limit. `None` when that
-/// is past the total, or when the limit is not positive (where the SDK
-/// would ask for the same page forever).
+/// (or 0) + the response's limit, `LIMIT` = that limit (see
+/// [`Page::after`]). `None` after the last page.
 ///
 /// Fails with [`Error::PagingWithLast`] when the command holds `LAST`, and
 /// with [`Error::InvalidFirst`] when its `FIRST` is not an integer, as the
 /// SDK raises.
 pub fn next_page(command: &Command, response: &Response) -> Result<Option<Command>, Error> {
-    if command.get("LAST").is_some() {
-        return Err(Error::PagingWithLast);
-    }
-    let first = match command.get("FIRST") {
-        Some(first) => python::parse_int(first).ok_or(Error::InvalidFirst)?,
-        None => 0,
-    };
-    let Pagination { limit, total, .. } = response.pagination();
-    let next = first.saturating_add(limit);
-    if limit <= 0 || next >= total {
+    let Some(page) = Page::after(Page::first_of(command)?, response) else {
         return Ok(None);
-    }
+    };
     let mut next_command = command.clone();
-    next_command.set("FIRST", next)?.set("LIMIT", limit)?;
+    page.set_on(&mut next_command)?;
     Ok(Some(next_command))
 }
 
 /// `Response.__init__`: the text checked, then its placeholders filled in
-/// (`{CONNECTION_URL}`) or removed and the result checked again.
-fn read(text: &str, connection_url: Option<&str>) -> Result<Response, ParseError> {
-    let hash = checked(text)?;
-    if !has_placeholder(text) {
-        return Response::from_hash(text.to_owned(), hash);
+/// (`{CONNECTION_URL}`) or removed and the result checked again. A text
+/// without placeholders (every real answer) is read once and kept as it is.
+fn read(text: Cow<'_, str>, connection_url: Option<&str>) -> Result<Response, ParseError> {
+    let hash = checked(&text)?;
+    if !has_placeholder(&text) {
+        return Response::from_hash(text.into_owned(), hash);
     }
     let filled = match connection_url {
-        Some(url) => text.replace("{CONNECTION_URL}", url),
-        None => text.to_owned(),
+        Some(url) => Cow::Owned(text.replace("{CONNECTION_URL}", url)),
+        None => text,
     };
     let plain = remove_placeholders(&filled);
     let hash = checked(&plain)?;
@@ -368,10 +688,13 @@ fn read(text: &str, connection_url: Option<&str>) -> Result<Response, ParseError
 }
 
 /// `ResponseTemplate.__init__`'s checks, where the SDK would fall back to
-/// its `empty` and `invalid` templates.
+/// its `empty` and `invalid` templates. The spans are of `text`.
 fn checked(text: &str) -> Result<Hash, ParseError> {
     if text.is_empty() {
         return Err(ParseError::Empty);
+    }
+    if u32::try_from(text.len()).is_err() {
+        return Err(ParseError::TooLarge);
     }
     let hash = parse_hash(text);
     if !hash.attributes.contains_key("CODE") {
@@ -383,19 +706,30 @@ fn checked(text: &str) -> Result<Hash, ParseError> {
     Ok(hash)
 }
 
-/// `responseparser.parse`.
+/// `responseparser.parse`, in one pass: values as spans of `text`.
 fn parse_hash(text: &str) -> Hash {
+    let base = text.as_ptr();
     let mut hash = Hash::default();
-    for line in text.replace("\r\n", "\n").split('\n') {
+    // A list comes column by column, so nearly every property line names
+    // the column of the line before: compared as written, it needs neither
+    // upper-casing nor a lookup.
+    let mut previous: Option<(&str, usize)> = None;
+    for line in lines(text) {
         let Some((name, value)) = split_line(line) else {
             continue;
         };
         match property_name(name) {
-            Some(column) => hash
-                .properties
-                .entry(column)
-                .or_default()
-                .push(value.to_owned()),
+            Some(written) => {
+                let index = match previous {
+                    Some((last, index)) if last == written => index,
+                    _ => {
+                        let index = column_index(&mut hash.columns, written);
+                        previous = Some((written, index));
+                        index
+                    }
+                };
+                hash.columns[index].push(Span::of(base, value));
+            }
             // A plain `PROPERTY = x` line would make the SDK raise: skip it.
             None if name.eq_ignore_ascii_case("PROPERTY") => {}
             None => {
@@ -407,33 +741,71 @@ fn parse_hash(text: &str) -> Hash {
     hash
 }
 
+/// The lines of `text` as `text.replace("\r\n", "\n").split('\n')` gives
+/// them, without the copy: each CR before an LF is dropped, a lone CR stays.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current.as_bytes()) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                let line = &current[..at];
+                Some(line.strip_suffix('\r').unwrap_or(line))
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// `^([^=]*[^\t= ])[\t ]*=[\t ]*(.*)$`, then trailing blanks off the value.
 fn split_line(line: &str) -> Option<(&str, &str)> {
     const BLANKS: [char; 2] = [' ', '\t'];
-    let (name, value) = line.split_once('=')?;
-    let name = name.trim_end_matches(BLANKS);
+    let at = memchr::memchr(b'=', line.as_bytes())?;
+    let name = line[..at].trim_end_matches(BLANKS);
     if name.is_empty() {
         return None;
     }
-    Some((name, value.trim_matches(BLANKS)))
+    Some((name, line[at + 1..].trim_matches(BLANKS)))
 }
 
-/// `^property\[([^\]]*)\]` (any case): the column name, upper-cased, with
-/// all whitespace removed.
-fn property_name(name: &str) -> Option<String> {
-    const PREFIX: &str = "property[";
-    let prefix = name.get(..PREFIX.len())?;
+/// `^property\[([^\]]*)\]` (any case): the column name as written.
+fn property_name(name: &str) -> Option<&str> {
+    const PREFIX: &[u8] = b"property[";
+    let prefix = name.as_bytes().get(..PREFIX.len())?;
     if !prefix.eq_ignore_ascii_case(PREFIX) {
         return None;
     }
-    let (column, _) = name[PREFIX.len()..].split_once(']')?;
-    Some(column.to_uppercase().replace(python::is_space, ""))
+    // The prefix matched ASCII, so its end is a character boundary.
+    let rest = &name[PREFIX.len()..];
+    let end = memchr::memchr(b']', rest.as_bytes())?;
+    Some(&rest[..end])
+}
+
+/// The index of the column `written` names (upper-cased, all whitespace
+/// removed), added when new. A name that is already upper-case and has no
+/// whitespace, as the API writes them, is looked up as it is.
+fn column_index(columns: &mut IndexMap<String, Vec<Span>>, written: &str) -> usize {
+    let normal = written
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase());
+    let name = if normal {
+        Cow::Borrowed(written)
+    } else {
+        Cow::Owned(written.to_uppercase().replace(python::is_space, ""))
+    };
+    match columns.get_index_of(name.as_ref()) {
+        Some(index) => index,
+        None => columns.insert_full(name.into_owned(), Vec::new()).0,
+    }
 }
 
 /// `re.search(r"\{[A-Z_]+\}", text)`.
 fn has_placeholder(text: &str) -> bool {
-    text.match_indices('{')
-        .any(|(at, _)| placeholder_len(&text[at..]).is_some())
+    memchr::memchr_iter(b'{', text.as_bytes()).any(|at| placeholder_len(&text[at..]).is_some())
 }
 
 /// `re.sub(r"\{[A-Z_]+\}", "", text)`.
@@ -465,29 +837,10 @@ fn placeholder_len(text: &str) -> Option<usize> {
     (name_len > 0 && inner[name_len..].starts_with('}')).then_some(name_len + 2)
 }
 
-/// The list view's rows.
-fn records(properties: &IndexMap<String, Vec<String>>) -> Vec<Record> {
-    let rows = properties.values().map(Vec::len).max().unwrap_or(0);
-    (0..rows)
-        .map(|i| {
-            properties
-                .iter()
-                .filter_map(|(column, values)| Some((column.clone(), values.get(i)?.clone())))
-                .collect()
-        })
-        .collect()
-}
-
-/// `Response.getPagination`, for the figures the contract carries.
-fn pagination(properties: &IndexMap<String, Vec<String>>, records: usize) -> Pagination {
-    // `int()` of the column's first value; a value the SDK could not read
-    // (it would raise) counts as absent.
-    let figure = |name: &str| {
-        properties
-            .get(name)
-            .and_then(|values| values.first())
-            .and_then(|v| python::parse_int(v))
-    };
+/// `Response.getPagination`, for the figures the contract carries, from
+/// `figure`: `int()` of a column's first value, none where the SDK could
+/// not read one (it would raise).
+fn pagination(figure: impl Fn(&str) -> Option<i64>, records: usize) -> Pagination {
     let count = i64::try_from(records).unwrap_or(i64::MAX);
     let first = figure("FIRST").or((count > 0).then_some(0));
     let last = figure("LAST").or((count > 0).then(|| count - 1));
@@ -649,6 +1002,72 @@ mod tests {
         );
         assert_eq!(json["pagination"]["pages"], 4);
         assert_eq!(json["records"][1], serde_json::json!({"DOMAIN": "b.net"}));
+    }
+
+    /// The keys of the result document's `hexonet` part for `view`.
+    fn keys_shown_as(view: View) -> Vec<String> {
+        let json = serde_json::to_value(parse(LIST).unwrap().shown_as(view)).unwrap();
+        json.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn the_records_view_leaves_the_properties_out() {
+        assert_eq!(
+            keys_shown_as(View::Records),
+            [
+                "code",
+                "description",
+                "runtime",
+                "queuetime",
+                "columns",
+                "records",
+                "pagination"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_properties_view_leaves_the_list_view_out() {
+        assert_eq!(
+            keys_shown_as(View::Properties),
+            [
+                "code",
+                "description",
+                "runtime",
+                "queuetime",
+                "properties",
+                "pagination"
+            ]
+        );
+    }
+
+    #[test]
+    fn serialising_builds_neither_owned_properties_nor_records() {
+        let response = parse(LIST).unwrap();
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["records"][0]["DOMAIN"], "a.com");
+        assert_eq!(json["properties"]["DOMAIN"][1], "b.net");
+        assert!(response.records.get().is_none() && response.properties.get().is_none());
+    }
+
+    #[test]
+    fn borrowed_values_and_rows_read_the_same_as_the_owned_views() {
+        let response = parse(LIST).unwrap();
+        let values: Vec<&str> = response.values("DOMAIN").unwrap().collect();
+        assert_eq!(values, response.column("DOMAIN").unwrap());
+        let row: Vec<(&str, &str)> = response.row(1).collect();
+        let owned: Vec<(&str, &str)> = response.records()[1]
+            .iter()
+            .map(|(column, value)| (column.as_str(), value.as_str()))
+            .collect();
+        assert_eq!(row, owned);
+        assert_eq!(response.record_count(), response.records().len());
+    }
+
+    #[test]
+    fn column_names_written_in_any_case_share_one_column() {
+        let r = parse("CODE=200\nDESCRIPTION=ok\nPROPERTY[DOMAIN][0]=a\nproperty[domain][1]=b\nPROPERTY[DOMAIN][2]=c").unwrap();
+        assert_eq!(r.column("DOMAIN").unwrap(), strings(&["a", "b", "c"]));
     }
 
     fn command(json: serde_json::Value) -> Command {

@@ -91,6 +91,7 @@ impl Client {
         let options = Options {
             subuser: Some(String::new()),
             session: false,
+            page: None,
             ..options.clone()
         };
         let response = match protocol.sessions.start {

@@ -9,8 +9,9 @@ Input (stdin), written by the bench so both sides work on identical data:
                 "consumer_key", "consumer_secret", "token", "token_secret"},
      "hexonet_encode": {"command": {...}, "login", "password",
                         "expected": "<exh-task's POST body>"},
-     "hexonet_parse": {"text": "[RESPONSE]...", "records": 1000,
-                       "command": {...}, "url": "https://..."}}
+     "hexonet_parse_1k": {"text": "[RESPONSE]...", "records": 1000,
+                          "command": {...}, "url": "https://..."},
+     "hexonet_parse_20k": {...}, "hexonet_parse_100k": {...}}
 Output (stdout): {name: {"ns": <median ns per operation>, "baseline": "..."}}
 
 Each operation is what the reference does per request:
@@ -19,7 +20,8 @@ Each operation is what the reference does per request:
 - hexonet_encode: `APIClient.request` up to the network: flatten the command,
   the IDN check, `getPOSTData(cmd)` and `getPOSTData(cmd, True)`. The body is
   checked against exh-task's, byte for byte, before it is timed.
-- hexonet_parse: `Response(text, cmd, cfg)`, the hash and the list view.
+- hexonet_parse_*: `Response(text, cmd, cfg)` and `getListHash()`: the hash
+  and the list view, as a caller reads a list.
 """
 
 import json
@@ -81,11 +83,11 @@ def hexonet_parse(case):
     text, command, cfg = case["text"], case["command"], {"CONNECTION_URL": case["url"]}
 
     def parse():
-        return Response(text, dict(command), cfg)
+        return Response(text, dict(command), cfg).getListHash()
 
-    response = parse()
-    if response.getRecordsCount() != case["records"]:
-        sys.exit("the SDK read %d records, not %d" % (response.getRecordsCount(), case["records"]))
+    listed = parse()
+    if len(listed["LIST"]) != case["records"]:
+        sys.exit("the SDK read %d records, not %d" % (len(listed["LIST"]), case["records"]))
     return parse
 
 
@@ -99,11 +101,14 @@ def main():
             hexonet_encode,
             "hexonet.apiconnector %s getPOSTData (%s)" % (version("hexonet.apiconnector"), python),
         ),
-        "hexonet_parse": (
-            hexonet_parse,
-            "hexonet.apiconnector %s Response (%s)" % (version("hexonet.apiconnector"), python),
-        ),
     }
+    for name in cases:
+        if name.startswith("hexonet_parse"):
+            baselines[name] = (
+                hexonet_parse,
+                "hexonet.apiconnector %s Response + getListHash (%s)"
+                % (version("hexonet.apiconnector"), python),
+            )
     out = {}
     for name, (prepare, baseline) in baselines.items():
         if name in cases:

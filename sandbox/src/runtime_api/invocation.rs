@@ -160,6 +160,11 @@ pub struct Invocation {
     /// Whether the function echoed `Lambda-Runtime-Invocation-Id`
     /// (a mismatching echo is refused with 410 and never gets here).
     pub echoed_invocation_id: bool,
+    /// When the emulator had read the whole `/response` or `/error` body:
+    /// the end of the function's work, before the emulator decodes it (a
+    /// benchmark's clock stops here, so a large result's decoding is not
+    /// counted as the function's time).
+    pub answered_at: std::time::Instant,
 }
 
 impl Invocation {

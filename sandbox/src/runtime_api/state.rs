@@ -114,6 +114,7 @@ pub(super) struct Answer {
     pub(super) deadline_ms: u64,
     pub(super) past_deadline: bool,
     pub(super) echoed_invocation_id: bool,
+    pub(super) answered_at: std::time::Instant,
 }
 
 impl Answer {
@@ -156,6 +157,7 @@ impl Answer {
             deadline_ms: self.deadline_ms,
             past_deadline: self.past_deadline,
             echoed_invocation_id: self.echoed_invocation_id,
+            answered_at: self.answered_at,
         })
     }
 }
@@ -315,6 +317,7 @@ impl Shared {
             deadline_ms: delivered.deadline_ms,
             past_deadline: epoch_ms(SystemTime::now()) > delivered.deadline_ms,
             echoed_invocation_id,
+            answered_at: std::time::Instant::now(),
         };
         // The test may have stopped waiting just now; then nobody listens.
         let _ = delivered.answer.send(answer);
