@@ -156,11 +156,7 @@ where
 /// runtime.block_on(async { /* start, then serve */ });
 /// ```
 pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
-        .ok()
-        .and_then(|value| value.parse::<u32>().ok())
-        .is_some_and(|limit| limit > 1);
-    let mut builder = if concurrent {
+    let mut builder = if crate::runtime::max_concurrency() > 1 {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
