@@ -9,7 +9,8 @@
 //!       └ Handler::run: prepare, allow_list::check, exh::Client::send | hexonet::Client::send
 //!           └ Outcome per request ─> EventOutcome          (outcome)
 //!   envelope::result | HttpKind::response | batch_item_failures
-//!     ─> Reply: the answer serialised once, the 6 MB limit checked on those bytes
+//!     ─> Reply: the answer serialised once, the 6 MB limit checked on those bytes,
+//!        secrets redacted ─> runtime: /response, or /error with a stable errorType
 //! ```
 //!
 //! # Modules
