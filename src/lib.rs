@@ -3,6 +3,7 @@
 //!
 //! # How an event flows
 //! ```text
+//! Runtime API /next ─ runtime: the event read from its bytes
 //! Handler::handle ─ telemetry::observe: one record per invocation, its summary line and metrics
 //! Lambda payload ─ envelope::open ─> Opened (direct/task/EventBridge, HTTP, SQS records)
 //!   └ Event::parse ─> Event::Single(Request) | Event::Batch   (event)

@@ -3,7 +3,7 @@
 //!
 //! The first page is asked for with `FIRST=0`, as the SDK's
 //! `requestAllResponsePages` does; its `LIMIT` and `TOTAL` then give every
-//! later page's `FIRST` (through [`next_page`]), so the later pages can be
+//! later page's `FIRST` (through [`Page::after`](super::Page::after)), so the later pages can be
 //! fetched at once. The merged response has:
 //! - the first page's attributes, with `RUNTIME` and `QUEUETIME` summed over
 //!   the pages (rounded to the millisecond);
@@ -62,7 +62,7 @@ pub fn remaining(command: &Command, first: &Response) -> Result<Vec<Page>, Error
 ///
 /// The pages are consumed: the merged response's text is written once,
 /// column by column, straight from the pages' texts (see
-/// [`Writer`]), so no value is copied but into that text, and its records
+/// `Writer`), so no value is copied but into that text, and its records
 /// are built only if asked for.
 pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
     if rest.is_empty() {
