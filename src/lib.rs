@@ -43,7 +43,7 @@
 //!   context of ready clients (start there).
 //! - [`runtime`]: the Lambda Runtime API loop (the event read from its
 //!   bytes, malformed `/next` answers survived, SIGTERM answered);
-//!   [`logging`]: the log subscriber, which never logs a raw event.
+//!   the log filter ([`telemetry::filter`]) never lets a raw event through.
 //!
 //! The loopback emulations that tests and demos run against (Extra
 //! Horizon, HEXONET, the Lambda Runtime API) are the `exh-task-sandbox`
@@ -62,7 +62,6 @@ pub mod hexonet;
 pub mod http;
 pub mod init_error;
 pub mod limits;
-pub mod logging;
 pub mod mask;
 pub mod outcome;
 mod retry;

@@ -10,12 +10,14 @@
 //! - [`subscriber`]: the `tracing` subscriber of `bootstrap`, with the
 //!   Lambda runtime's `AWS_LAMBDA_LOG_FORMAT` / `AWS_LAMBDA_LOG_LEVEL` /
 //!   `RUST_LOG` semantics; JSON lines carry the runtime span's `requestId`
-//!   and `xrayTraceId` as top-level fields.
+//!   and `xrayTraceId` as top-level fields; [`filter`]: its levels, with a
+//!   ceiling on the crates that would log raw events or connection internals.
 //!
 //! Nothing here sees a secret, a query string or a body: a call is recorded
 //! by side, method, URL path, HEXONET command name, status or code,
 //! attempts and duration.
 
+pub mod filter;
 pub mod metrics;
 pub mod record;
 pub mod subscriber;

@@ -56,7 +56,7 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
         LevelFilter::from_str(level.as_deref().unwrap_or("INFO")).unwrap_or(LevelFilter::INFO);
     let filter = INVOCATION_SPANS
         .iter()
-        .fold(crate::logging::filter(level), |filter, span| {
+        .fold(super::filter::filter(level), |filter, span| {
             filter.add_directive(span.parse().expect("a valid directive"))
         });
     let registry = tracing_subscriber::registry()

@@ -1,4 +1,4 @@
-//! The log filter of `bootstrap` (installed by the telemetry subscriber):
+//! The level filter of the log subscriber ([`super::subscriber`]):
 //! Lambda's advanced logging controls (`AWS_LAMBDA_LOG_LEVEL`, then
 //! `RUST_LOG`), as `lambda_runtime::tracing::init_default_subscriber` reads
 //! them, with a ceiling on the crates that would log what must not be logged.
