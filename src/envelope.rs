@@ -381,7 +381,7 @@ impl HttpKind {
     /// is larger than the result) is answered as its `InvalidResponse` error.
     pub fn response(self, outcome: Result<&EventOutcome, &Error>) -> Reply {
         let fitted = match outcome {
-            Ok(outcome) => Reply::fitting(&HttpResponse::new(200, &outcome.document())),
+            Ok(outcome) => Reply::of(&HttpResponse::new(200, &outcome.document())),
             Err(error) => return self.error_response(error),
         };
         fitted.unwrap_or_else(|error| self.error_response(&error))
@@ -389,7 +389,7 @@ impl HttpKind {
 
     fn error_response(self, error: &Error) -> Reply {
         let body = LambdaError::from(error);
-        Reply::fitting(&HttpResponse::new(self.status_of(error), &body))
+        Reply::of(&HttpResponse::new(self.status_of(error), &body))
             .expect("an error answer is far below the limit")
     }
 }
@@ -407,10 +407,22 @@ pub struct Reply(Box<RawValue>);
 
 impl Reply {
     /// `answer` serialised, or the `InvalidResponse` error when it is over
-    /// [`MAX_RESULT_BYTES`] (Lambda would refuse it with a less helpful one).
-    fn fitting<T: Serialize>(answer: &T) -> Result<Reply, Error> {
-        // Our documents have string keys and no fallible `Serialize`.
-        let json = serde_json::value::to_raw_value(answer).expect("answers serialise");
+    /// [`MAX_RESULT_BYTES`] (Lambda would refuse it with a less helpful one)
+    /// or is not JSON (a task's type with a map whose keys are not strings,
+    /// or a failing `Serialize`).
+    ///
+    /// # Example
+    /// ```
+    /// use exh_task::envelope::Reply;
+    /// let reply = Reply::of(&serde_json::json!({"ok": true})).unwrap();
+    /// assert_eq!(reply.json(), r#"{"ok":true}"#);
+    /// let keys = std::collections::HashMap::from([((1, 2), "not a JSON key")]);
+    /// assert_eq!(Reply::of(&keys).unwrap_err().error_type(), "InvalidResponse");
+    /// ```
+    pub fn of<T: Serialize + ?Sized>(answer: &T) -> Result<Reply, Error> {
+        let json = serde_json::value::to_raw_value(answer).map_err(|error| {
+            Error::InvalidResponse(format!("the result cannot be written as JSON: {error}"))
+        })?;
         let size = json.get().len();
         if size > MAX_RESULT_BYTES {
             return Err(Error::InvalidResponse(format!(
@@ -435,7 +447,7 @@ impl Reply {
                 "the result holds a secret and nests too deep to be redacted".to_owned(),
             )
         })?;
-        Reply::fitting(&redactor.value(value))
+        Reply::of(&redactor.value(value))
     }
 
     /// The JSON text sent.
@@ -459,7 +471,7 @@ impl Serialize for Reply {
 /// EventBridge event: the result document, or the error it is over the
 /// size limit with.
 pub fn result(outcome: &EventOutcome) -> Result<Reply, Error> {
-    Reply::fitting(&outcome.document())
+    Reply::of(&outcome.document())
 }
 
 /// The answer of an SQS event: `batchItemFailures` naming `failed`, the
@@ -467,7 +479,7 @@ pub fn result(outcome: &EventOutcome) -> Result<Reply, Error> {
 pub fn batch_item_failures(failed: impl IntoIterator<Item = String>) -> Result<Reply, Error> {
     let mut response = SqsBatchResponse::default();
     failed.into_iter().for_each(|id| response.add_failure(id));
-    Reply::fitting(&response)
+    Reply::of(&response)
 }
 
 /// An HTTP response as API Gateway and Function URLs read it.

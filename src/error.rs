@@ -6,6 +6,8 @@
 //! contains a secret.
 
 use lambda_runtime::Diagnostic;
+use std::borrow::Cow;
+use std::fmt;
 
 /// Why an invocation (or one item of a batch) produced no upstream answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,8 +126,9 @@ pub struct ErrorDocument {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LambdaError {
-    /// The contract's `errorType` name, which retry policies match.
-    pub error_type: &'static str,
+    /// The contract's `errorType` name, which retry policies match (a
+    /// task's own names as well as exh-task's).
+    pub error_type: Cow<'static, str>,
     /// What happened, without any secret.
     pub error_message: String,
 }
@@ -133,9 +136,73 @@ pub struct LambdaError {
 impl From<&Error> for LambdaError {
     fn from(error: &Error) -> LambdaError {
         LambdaError {
-            error_type: error.error_type(),
+            error_type: error.error_type().into(),
             error_message: error.to_string(),
         }
+    }
+}
+
+impl LambdaError {
+    /// The Lambda error of a task's `error`, with its `errorType`.
+    pub fn of<E: TaskError + ?Sized>(error: &E) -> LambdaError {
+        LambdaError {
+            error_type: error.error_type().to_owned().into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// An error with a stable `errorType`, as an invocation fails with it:
+/// Extra Horizon's `retryPolicy` and Lambda's destinations match that name,
+/// so it must not be a Rust type name (which `lambda_runtime` would use).
+///
+/// [`Error`] is one (`InvalidEvent`, `Timeout`, …); so is
+/// [`crate::task::Failure`]. Implement it for an error type of your own to
+/// choose the names.
+///
+/// # Example
+/// ```
+/// use exh_task::task::TaskError;
+/// #[derive(Debug)]
+/// enum CheckError { NoDomains, Upstream(exh_task::Error) }
+/// impl std::fmt::Display for CheckError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             CheckError::NoDomains => f.write_str("the document lists no domains"),
+///             CheckError::Upstream(error) => error.fmt(f),
+///         }
+///     }
+/// }
+/// impl TaskError for CheckError {
+///     fn error_type(&self) -> &str {
+///         match self {
+///             CheckError::NoDomains => "NoDomains",
+///             CheckError::Upstream(error) => error.error_type(),
+///         }
+///     }
+/// }
+/// assert_eq!(CheckError::NoDomains.error_type(), "NoDomains");
+/// ```
+pub trait TaskError: fmt::Display {
+    /// The `errorType` the invocation fails with.
+    fn error_type(&self) -> &str;
+}
+
+impl TaskError for Error {
+    fn error_type(&self) -> &str {
+        Error::error_type(self)
+    }
+}
+
+impl TaskError for LambdaError {
+    fn error_type(&self) -> &str {
+        &self.error_type
+    }
+}
+
+impl fmt::Display for LambdaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error_message)
     }
 }
 

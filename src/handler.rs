@@ -81,6 +81,11 @@ impl Handler {
         }
     }
 
+    /// Every configured secret, as answers and errors are cleared of them.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
     /// The Lambda entry: the event's payload, bounded by its deadline.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Reply, Error> {
         let deadline = instant_of_epoch_ms(event.context.deadline);
@@ -349,22 +354,22 @@ pub fn instant_of_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
+/// A handler configured by `vars` alone, for unit tests.
+#[cfg(test)]
+pub(crate) fn handler(vars: &[(&str, &str)]) -> Handler {
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| value.to_string())
+    })
+    .unwrap();
+    Handler::new(config, crate::http::client().unwrap())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn handler(vars: &[(&str, &str)]) -> Handler {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let config = Config::from_lookup(|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap();
-        Handler::new(config, crate::http::client().unwrap())
-    }
 
     fn soon() -> Instant {
         Instant::now() + Duration::from_secs(5)

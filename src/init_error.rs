@@ -18,7 +18,10 @@ pub async fn report(http: &reqwest::Client, error: &LambdaError) {
     let url = format!("http://{api}/2018-06-01/runtime/init/error");
     let sent = http
         .post(url)
-        .header("Lambda-Runtime-Function-Error-Type", error.error_type)
+        .header(
+            "Lambda-Runtime-Function-Error-Type",
+            error.error_type.as_ref(),
+        )
         .json(error)
         .send()
         .await;

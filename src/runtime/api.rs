@@ -9,7 +9,7 @@
 
 use crate::error::LambdaError;
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use std::fmt;
 
 /// `Lambda-Runtime-Aws-Request-Id`: the invocation's id, part of the paths.
@@ -157,10 +157,12 @@ impl RuntimeApi {
 
     /// Posts `error` as the failure of `request_id`.
     pub async fn fail(&self, request_id: &str, invocation_id: Option<&str>, error: &LambdaError) {
-        let request = self
-            .post(request_id, "error", invocation_id)
-            .header(FUNCTION_ERROR_TYPE, error.error_type)
-            .json(error);
+        let mut request = self.post(request_id, "error", invocation_id).json(error);
+        // A task's own `errorType` may hold what a header cannot: the body
+        // still carries it.
+        if let Ok(error_type) = HeaderValue::from_str(&error.error_type) {
+            request = request.header(FUNCTION_ERROR_TYPE, error_type);
+        }
         send(request, request_id, "error").await;
     }
 

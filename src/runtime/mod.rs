@@ -1,6 +1,7 @@
-//! The Lambda runtime loop of `bootstrap`: poll `/next`, run the handler,
-//! post `/response` or `/error`; one loop, or one per worker when
-//! `AWS_LAMBDA_MAX_CONCURRENCY` is above 1.
+//! The Lambda runtime loop of `bootstrap` and of every task written with
+//! [`crate::task`]: poll `/next`, run the [`Function`], post `/response` or
+//! `/error`; one loop, or one per worker when `AWS_LAMBDA_MAX_CONCURRENCY`
+//! is above 1.
 //!
 //! # Why not `lambda_runtime::run`
 //!
@@ -39,7 +40,9 @@ use api::{Next, NextError, RuntimeApi};
 use backon::BackoffBuilder;
 use futures::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
 use shutdown::Shutdown;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,20 +59,38 @@ pub fn max_concurrency() -> usize {
         .unwrap_or(1)
 }
 
-/// Serves invocations with `handler` until SIGTERM or SIGINT, in the mode
-/// [`max_concurrency`] asks for. Fails only at start: without
+/// What the loop runs for each invocation: `bootstrap`'s [`Handler`], or a
+/// task's handler as [`crate::task::serve`] wraps it. Cloned for each
+/// invocation (clones share their clients).
+pub trait Function: Clone + Send + Sync + 'static {
+    /// The answer to `event`: the JSON to post, or the error to report.
+    /// Writes the invocation's summary line.
+    fn call(
+        self,
+        event: LambdaEvent<Value>,
+    ) -> impl Future<Output = Result<Reply, LambdaError>> + Send;
+}
+
+impl Function for Handler {
+    async fn call(self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
+        self.invoke(event)
+            .await
+            .map_err(|error| LambdaError::from(&error))
+    }
+}
+
+/// Serves invocations with `function` until SIGTERM or SIGINT, in the
+/// mode [`max_concurrency`] asks for. Fails only at start: without
 /// `AWS_LAMBDA_RUNTIME_API` or the other variables Lambda sets.
-pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
+pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
     let host = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")?;
     let api = RuntimeApi::new(&host)?;
     let shutdown = Shutdown::on_signals()?;
     shutdown::register_extension(api.http(), &host).await;
-    // Panics, as `lambda_runtime::run` does, without the function's
-    // name, memory size or version: Lambda always sets them.
-    let config = Arc::new(lambda_runtime::Config::from_env());
+    let config = Arc::new(function_config(|name| std::env::var(name).ok())?);
     let worker = Worker {
-        handler,
+        function,
         api,
         config,
         shutdown,
@@ -90,25 +111,45 @@ pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
     Ok(())
 }
 
+/// What Lambda says of the function (name, memory, version, log stream),
+/// from the variables it sets, read by `lookup`. Unlike
+/// `lambda_runtime::Config::from_env`, which panics, a variable that is
+/// missing or unusable is an error that names it.
+fn function_config(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<lambda_runtime::Config, String> {
+    let required = |name: &str| {
+        lookup(name).ok_or_else(|| format!("{name} is not set: not running in Lambda"))
+    };
+    let memory = required("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?;
+    Ok(lambda_runtime::Config {
+        function_name: required("AWS_LAMBDA_FUNCTION_NAME")?,
+        memory: memory.parse().map_err(|_| {
+            format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is {memory:?}, not a number of megabytes")
+        })?,
+        version: required("AWS_LAMBDA_FUNCTION_VERSION")?,
+        log_stream: lookup("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
+        log_group: lookup("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_default(),
+    })
+}
+
 /// One poller: everything an invocation needs, cheap to clone.
 #[derive(Clone)]
-struct Worker {
-    handler: Handler,
+struct Worker<F> {
+    function: F,
     api: RuntimeApi,
     config: Arc<lambda_runtime::Config>,
     shutdown: Shutdown,
 }
 
-impl Worker {
+impl<F: Function> Worker<F> {
     /// Polls and answers until shutdown. `sequential`: the only worker, so
     /// `_X_AMZN_TRACE_ID` can name its invocation, as Lambda's runtimes do.
     async fn serve(self, sequential: bool) {
         let mut pause = Pause::new();
         loop {
-            let next = tokio::select! {
-                biased;
-                _ = self.shutdown.started() => return,
-                next = self.api.next() => next,
+            let Some(next) = self.poll().await else {
+                return;
             };
             match next {
                 Ok(next) => {
@@ -141,6 +182,28 @@ impl Worker {
         }
     }
 
+    /// The next `/next` answer; `None` once the shutdown signal has come.
+    /// A poll under way at the signal gets [`shutdown::IN_TRANSIT`] more:
+    /// it may be reading an invocation the Runtime API already handed out,
+    /// which must be answered rather than dropped with the connection.
+    async fn poll(&self) -> Option<Result<Next, NextError>> {
+        if self.shutdown.is_started() {
+            return None;
+        }
+        let mut next = std::pin::pin!(self.api.next());
+        tokio::select! {
+            biased;
+            signalled = self.shutdown.started() => {
+                let in_transit = tokio::time::sleep_until(signalled + shutdown::IN_TRANSIT);
+                tokio::select! {
+                    next = &mut next => Some(next),
+                    _ = in_transit => None,
+                }
+            }
+            next = &mut next => Some(next),
+        }
+    }
+
     /// Runs one invocation and posts its answer.
     async fn invoke(&self, next: Next, sequential: bool) {
         let trace_id = next
@@ -167,7 +230,7 @@ impl Worker {
                 Ok(event) => self.answer(event).await,
                 // The event never reached the handler, whose summary line
                 // would otherwise say why the invocation failed.
-                Err(error) => Err(logged(error)),
+                Err(error) => Err(LambdaError::from(&logged(error))),
             };
             let invocation_id = next.invocation_id.as_deref();
             match answer {
@@ -176,11 +239,7 @@ impl Worker {
                         .respond(&next.request_id, invocation_id, reply.json().to_owned())
                         .await
                 }
-                Err(error) => {
-                    self.api
-                        .fail(&next.request_id, invocation_id, &LambdaError::from(&error))
-                        .await
-                }
+                Err(error) => self.api.fail(&next.request_id, invocation_id, &error).await,
             }
         }
         .instrument(span)
@@ -189,7 +248,7 @@ impl Worker {
 
     /// The handler's event: the payload read by [`payload::decode`], the
     /// context from the (checked) headers.
-    fn event(&self, next: &Next) -> Result<LambdaEvent<serde_json::Value>, Error> {
+    fn event(&self, next: &Next) -> Result<LambdaEvent<Value>, Error> {
         let bytes = next.payload.as_ref().map_err(Error::invalid_event)?;
         let payload = payload::decode(bytes)?;
         let context = Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(
@@ -202,19 +261,23 @@ impl Worker {
         Ok(LambdaEvent::new(payload, context))
     }
 
-    /// The handler's answer; a panic is an error answer, not the end of the
-    /// worker, and after a shutdown signal it has [`shutdown::GRACE`].
-    async fn answer(&self, event: LambdaEvent<serde_json::Value>) -> Result<Reply, Error> {
-        let handled = AssertUnwindSafe(self.handler.invoke(event)).catch_unwind();
-        tokio::select! {
-            handled = handled => handled.unwrap_or_else(|_| Err(logged(Error::InvalidResponse(
-                "the function failed inside (a panic): the log has its message".to_owned(),
-            )))),
+    /// The function's answer; a panic is an error answer, not the end of
+    /// the worker, and after a shutdown signal it has [`shutdown::GRACE`].
+    async fn answer(&self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
+        let handled = AssertUnwindSafe(self.function.clone().call(event)).catch_unwind();
+        let failure = tokio::select! {
+            handled = handled => match handled {
+                Ok(answer) => return answer,
+                Err(_) => Error::InvalidResponse(
+                    "the function failed inside (a panic): the log has its message".to_owned(),
+                ),
+            },
             // Whether a request went out is not known here: say it may have.
-            _ = self.shutdown.grace_over() => Err(logged(Error::timeout_sent(
+            _ = self.shutdown.grace_over() => Error::timeout_sent(
                 "the function was shut down (SIGTERM) before an answer came; a request may have been sent",
-            ))),
-        }
+            ),
+        };
+        Err(LambdaError::from(&logged(failure)))
     }
 }
 
@@ -255,5 +318,47 @@ impl Pause {
 
     fn next(&mut self) -> Duration {
         self.0.next().unwrap_or(Duration::from_secs(2))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_of(vars: &[(&str, &str)]) -> Result<lambda_runtime::Config, String> {
+        function_config(|name| {
+            vars.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.to_string())
+        })
+    }
+
+    const LAMBDA: [(&str, &str); 3] = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "exh-task"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ];
+
+    #[test]
+    fn the_function_config_is_read_from_what_lambda_sets() {
+        let config = config_of(&LAMBDA).unwrap();
+        assert_eq!(
+            (config.function_name.as_str(), config.memory),
+            ("exh-task", 128)
+        );
+    }
+
+    #[test]
+    fn a_missing_or_unusable_lambda_variable_is_an_error_that_names_it() {
+        for (index, (name, _)) in LAMBDA.iter().enumerate() {
+            let mut vars = LAMBDA.to_vec();
+            vars.remove(index);
+            let error = config_of(&vars).unwrap_err();
+            assert!(error.contains(name), "{error}");
+        }
+        let mut vars = LAMBDA.to_vec();
+        vars[1].1 = "lots";
+        let error = config_of(&vars).unwrap_err();
+        assert!(error.contains("\"lots\""), "{error}");
     }
 }

@@ -12,6 +12,7 @@
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// How long invocations in flight may go on after the signal before they
 /// are answered with a `Timeout`: within Lambda's 500 ms, with room left
@@ -21,16 +22,21 @@ pub const GRACE: Duration = Duration::from_millis(300);
 /// The name of the no-op internal extension that makes Lambda send SIGTERM.
 const EXTENSION_NAME: &str = "exh-task-graceful-shutdown";
 
-/// Tells, once, that a shutdown signal came. Cheap to clone.
+/// How long a `/next` answer already on its way may take to arrive after
+/// the signal: an invocation the Runtime API handed out must be answered,
+/// not dropped with the connection.
+pub const IN_TRANSIT: Duration = Duration::from_millis(100);
+
+/// Tells, once, that a shutdown signal came, and when. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Shutdown(watch::Receiver<bool>);
+pub struct Shutdown(watch::Receiver<Option<Instant>>);
 
 impl Shutdown {
     /// Listens for SIGTERM and SIGINT from now on.
     pub fn on_signals() -> std::io::Result<Shutdown> {
         let mut terminate = signal(SignalKind::terminate())?;
         let mut interrupt = signal(SignalKind::interrupt())?;
-        let (sender, receiver) = watch::channel(false);
+        let (sender, receiver) = watch::channel(None);
         tokio::spawn(async move {
             let name = tokio::select! {
                 _ = terminate.recv() => "SIGTERM",
@@ -40,25 +46,36 @@ impl Shutdown {
                 signal = name,
                 "shutting down: no new invocations, {GRACE:?} for those in flight"
             );
-            sender.send_replace(true);
+            sender.send_replace(Some(Instant::now()));
         });
         Ok(Shutdown(receiver))
     }
 
-    /// Resolves when the signal has come (at once if it already has).
-    pub async fn started(&self) {
+    /// Resolves when the signal has come (at once if it already has), with
+    /// when it came.
+    pub async fn started(&self) -> Instant {
         let mut receiver = self.0.clone();
         // An error means the signal task ended without the signal (the
         // tokio runtime is going away): it never comes, then.
-        if receiver.wait_for(|started| *started).await.is_err() {
-            std::future::pending::<()>().await;
+        match receiver
+            .wait_for(Option::is_some)
+            .await
+            .map(|signalled| *signalled)
+        {
+            Ok(Some(signalled)) => signalled,
+            _ => std::future::pending().await,
         }
     }
 
-    /// Resolves [`GRACE`] after the signal.
+    /// Whether the signal has come.
+    pub fn is_started(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Resolves [`GRACE`] after the signal, however late it is asked.
     pub async fn grace_over(&self) {
-        self.started().await;
-        tokio::time::sleep(GRACE).await;
+        let signalled = self.started().await;
+        tokio::time::sleep_until(signalled + GRACE).await;
     }
 }
 

@@ -3,49 +3,9 @@
 //! it must not be a Rust type name (which `lambda_runtime` would use).
 
 use crate::error::Error;
-use lambda_runtime::Diagnostic;
+pub use crate::error::TaskError;
 use std::borrow::Cow;
 use std::fmt;
-
-/// An error a task's handler returns: its message and a stable `errorType`.
-///
-/// [`crate::Error`] is one (`InvalidEvent`, `Timeout`, …); so is
-/// [`Failure`]. Implement it for an error type of your own to choose the
-/// names.
-///
-/// # Example
-/// ```
-/// use exh_task::task::TaskError;
-/// #[derive(Debug)]
-/// enum CheckError { NoDomains, Upstream(exh_task::Error) }
-/// impl std::fmt::Display for CheckError {
-///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-///         match self {
-///             CheckError::NoDomains => f.write_str("the document lists no domains"),
-///             CheckError::Upstream(error) => error.fmt(f),
-///         }
-///     }
-/// }
-/// impl TaskError for CheckError {
-///     fn error_type(&self) -> &str {
-///         match self {
-///             CheckError::NoDomains => "NoDomains",
-///             CheckError::Upstream(error) => error.error_type(),
-///         }
-///     }
-/// }
-/// assert_eq!(CheckError::NoDomains.error_type(), "NoDomains");
-/// ```
-pub trait TaskError: fmt::Display {
-    /// The `errorType` the invocation fails with.
-    fn error_type(&self) -> &str;
-}
-
-impl TaskError for Error {
-    fn error_type(&self) -> &str {
-        Error::error_type(self)
-    }
-}
 
 /// An error with the `errorType` the task chooses; exh-task's own errors
 /// convert into it (`?`) keeping theirs.
@@ -103,37 +63,23 @@ impl From<crate::hexonet::Error> for Failure {
     }
 }
 
-/// The Lambda error for `error`, logged once with its type and text as fields.
-pub(super) fn diagnostic<E: TaskError + ?Sized>(error: &E) -> Diagnostic {
-    let diagnostic = Diagnostic {
-        error_type: error.error_type().to_owned(),
-        error_message: error.to_string(),
-    };
-    // The runtime's own line shows the error in Rust's Debug form, which
-    // the log subscriber leaves out: this is the line an operator reads.
-    tracing::error!(
-        errorType = %diagnostic.error_type,
-        errorMessage = %diagnostic.error_message,
-        "invocation failed"
-    );
-    diagnostic
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::error::LambdaError;
+
     #[test]
     fn a_failure_is_reported_with_the_error_type_it_was_given() {
-        let diagnostic = diagnostic(&Failure::new("DocumentGone", "document d1 is gone"));
-        assert_eq!(diagnostic.error_type, "DocumentGone");
-        assert_eq!(diagnostic.error_message, "document d1 is gone");
+        let reported = LambdaError::of(&Failure::new("DocumentGone", "document d1 is gone"));
+        assert_eq!(reported.error_type, "DocumentGone");
+        assert_eq!(reported.error_message, "document d1 is gone");
     }
 
     #[test]
     fn exh_task_errors_keep_their_contract_names() {
-        let diagnostic = diagnostic(&Error::MissingConfig(vec!["API_HOST"]));
-        assert_eq!(diagnostic.error_type, "MissingConfig");
+        let reported = LambdaError::of(&Error::MissingConfig(vec!["API_HOST"]));
+        assert_eq!(reported.error_type, "MissingConfig");
         let failure = Failure::from(crate::hexonet::Error::MissingCommand);
         assert_eq!(failure.error_type(), "InvalidEvent");
     }

@@ -94,12 +94,14 @@ pub use event::{Event, FromPayload, Task};
 pub use failure::{Failure, TaskError};
 
 use crate::config::Config;
+use crate::envelope::{self, Correlation, Reply};
 use crate::error::LambdaError;
-use crate::{init_error, secrets_manager, Handler};
-use lambda_runtime::{service_fn, LambdaEvent};
+use crate::{init_error, secrets_manager, telemetry, Handler};
+use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 use std::future::Future;
+use std::marker::PhantomData;
 
 /// What [`run`] fails with: a start-up or Runtime API error.
 pub type BoxError = lambda_runtime::Error;
@@ -125,14 +127,7 @@ pub type BoxError = lambda_runtime::Error;
 ///     task::run(handler)
 /// }
 /// ```
-pub fn run<P, R, E, F, Fut>(handler: F) -> Result<(), BoxError>
-where
-    F: Fn(P, Context) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<R, E>> + Send + 'static,
-    P: FromPayload + Send + 'static,
-    R: Serialize + Send + 'static,
-    E: TaskError + 'static,
-{
+pub fn run<P: FromPayload + Send + 'static>(handler: impl TaskFn<P>) -> Result<(), BoxError> {
     tokio_runtime()?.block_on(async move {
         crate::telemetry::init();
         serve(start().await?, handler).await
@@ -189,11 +184,11 @@ pub async fn start() -> Result<Handler, BoxError> {
         Ok(config) => config,
         Err(error) => {
             let report = LambdaError {
-                error_type: init_error::INVALID_CONFIG,
+                error_type: init_error::INVALID_CONFIG.into(),
                 error_message: error.to_string(),
             };
             tracing::error!(
-                errorType = report.error_type,
+                errorType = report.error_type.as_ref(),
                 errorMessage = %report.error_message,
                 "invalid configuration"
             );
@@ -208,6 +203,15 @@ pub async fn start() -> Result<Handler, BoxError> {
 /// `handler` run with a [`Context`] on `shared`'s clients; concurrently
 /// when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1.
 ///
+/// It is `bootstrap`'s loop ([`crate::runtime`]), with its guarantees: the
+/// payload read as JSON strictly (trailing bytes, bad UTF-8 and deep
+/// nesting are `InvalidEvent`s), a malformed or failing Runtime API
+/// survived, a panic answered as an error, SIGTERM answered within its
+/// grace; one summary line per invocation (and its metrics); no
+/// configured secret in the result or the error, in any form; and a result
+/// over Lambda's 6 MB limit answered with an `InvalidResponse` that says
+/// so.
+///
 /// # Example
 /// ```no_run
 /// use exh_task::task::{self, Context};
@@ -220,24 +224,204 @@ pub async fn start() -> Result<Handler, BoxError> {
 /// task::serve(task::start().await?, handler).await
 /// # }
 /// ```
-pub async fn serve<P, R, E, F, Fut>(shared: Handler, handler: F) -> Result<(), BoxError>
-where
-    F: Fn(P, Context) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<R, E>> + Send + 'static,
-    P: FromPayload + Send + 'static,
-    R: Serialize + Send + 'static,
-    E: TaskError + 'static,
-{
-    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| {
-        let ctx = Context::new(shared.clone(), event.context);
-        let handler = handler.clone();
-        async move {
-            let payload =
-                P::from_payload(event.payload).map_err(|error| failure::diagnostic(&error))?;
-            handler(payload, ctx)
-                .await
-                .map_err(|error| failure::diagnostic(&error))
-        }
-    }))
+pub async fn serve<P: FromPayload + Send + 'static>(
+    shared: Handler,
+    handler: impl TaskFn<P>,
+) -> Result<(), BoxError> {
+    crate::runtime::run(Function {
+        shared,
+        handler,
+        payload: PhantomData,
+    })
     .await
+}
+
+/// A task's handler: an async function (or closure) of the payload `P` (an
+/// [`Event`], or the raw [`Value`]) and the invocation's [`Context`] that
+/// returns its result or an error with a [`TaskError`] `errorType`. Every
+/// `async fn(P, Context) -> Result<R, E>` with `R: Serialize` and `E:
+/// TaskError` is one: there is nothing to implement.
+///
+/// # Example
+/// ```
+/// use exh_task::task::{Context, Failure, TaskFn};
+///
+/// async fn handler(event: serde_json::Value, _ctx: Context) -> Result<serde_json::Value, Failure> {
+///     Ok(event)
+/// }
+/// fn is_a_task<P>(_: impl TaskFn<P>) {}
+/// is_a_task(handler);
+/// ```
+pub trait TaskFn<P>: Clone + Send + Sync + 'static {
+    /// The result: the invocation's answer.
+    type Output: Serialize;
+    /// What the handler fails with.
+    type Error: TaskError;
+    /// The future of one call.
+    type Future: Future<Output = Result<Self::Output, Self::Error>> + Send + 'static;
+
+    /// Runs the handler on one invocation's payload.
+    fn call(&self, payload: P, ctx: Context) -> Self::Future;
+}
+
+impl<P, R, E, F, Fut> TaskFn<P> for F
+where
+    F: Fn(P, Context) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: Serialize,
+    E: TaskError,
+{
+    type Output = R;
+    type Error = E;
+    type Future = Fut;
+
+    fn call(&self, payload: P, ctx: Context) -> Fut {
+        self(payload, ctx)
+    }
+}
+
+/// A task's handler as the runtime loop runs it.
+struct Function<F, P> {
+    shared: Handler,
+    handler: F,
+    payload: PhantomData<fn() -> P>,
+}
+
+impl<F: Clone, P> Clone for Function<F, P> {
+    fn clone(&self) -> Self {
+        Function {
+            shared: self.shared.clone(),
+            handler: self.handler.clone(),
+            payload: PhantomData,
+        }
+    }
+}
+
+impl<P: FromPayload + Send + 'static, F: TaskFn<P>> crate::runtime::Function for Function<F, P> {
+    async fn call(self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
+        let ctx = Context::new(self.shared.clone(), event.context);
+        let redactor = self.shared.redactor();
+        let payload = event.payload;
+        let handler = self.handler;
+        telemetry::observe(async move {
+            telemetry::record::correlate(Correlation::of(&payload, envelope::detect(&payload)));
+            let answered = async {
+                let payload =
+                    P::from_payload(payload).map_err(|error| LambdaError::from(&error))?;
+                let result = handler
+                    .call(payload, ctx)
+                    .await
+                    .map_err(|error| LambdaError::of(&error))?;
+                Reply::of(&result)
+                    .and_then(|reply| reply.redacted(redactor))
+                    .map_err(|error| LambdaError::from(&error))
+            };
+            match answered.await {
+                Ok(reply) => {
+                    telemetry::record::set_ok(true);
+                    Ok(reply)
+                }
+                Err(error) => Err(LambdaError {
+                    error_message: redactor.redact(&error.error_message),
+                    ..error
+                }),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Function as _;
+    use serde::Deserialize;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    const TOKEN_SECRET: &str = "task-token-secret-4711";
+
+    /// `handler` as the runtime loop runs it, on a handler whose secrets
+    /// include [`TOKEN_SECRET`].
+    fn function<P, F: TaskFn<P>>(handler: F) -> Function<F, P> {
+        let shared = crate::handler::handler(&[
+            ("API_HOST", "127.0.0.1:9"),
+            ("API_OAUTH_CONSUMER_KEY", "task-consumer-key"),
+            ("API_OAUTH_CONSUMER_SECRET", "task-consumer-secret"),
+            ("API_OAUTH_TOKEN", "task-token"),
+            ("API_OAUTH_TOKEN_SECRET", TOKEN_SECRET),
+        ]);
+        Function {
+            shared,
+            handler,
+            payload: PhantomData,
+        }
+    }
+
+    fn invocation(payload: Value) -> LambdaEvent<Value> {
+        LambdaEvent::new(payload, lambda_runtime::Context::default())
+    }
+
+    #[tokio::test]
+    async fn a_tasks_own_error_keeps_its_error_type_and_loses_any_secret() {
+        async fn failing(_: Value, _: Context) -> Result<Value, Failure> {
+            Err(Failure::new(
+                "DocumentGone",
+                format!("gone (signed with {TOKEN_SECRET})"),
+            ))
+        }
+        let error = function(failing)
+            .call(invocation(json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type, "DocumentGone");
+        assert!(!error.error_message.contains(TOKEN_SECRET), "{error:?}");
+        assert!(
+            error.error_message.starts_with("gone (signed with "),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_result_that_holds_a_secret_is_answered_without_it() {
+        async fn echoing(_: Value, _: Context) -> Result<Value, Failure> {
+            Ok(json!({"echo": TOKEN_SECRET, "n": 1}))
+        }
+        let reply = function(echoing).call(invocation(json!({}))).await.unwrap();
+        assert!(!reply.json().contains(TOKEN_SECRET), "{}", reply.json());
+        assert_eq!(reply.to_value()["n"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_result_that_is_not_json_is_an_invalid_response() {
+        async fn unwritable(_: Value, _: Context) -> Result<HashMap<(u8, u8), u8>, Failure> {
+            Ok(HashMap::from([((1, 2), 3)]))
+        }
+        let error = function(unwritable)
+            .call(invocation(json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type, "InvalidResponse");
+        assert!(
+            error.error_message.contains("cannot be written as JSON"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn data_of_the_wrong_shape_is_refused_before_the_handler_runs() {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            #[allow(dead_code)]
+            document_id: String,
+        }
+        async fn never(_: Event<Data>, _: Context) -> Result<Value, Failure> {
+            panic!("the handler ran")
+        }
+        let task = json!({"functionName": "check-domains", "data": {"documentid": "d1"}});
+        let error = function(never).call(invocation(task)).await.unwrap_err();
+        assert_eq!(error.error_type, "InvalidEvent");
+        assert!(error.error_message.contains("documentId"), "{error:?}");
+    }
 }

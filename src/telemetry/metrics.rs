@@ -183,7 +183,7 @@ mod tests {
     fn an_invocation_without_calls_is_one_document_of_invocation_metrics() {
         let record = Record {
             cold_start: true,
-            errors: BTreeMap::from([("InvalidEvent", 1)]),
+            errors: BTreeMap::from([("InvalidEvent".into(), 1)]),
             ..Record::default()
         };
         let documents = metrics().documents(&record, 7);

@@ -12,8 +12,9 @@
 //! used as a library) reporting does nothing.
 
 use crate::envelope::Correlation;
-use crate::error::{Error, LambdaError};
+use crate::error::{Error, LambdaError, TaskError};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -154,7 +155,7 @@ pub struct Record {
     /// Pages fetched by `all_pages` requests, per side.
     pub pages: BTreeMap<Side, u64>,
     /// Every error that ended a request, a record or the invocation, by `errorType`.
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<Cow<'static, str>, u64>,
     /// The error the invocation failed with: what the Runtime API received.
     pub error: Option<LambdaError>,
     /// Whether the answer was ok (every request answered 2xx).
@@ -200,7 +201,14 @@ fn with_current(change: impl FnOnce(&mut Record)) {
 
 /// Runs one invocation's `work` with a fresh record, then writes its
 /// summary line (and error line) and, when enabled, its metrics.
-pub async fn observe<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+///
+/// Inside an invocation already observed (a task's handler that runs
+/// [`Handler::handle`](crate::Handler::handle)), `work` adds to that
+/// invocation's record: one invocation, one summary line.
+pub async fn observe<T, E: TaskError>(work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    if CURRENT.try_with(|_| ()).is_ok() {
+        return work.await;
+    }
     let started = Instant::now();
     let record = Record {
         cold_start: COLD.swap(false, Ordering::Relaxed),
@@ -214,9 +222,10 @@ pub async fn observe<T>(work: impl Future<Output = Result<T, Error>>) -> Result<
         .await;
     record.duration = started.elapsed();
     if let Err(error) = &result {
+        let error = LambdaError::of(error);
         record.ok = false;
-        *record.errors.entry(error.error_type()).or_default() += 1;
-        record.error = Some(LambdaError::from(error));
+        *record.errors.entry(error.error_type.clone()).or_default() += 1;
+        record.error = Some(error);
     }
     super::summary::emit(&record);
     super::metrics::emit(&record);
@@ -247,7 +256,7 @@ pub fn record_pages(side: Side, pages: usize) {
 /// record or an HTTP request (answered, so not the invocation's error).
 pub fn record_error(error: &Error) {
     super::summary::request_failed(error);
-    with_current(|record| *record.errors.entry(error.error_type()).or_default() += 1);
+    with_current(|record| *record.errors.entry(error.error_type().into()).or_default() += 1);
 }
 
 /// `duration` in milliseconds, to the microsecond.

@@ -84,7 +84,9 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
 /// level: at `AWS_LAMBDA_LOG_LEVEL=ERROR` an INFO span would be off, and
 /// the error lines would lose the ids that tie them to an invocation. The
 /// targets create that span and log nothing, so no line is added: the
-/// project's own loop (`bootstrap`) and `lambda_runtime`'s (`task::serve`).
+/// project's own loop (`bootstrap` and every task) and `lambda_runtime`'s
+/// (a function of the user's own built on `lambda_runtime::run` with this
+/// subscriber).
 const INVOCATION_SPANS: [&str; 2] = [
     "exh_task::invocation=info",
     "lambda_runtime::layers::trace=info",

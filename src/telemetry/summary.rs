@@ -36,7 +36,7 @@ pub const MESSAGE: &str = "invocation";
 pub fn emit(record: &Record) {
     if let Some(error) = &record.error {
         tracing::error!(
-            errorType = error.error_type,
+            errorType = error.error_type.as_ref(),
             errorMessage = %error.error_message,
             "invocation failed"
         );
@@ -62,7 +62,7 @@ pub fn emit(record: &Record) {
         requesting_user_id = ids.requesting_user.as_deref(),
         eventbridge_id = ids.event_id.as_deref(),
         errors = (!record.errors.is_empty()).then(|| display(Json(&record.errors))),
-        errorType = error.map(|error| error.error_type),
+        errorType = error.map(|error| error.error_type.as_ref()),
         errorMessage = error.map(|error| error.error_message.as_str()),
         "{MESSAGE}"
     );

@@ -12,7 +12,7 @@ use exh_task::config::Config;
 use exh_task::task::{Context, Event, TaskError};
 use exh_task::Handler;
 use exh_task_sandbox::exh::{DOMAIN_CHECKS_DOCUMENT, DOMAIN_CHECKS_SCHEMA};
-use exh_task_sandbox::runtime_api::{Function, FunctionBuilder, RuntimeApi};
+use exh_task_sandbox::runtime_api::{Function, FunctionBuilder, Invoke, RuntimeApi};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 
@@ -192,6 +192,46 @@ async fn the_binarys_own_error_becomes_its_error_type_and_its_logs_hold_no_secre
         function.output_contains("NoDomains"),
         "the failure is logged with its errorType"
     );
+    function.assert_no_secret_in_output();
+}
+
+#[tokio::test]
+async fn the_binary_runs_on_exh_tasks_runtime_loop_and_writes_the_tasks_summary_line() {
+    let sandbox = start_sandbox().await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = function(&runtime, &sandbox)
+        .env("AWS_LAMBDA_LOG_FORMAT", "json")
+        .spawn();
+    // Two JSON values: refused before the handler, not read as the first.
+    let (error_type, message) = runtime
+        .invoke(Invoke::raw(&b"{} {}"[..]), BOUND)
+        .await
+        .expect_error();
+    assert_eq!(error_type, "InvalidEvent");
+    assert!(message.contains("more after its JSON value"), "{message}");
+    let task = runtime.submit(sample("task.json"));
+    let request_id = task.request_id().to_owned();
+    task.wait(BOUND).await.expect("an answer").expect_response();
+    // SIGTERM: no new invocations, the log flushed, exit 0.
+    function.terminate();
+    let status = function.wait_exit(BOUND).await.expect("it exits");
+    assert!(status.success(), "{status:?}");
+    let summaries: Vec<Value> = function
+        .stdout()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "exh_task::summary")
+        .collect();
+    // The refused event never reached the handler: its error line says why.
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let summary = &summaries[0];
+    assert_eq!(summary["requestId"], request_id.as_str(), "{summary}");
+    let fields = &summary["fields"];
+    assert_eq!(fields["ok"], true, "{fields}");
+    assert_eq!(fields["envelope"], "exh_task", "{fields}");
+    assert_eq!(fields["exh_function_name"], "check-domains", "{fields}");
+    // The document read, the domains checked, the outcome written back.
+    assert_eq!(fields["upstream_calls"], 3, "{fields}");
     function.assert_no_secret_in_output();
 }
 
