@@ -31,8 +31,8 @@ SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-page
            events/data-create-document.json events/batch.json events/envelope-sqs.json \
            events/hexonet-status-account.json events/hexonet-query-domain-list.json
 
-.PHONY: setup run test lint watch watch-check invoke build package exh-bundle deploy deploy-check \
-        bench sandbox clean-venv
+.PHONY: setup run test lint watch watch-check invoke build package exh-bundle sam-template deploy \
+        sam-check deploy-check bench sandbox clean-venv
 
 ## setup: the reference packages the conformance tests compare against (Python ones, and
 ##        Node from PyPI for the Extra Horizon JavaScript SDK)
@@ -133,34 +133,68 @@ exh-bundle: $(LAMBDA)
 	install -m 644 $(EXH_TASK_CONFIG) $(EXH_BUNDLE)/task-config.json
 	@ls -l $(EXH_BUNDLE)
 
-## deploy: `sam build && sam deploy --guided` with template.yaml and your AWS credentials
-##         (asks for the stack's parameters the first time, then keeps them in samconfig.toml);
-##         `cargo lambda deploy` works too (settings in Cargo.toml's
-##         [package.metadata.lambda.deploy]): see README.md
-deploy: $(SAM) $(LAMBDA)
+## sam-template: the SAM template of BIN: template.yaml for bootstrap; for another BIN,
+##               target/sam/BIN/template.yaml, a copy with CodeUri (BIN's package) and
+##               Metadata.BuildProperties.Binary changed, which SAM reads from the
+##               template only (no parameter reaches them)
+SAM_RUN       = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM)
+SAM_DIR       = $(TARGET_DIR)/sam/$(BIN)
+SAM_TEMPLATE  = $(if $(filter bootstrap,$(BIN)),template.yaml,$(SAM_DIR)/template.yaml)
+# Where `sam build` writes; `sam deploy` takes what it finds there.
+SAM_BUILD_DIR ?= .aws-sam/build
+# samconfig.toml (here, not beside the built template, which the next build
+# wipes) keeps each function's stack apart: bootstrap's as `default`, BIN's as BIN.
+SAM_CONFIG_ENV = $(if $(filter bootstrap,$(BIN)),default,$(BIN))
+sam-template:
+ifneq ($(BIN),bootstrap)
+	mkdir -p $(SAM_DIR)
+	code=$$($(CARGO) pkgid $(PACKAGE) | sed 's|^path+file://||; s|#.*||') && \
+	  sed -e 's|^      CodeUri: \.$$|      CodeUri: '"$$code"'|' \
+	      -e 's|^        Binary: bootstrap$$|        Binary: $(BIN)|' template.yaml > $(SAM_TEMPLATE)
+	test "$$(diff template.yaml $(SAM_TEMPLATE) | grep -c '^>')" = 2 || \
+	  { echo "template.yaml has no 'CodeUri: .' or 'Binary: bootstrap' line to change" >&2; exit 1; }
+endif
+
+## deploy: `sam build && sam deploy --guided` with BIN's template and your AWS credentials
+##         (asks for the stack's parameters the first time, then keeps them in
+##         samconfig.toml under SAM_CONFIG_ENV); `cargo lambda deploy` works too
+##         (settings in Cargo.toml's [package.metadata.lambda.deploy]): see README.md
+deploy: $(SAM) $(LAMBDA) sam-template
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) deploy --guided
+	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
+	$(SAM_RUN) deploy --guided --template-file $(SAM_BUILD_DIR)/template.yaml \
+	  --config-file $(CURDIR)/samconfig.toml --config-env $(SAM_CONFIG_ENV)
+
+## sam-check: `sam validate --lint` and `sam build` of BIN's template (into SAM_BUILD_DIR),
+##            and the bootstrap it built inspected (part of deploy-check)
+sam-check: $(SAM) $(LAMBDA) sam-template
+	rustup target add aarch64-unknown-linux-gnu
+	$(SAM_RUN) validate --lint --template-file $(SAM_TEMPLATE)
+	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
+	EXH_TASK_SAM_BOOTSTRAP=$(abspath $(SAM_BUILD_DIR))/ExhTaskFunction/bootstrap \
+	EXH_TASK_SAM_ARCH=arm64 \
+	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact_the_sam_build --nocapture
 
 ## deploy-check: what can be proven offline before a deploy (cross-compiles, so not part
-##               of `test`): the template lints, SAM builds it, the Extra Horizon bundle
-##               builds, both artifacts are inspected (architecture, size, executable
-##               bit, nothing of the sandbox linked in), and `make watch` / `make invoke`
-##               serve the example task (watch-check)
+##               of `test`): the template lints, SAM builds it, also for the example task
+##               (its derived template), the Extra Horizon bundle builds, both artifacts
+##               are inspected (architecture, size, executable bit, nothing of the sandbox
+##               linked in), and `make watch` / `make invoke` serve the example (watch-check)
 deploy-check: $(SAM) $(LAMBDA)
-	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) validate --lint
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
-	$(MAKE) --no-print-directory exh-bundle
+	$(MAKE) --no-print-directory sam-check BIN=bootstrap
+	$(MAKE) --no-print-directory sam-check BIN=check-domains \
+	  SAM_BUILD_DIR=$(TARGET_DIR)/sam/check-domains/build
+	# ... and what SAM built from the derived template is the example, not bootstrap
+	grep -qa 'lists no domains' $(TARGET_DIR)/sam/check-domains/build/ExhTaskFunction/bootstrap
+	$(MAKE) --no-print-directory exh-bundle BIN=bootstrap
 	# cargo lambda deploy reads [package.metadata.lambda.deploy] and packages, sending
 	# nothing; on a copy, as it leaves its zip beside the binary (SAM would upload that too)
 	mkdir -p target/deploy-check && cp .aws-sam/build/ExhTaskFunction/bootstrap target/deploy-check/
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --dry \
 	  --binary-path target/deploy-check/bootstrap exh-task
-	EXH_TASK_SAM_BOOTSTRAP=$(CURDIR)/.aws-sam/build/ExhTaskFunction/bootstrap \
-	EXH_TASK_SAM_ARCH=arm64 \
 	EXH_TASK_EXH_BUNDLE=$(CURDIR)/$(EXH_BUNDLE) EXH_TASK_EXH_ARCH=$(EXH_ARCH) \
-	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact --nocapture
+	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact_the_extra_horizon \
+	  --nocapture
 	$(MAKE) --no-print-directory watch-check
 
 ## bench: criterion benchmarks and the process-level harness, as ratios to a
