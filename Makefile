@@ -19,11 +19,20 @@ EVENT   ?= events/users-me.json
 BIN     ?= bootstrap
 PACKAGE ?= $(if $(filter bootstrap,$(BIN)),exh-task,$(BIN))
 PORT    ?= 9001
+# The port `cargo lambda watch` takes invocations on (loopback only), where
+# `make invoke` sends them.
+WATCH_PORT ?= 9000
+# Where cargo builds: target/, or CARGO_TARGET_DIR. The derived SAM
+# templates and the local checks write below it too.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# The sandbox's configuration while `make watch` runs (removed when it stops).
+WATCH_ENV ?= $(TARGET_DIR)/watch/sandbox.env
 SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-pages.json \
            events/data-create-document.json events/batch.json events/envelope-sqs.json \
            events/hexonet-status-account.json events/hexonet-query-domain-list.json
 
-.PHONY: setup run test lint watch invoke build package exh-bundle deploy deploy-check bench sandbox clean-venv
+.PHONY: setup run test lint watch watch-check invoke build package exh-bundle sam-template deploy \
+        sam-check deploy-check bench sandbox clean-venv
 
 ## setup: the reference packages the conformance tests compare against (Python ones, and
 ##        Node from PyPI for the Extra Horizon JavaScript SDK)
@@ -65,18 +74,28 @@ lint:
 sandbox:
 	$(CARGO) run --quiet --bin exh-task -- sandbox --port $(PORT)
 
-## watch: `cargo lambda watch` against the sandbox; then `make invoke EVENT=...` in another shell
+## watch: `cargo lambda watch` of BIN against the sandbox, on 127.0.0.1:WATCH_PORT; then
+##        `make invoke EVENT=...` (with the same BIN) in another shell
 watch: $(LAMBDA)
 	$(CARGO) build --quiet --bin exh-task
-	target/debug/exh-task sandbox --port $(PORT) --env-file $(VENV)/sandbox.env & sandbox=$$!; \
+	mkdir -p $(dir $(WATCH_ENV)) && rm -f $(WATCH_ENV)
+	$(TARGET_DIR)/debug/exh-task sandbox --port $(PORT) --env-file $(WATCH_ENV) & sandbox=$$!; \
 	  trap 'kill $$sandbox' EXIT INT TERM; \
-	  for try in $$(seq 100); do test -s $(VENV)/sandbox.env && break; sleep 0.1; done; \
-	  test -s $(VENV)/sandbox.env || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
-	  . ./$(VENV)/sandbox.env && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch --bin $(BIN)
+	  for try in $$(seq 100); do test -s $(WATCH_ENV) && break; sleep 0.1; done; \
+	  test -s $(WATCH_ENV) || { echo "the sandbox did not start on port $(PORT)" >&2; exit 1; }; \
+	  . $(WATCH_ENV) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda watch \
+	    --package $(PACKAGE) --bin $(BIN) --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT)
 
 ## invoke: send EVENT to the function `make watch` serves
 invoke: $(LAMBDA)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke $(BIN) --data-file $(EVENT)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda invoke $(BIN) \
+	  --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file $(EVENT)
+
+## watch-check: `make watch BIN=check-domains` and `make invoke` of its sample events, run
+##              and checked by deploy/watch-check.sh on loopback (part of deploy-check:
+##              cargo lambda watch compiles)
+watch-check: $(LAMBDA)
+	MAKE="$(MAKE)" WATCH_CHECK_DIR=$(TARGET_DIR)/watch-check deploy/watch-check.sh
 
 ## build: the release bootstrap for AWS Lambda (arm64); its package has no sandbox to leave out
 LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release \
@@ -114,42 +133,77 @@ exh-bundle: $(LAMBDA)
 	install -m 644 $(EXH_TASK_CONFIG) $(EXH_BUNDLE)/task-config.json
 	@ls -l $(EXH_BUNDLE)
 
-## deploy: `sam build && sam deploy --guided` with template.yaml and your AWS credentials
-##         (asks for the stack's parameters the first time, then keeps them in samconfig.toml);
-##         `cargo lambda deploy` works too (settings in Cargo.toml's
-##         [package.metadata.lambda.deploy]): see README.md
-deploy: $(SAM) $(LAMBDA)
+## sam-template: the SAM template of BIN: template.yaml for bootstrap; for another BIN,
+##               target/sam/BIN/template.yaml, a copy with CodeUri (BIN's package) and
+##               Metadata.BuildProperties.Binary changed, which SAM reads from the
+##               template only (no parameter reaches them)
+SAM_RUN       = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM)
+SAM_DIR       = $(TARGET_DIR)/sam/$(BIN)
+SAM_TEMPLATE  = $(if $(filter bootstrap,$(BIN)),template.yaml,$(SAM_DIR)/template.yaml)
+# Where `sam build` writes; `sam deploy` takes what it finds there.
+SAM_BUILD_DIR ?= .aws-sam/build
+# samconfig.toml (here, not beside the built template, which the next build
+# wipes) keeps each function's stack apart: bootstrap's as `default`, BIN's as BIN.
+SAM_CONFIG_ENV = $(if $(filter bootstrap,$(BIN)),default,$(BIN))
+sam-template:
+ifneq ($(BIN),bootstrap)
+	mkdir -p $(SAM_DIR)
+	code=$$($(CARGO) pkgid $(PACKAGE) | sed 's|^path+file://||; s|#.*||') && \
+	  sed -e 's|^      CodeUri: \.$$|      CodeUri: '"$$code"'|' \
+	      -e 's|^        Binary: bootstrap$$|        Binary: $(BIN)|' template.yaml > $(SAM_TEMPLATE)
+	test "$$(diff template.yaml $(SAM_TEMPLATE) | grep -c '^>')" = 2 || \
+	  { echo "template.yaml has no 'CodeUri: .' or 'Binary: bootstrap' line to change" >&2; exit 1; }
+endif
+
+## deploy: `sam build && sam deploy --guided` with BIN's template and your AWS credentials
+##         (asks for the stack's parameters the first time, then keeps them in
+##         samconfig.toml under SAM_CONFIG_ENV); `cargo lambda deploy` works too
+##         (settings in Cargo.toml's [package.metadata.lambda.deploy]): see README.md
+deploy: $(SAM) $(LAMBDA) sam-template
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) deploy --guided
+	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
+	$(SAM_RUN) deploy --guided --template-file $(SAM_BUILD_DIR)/template.yaml \
+	  --config-file $(CURDIR)/samconfig.toml --config-env $(SAM_CONFIG_ENV)
+
+## sam-check: `sam validate --lint` and `sam build` of BIN's template (into SAM_BUILD_DIR),
+##            and the bootstrap it built inspected (part of deploy-check)
+sam-check: $(SAM) $(LAMBDA) sam-template
+	rustup target add aarch64-unknown-linux-gnu
+	$(SAM_RUN) validate --lint --template-file $(SAM_TEMPLATE)
+	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
+	EXH_TASK_SAM_BOOTSTRAP=$(abspath $(SAM_BUILD_DIR))/ExhTaskFunction/bootstrap \
+	EXH_TASK_SAM_ARCH=arm64 \
+	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact_the_sam_build --nocapture
 
 ## deploy-check: what can be proven offline before a deploy (cross-compiles, so not part
-##               of `test`): the template lints, SAM builds it, the Extra Horizon bundle
-##               builds, and both artifacts are inspected (architecture, size,
-##               executable bit, nothing of the sandbox linked in)
+##               of `test`): the template lints, SAM builds it, also for the example task
+##               (its derived template), the Extra Horizon bundle builds, both artifacts
+##               are inspected (architecture, size, executable bit, nothing of the sandbox
+##               linked in), and `make watch` / `make invoke` serve the example (watch-check)
 deploy-check: $(SAM) $(LAMBDA)
-	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) validate --lint
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
-	$(MAKE) --no-print-directory exh-bundle
+	$(MAKE) --no-print-directory sam-check BIN=bootstrap
+	$(MAKE) --no-print-directory sam-check BIN=check-domains \
+	  SAM_BUILD_DIR=$(TARGET_DIR)/sam/check-domains/build
+	# ... and what SAM built from the derived template is the example, not bootstrap
+	grep -qa 'lists no domains' $(TARGET_DIR)/sam/check-domains/build/ExhTaskFunction/bootstrap
+	$(MAKE) --no-print-directory exh-bundle BIN=bootstrap
 	# cargo lambda deploy reads [package.metadata.lambda.deploy] and packages, sending
 	# nothing; on a copy, as it leaves its zip beside the binary (SAM would upload that too)
 	mkdir -p target/deploy-check && cp .aws-sam/build/ExhTaskFunction/bootstrap target/deploy-check/
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda deploy --dry \
 	  --binary-path target/deploy-check/bootstrap exh-task
-	EXH_TASK_SAM_BOOTSTRAP=$(CURDIR)/.aws-sam/build/ExhTaskFunction/bootstrap \
-	EXH_TASK_SAM_ARCH=arm64 \
 	EXH_TASK_EXH_BUNDLE=$(CURDIR)/$(EXH_BUNDLE) EXH_TASK_EXH_ARCH=$(EXH_ARCH) \
-	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact --nocapture
+	  $(CARGO) test --quiet --package exh-task --test deploy -- --ignored artifact_the_extra_horizon \
+	  --nocapture
+	$(MAKE) --no-print-directory watch-check
 
 ## bench: criterion benchmarks and the process-level harness, as ratios to a
 ## baseline measured in the same run; writes target/bench/report.md and its
 ## chart (see benches/README.md)
-BENCH_TARGET    := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-BENCH_DIR       := $(BENCH_TARGET)/bench
+BENCH_DIR       := $(TARGET_DIR)/bench
 BENCH_BOOTSTRAP := $(BENCH_DIR)/bootstrap
 BENCH_HELLO     := $(BENCH_DIR)/hello
-BENCH_ARM64     := $(BENCH_TARGET)/lambda/bootstrap/bootstrap
+BENCH_ARM64     := $(TARGET_DIR)/lambda/bootstrap/bootstrap
 bench: setup $(LAMBDA)
 	# The bootstrap as shipped, and the hello-world floor with the same
 	# profile; `cargo bench` rebuilds target/release/bootstrap with the
@@ -157,8 +211,8 @@ bench: setup $(LAMBDA)
 	$(CARGO) build --release --package exh-task --bin bootstrap
 	$(CARGO) build --release --package exh-task-bench-hello --bin hello
 	mkdir -p $(BENCH_DIR)
-	cp $(BENCH_TARGET)/release/bootstrap $(BENCH_BOOTSTRAP)
-	cp $(BENCH_TARGET)/release/hello $(BENCH_HELLO)
+	cp $(TARGET_DIR)/release/bootstrap $(BENCH_BOOTSTRAP)
+	cp $(TARGET_DIR)/release/hello $(BENCH_HELLO)
 	# The arm64 bootstrap Lambda runs (`make build`'s), for its size.
 	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD)

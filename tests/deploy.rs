@@ -2,9 +2,10 @@
 //!
 //! Cheap checks run in `make test`: the SAM template exposes exactly the
 //! README's configuration table, scales out over SQS as documented and may
-//! read one secret only; the Extra Horizon task configuration
-//! (`deploy/task-config.json`) fits the `exh` CLI's task schema and leaves the
-//! `API_*` variables to the CLI.
+//! read one secret only; the template `make deploy BIN=...` derives for
+//! another binary changes only the binary and its package; the Extra
+//! Horizon task configuration (`deploy/task-config.json`) fits the `exh`
+//! CLI's task schema and leaves the `API_*` variables to the CLI.
 //!
 //! The built artifacts are checked by `make deploy-check` (it cross-compiles,
 //! so not in `make test`): the `artifact_*` tests are ignored unless run
@@ -358,6 +359,57 @@ fn the_task_and_the_template_size_the_function_alike() {
     assert_eq!(
         template["Parameters"]["Timeout"]["Default"].as_u64(),
         config["timeLimit"].as_u64()
+    );
+}
+
+/// `make sam-template BIN=bin`'s template (what `make deploy BIN=bin`
+/// builds from), written below a directory of this test's own.
+fn derived_template(bin: &str) -> (Yaml, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("exh-task-sam-template-{}", std::process::id()));
+    let output = std::process::Command::new("make")
+        .args(["--no-print-directory", "--silent", "sam-template"])
+        .arg(format!("BIN={bin}"))
+        .arg(format!("TARGET_DIR={}", dir.display()))
+        .arg(concat!("CARGO=", env!("CARGO")))
+        .current_dir(workspace())
+        // Not the jobserver of a `make test` this may run under.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .output()
+        .expect("make runs");
+    assert!(
+        output.status.success(),
+        "make sam-template BIN={bin}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = dir.join("sam").join(bin).join("template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let derived = serde_yaml_ng::from_str(&text).expect("the derived template is YAML");
+    (derived, path)
+}
+
+#[test]
+fn the_template_for_another_binary_builds_it_from_its_package_and_changes_nothing_else() {
+    let (mut derived, path) = derived_template("check-domains");
+    let function = &mut derived["Resources"]["ExhTaskFunction"];
+    let binary = &mut function["Metadata"]["BuildProperties"]["Binary"];
+    assert_eq!(*binary, "check-domains", "{}", path.display());
+    *binary = Yaml::from("bootstrap");
+    let code_uri = &mut function["Properties"]["CodeUri"];
+    assert_eq!(
+        code_uri.as_str().map(Path::new),
+        Some(workspace().join("examples/check-domains").as_path()),
+        "CodeUri is not the example's package"
+    );
+    *code_uri = Yaml::from(".");
+    assert_eq!(
+        derived,
+        template(),
+        "{} differs from template.yaml in more than Binary and CodeUri",
+        path.display()
     );
 }
 

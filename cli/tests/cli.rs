@@ -1,7 +1,8 @@
 //! The developer CLI as a user runs it: `exh-task invoke` on the sample
-//! events (against the embedded sandbox) and `exh-task sandbox`.
+//! events (against the embedded sandbox), `exh-task invoke --bin` with the
+//! real `check-domains` and `bootstrap` binaries, and `exh-task sandbox`.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -422,4 +423,176 @@ fn sandbox_writes_its_exports_to_an_env_file_once_listening() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(listening.is_ok(), "the env file came before the listener");
     assert!(output.stdout.is_empty(), "exports went to stdout too");
+}
+
+// ------------------------------------------------------------------------
+// invoke --bin: a real function binary under the Runtime API emulator
+// ------------------------------------------------------------------------
+
+/// The variables (by prefix) cargo sets for the tests it runs.
+const CARGO_SETS_FOR_TESTS: [&str; 6] = [
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_",
+    "CARGO_PRIMARY_PACKAGE",
+    "OUT_DIR",
+];
+
+/// The workspace's function binaries by name (`check-domains`, `bootstrap`),
+/// built once by the cargo running this test. The build names the whole
+/// workspace and a test target, as `cargo test --workspace` does: cargo then
+/// resolves the same features, so after `make test` the binaries are
+/// already fresh (`cargo build -p check-domains` would resolve others and
+/// compile the dependencies again). Cargo says where each one is.
+fn function_binary(name: &str) -> PathBuf {
+    static BINARIES: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    let binaries = BINARIES.get_or_init(|| {
+        let mut cargo = Command::new(env!("CARGO"));
+        // What cargo set for this test (CARGO_PKG_NAME, CARGO_MANIFEST_DIR,
+        // ...) is in no shell that built the tree: build scripts that watch
+        // those names (ring's) would run again, and all above them rebuild.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if CARGO_SETS_FOR_TESTS.iter().any(|set| name.starts_with(set)) {
+                cargo.env_remove(&*name);
+            }
+        }
+        let output = cargo
+            .args([
+                "build",
+                "--workspace",
+                "--test",
+                "cli",
+                "--message-format=json",
+            ])
+            .args(["--bin", "check-domains", "--bin", "bootstrap"])
+            .current_dir(workspace())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|line| {
+                let message: Value = serde_json::from_str(line).ok()?;
+                let target = &message["target"];
+                let is_bin = target["kind"].as_array()?.iter().any(|kind| kind == "bin");
+                let executable = message["executable"].as_str().filter(|_| is_bin)?;
+                Some((target["name"].as_str()?.to_owned(), executable.into()))
+            })
+            .collect()
+    });
+    binaries
+        .iter()
+        .find(|(built, _)| built == name)
+        .unwrap_or_else(|| panic!("cargo built no binary {name}: {binaries:?}"))
+        .1
+        .clone()
+}
+
+/// Fails if a secret of the embedded sandbox (its credentials are fixed)
+/// is anywhere in `output`; says where, not what.
+fn assert_no_secret_in(output: &std::process::Output) {
+    let credentials = exh_task_sandbox::exh::CREDENTIALS;
+    let secrets = [
+        credentials.consumer_key,
+        credentials.consumer_secret,
+        credentials.token,
+        credentials.token_secret,
+        exh_task_sandbox::hexonet::PASSWORD,
+    ];
+    for (stream, text) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let text = String::from_utf8_lossy(text);
+        for (index, secret) in secrets.iter().enumerate() {
+            assert!(
+                !text.contains(secret),
+                "{stream} holds the sandbox's secret number {index}"
+            );
+        }
+    }
+}
+
+/// `exh-task invoke --bin BINARY` with every upstream request and answer
+/// logged (masked), so the binary's log, printed to stderr, has every place
+/// a secret could leak.
+fn invoke_bin(binary: &str, args: &[&str]) -> std::process::Output {
+    exh_task()
+        .env("EXH_TASK_DEBUG", "1")
+        .arg("invoke")
+        .arg("--bin")
+        .arg(function_binary(binary))
+        .args(["--timeout", "20", "--output", "jsonl"])
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn invoke_bin_runs_the_example_task_warm_and_fails_with_its_own_error_type() {
+    // A blood-pressure document lists no domains: the task's own NoDomains.
+    let no_domains = json!({
+        "documentId": "5f5e10005ae1b0c0e3000000",
+        "schemaId": exh_task_sandbox::exh::SCHEMA_NAME,
+    })
+    .to_string();
+    let output = invoke_bin(
+        "check-domains",
+        &[
+            "--data",
+            &no_domains,
+            "examples/check-domains/events/task.json",
+            "examples/check-domains/events/direct.json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let results = results(&stdout);
+    assert_eq!(results.len(), 3, "{stdout}");
+    assert_eq!(results[0].1["errorType"], "NoDomains", "{stdout}");
+    for (file, result) in &results[1..] {
+        assert_eq!(
+            result["documentId"],
+            exh_task_sandbox::exh::DOMAIN_CHECKS_DOCUMENT,
+            "{file}: {result}"
+        );
+        let checked: Vec<&str> = result["domainChecks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: {result}"))
+            .iter()
+            .map(|check| check["domain"].as_str().unwrap())
+            .collect();
+        assert_eq!(checked, exh_task_sandbox::exh::DOMAIN_CHECKS_DOMAINS);
+    }
+    // The binary's log came after its answers, with the failure under its
+    // errorType and the HEXONET password masked where it is sent.
+    assert!(stderr.contains("NoDomains"), "{stderr}");
+    assert!(stderr.contains("s_pw=***"), "{stderr}");
+    assert_no_secret_in(&output);
+}
+
+#[test]
+fn invoke_bin_runs_bootstrap_on_the_sample_events_as_the_handler_answers_them() {
+    let output = invoke_bin(
+        "bootstrap",
+        &["events/users-me.json", "events/hexonet-status-account.json"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let results = results(&stdout);
+    assert_eq!(results.len(), 2, "{stdout}");
+    assert_eq!(
+        results[0].1["exh"]["body"]["email"],
+        "sam.sandbox@example.com"
+    );
+    assert_eq!(results[1].1["hexonet"]["code"], 200, "{stdout}");
+    assert!(stderr.contains("oauth_signature=\"***\""), "{stderr}");
+    assert_no_secret_in(&output);
 }
