@@ -23,6 +23,7 @@ pub mod url;
 use crate::error::Error;
 use crate::secret::Secret;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use memchr::memmem::Finder;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -33,13 +34,13 @@ use std::sync::OnceLock;
 ///
 /// Nothing is worked out until a text is searched: a redactor that only
 /// stands by for errors (each client has one) costs a copy of its
-/// secrets. The first search works out the forms. Text under
+/// secrets. The first search works out the forms and a `memchr` `memmem`
+/// searcher for each (about a microsecond). Text under
 /// [`AUTOMATON_FROM`] bytes (an answer of a few records, an error
-/// message) is then searched form by form with `memchr`'s `memmem`, which
-/// needs nothing built; longer text, and every replacement, uses one
-/// Aho-Corasick automaton of all forms of all secrets, built the first
-/// time it is needed, so asking whether a 6 MB result holds any of them
-/// ([`Redactor::finds`]) costs one scan of it.
+/// message) is searched form by form with them; longer text, and every
+/// replacement, uses one Aho-Corasick automaton of all forms of all
+/// secrets, built the first time it is needed, so asking whether a 6 MB
+/// result holds any of them ([`Redactor::finds`]) costs one scan of it.
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<Secret>,
@@ -49,8 +50,9 @@ pub struct Redactor {
 
 /// Text at least this long is searched with the automaton (built then, if
 /// it is not yet): below it, one `memmem` search per form costs less than
-/// building the automaton (about 40 µs for five secrets) and is as quick
-/// as the automaton on a few kilobytes.
+/// building the automaton (about 40 µs for five secrets, against 1 µs
+/// for the searchers) and little more than its scan (0.17 µs against
+/// 0.12 µs on a 500-byte answer, fifteen forms).
 pub const AUTOMATON_FROM: usize = 64 * 1024;
 
 /// Every form of every secret, and the automaton that finds them all.
@@ -58,6 +60,8 @@ pub const AUTOMATON_FROM: usize = 64 * 1024;
 struct Forms {
     /// Zeroised on drop, as the secrets they come from.
     patterns: Vec<Secret>,
+    /// One `memmem` searcher per form, in the same order.
+    finders: Vec<Finder<'static>>,
     /// The length of the shortest form: shorter text cannot hold one, and
     /// most keys and values of a result are shorter (no search at all).
     shortest: usize,
@@ -77,8 +81,13 @@ impl Forms {
             .map(|form| form.expose().len())
             .min()
             .unwrap_or(0);
+        let finders = patterns
+            .iter()
+            .map(|form| Finder::new(form.expose()).into_owned())
+            .collect();
         Forms {
             patterns,
+            finders,
             shortest,
             automaton: OnceLock::new(),
         }
@@ -115,9 +124,9 @@ impl Forms {
 
     /// One `memmem` search per form.
     fn finds_one_by_one(&self, text: &str) -> bool {
-        self.patterns
+        self.finders
             .iter()
-            .any(|form| memchr::memmem::find(text.as_bytes(), form.expose().as_bytes()).is_some())
+            .any(|finder| finder.find(text.as_bytes()).is_some())
     }
 
     /// One search of the automaton.
