@@ -112,12 +112,14 @@ impl Handler {
     /// pass over the bytes sent); only an answer that holds one is read
     /// again and redacted. The summary line sees the redacted error.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
-        telemetry::observe(async {
+        // Boxed: the work is a deep future (kilobytes), which every layer
+        // above would otherwise move whole.
+        telemetry::observe(Box::pin(async {
             match self.answer(event, deadline).await {
                 Ok(reply) => reply.redacted(&self.inner.redactor),
                 Err(error) => Err(self.inner.redactor.error(error)),
             }
-        })
+        }))
         .await
     }
 

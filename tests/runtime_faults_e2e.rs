@@ -179,6 +179,11 @@ async fn sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_clean
         1,
         "no extension registered: Lambda would send no SIGTERM"
     );
+    assert_eq!(
+        runtime.counts().extension_polls,
+        1,
+        "the extension never asked for its events: Lambda would never end the init phase"
+    );
     function.terminate();
 
     let (error_type, message) = pending

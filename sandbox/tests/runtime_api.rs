@@ -313,6 +313,46 @@ async fn next_long_polls_until_an_invocation_is_queued() {
 }
 
 #[tokio::test]
+async fn no_invocation_is_handed_out_until_each_registered_extension_asks_for_its_events() {
+    let runtime = RuntimeApi::start().await;
+    let client = Client::new();
+    let extensions = runtime
+        .base_url()
+        .replace("/2018-06-01/runtime", "/2020-01-01/extension");
+    let registered = client
+        .post(format!("{extensions}/register"))
+        .header("Lambda-Extension-Name", "test-extension")
+        .json(&json!({"events": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::OK);
+    let identifier = registered.headers()["lambda-extension-identifier"].clone();
+    let pending = runtime.submit(json!({"n": 1}));
+    let url = format!("{}/invocation/next", runtime.base_url());
+    let poll = tokio::spawn({
+        let client = client.clone();
+        async move { client.get(url).send().await }
+    });
+    runtime.wait_for_polls(1, BOUND).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!poll.is_finished(), "handed out during the init phase");
+
+    let events = client
+        .get(format!("{extensions}/event/next"))
+        .header("Lambda-Extension-Identifier", identifier)
+        .send();
+    let _events = tokio::spawn(events);
+    let response = tokio::time::timeout(BOUND, poll)
+        .await
+        .expect("/next was not answered once the extension asked for its events")
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.headers()[header::REQUEST_ID], pending.request_id());
+    assert_eq!(runtime.counts().extension_polls, 1);
+}
+
+#[tokio::test]
 async fn four_polls_take_four_invocations_at_once_and_answers_may_come_in_any_order() {
     let runtime = RuntimeApi::start().await;
     let client = Client::new();

@@ -6,6 +6,8 @@
 //! `AWS_LAMBDA_MAX_CONCURRENCY` above 1, one after the other otherwise.
 
 fn main() -> Result<(), lambda_runtime::Error> {
+    // Before anything else: the Extensions API answers while we start.
+    exh_task::runtime::shutdown::send_registration();
     exh_task::task::tokio_runtime()?.block_on(serve())
 }
 

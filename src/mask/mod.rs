@@ -22,52 +22,130 @@ pub mod url;
 
 use crate::error::Error;
 use crate::secret::Secret;
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use memchr::memmem::Finder;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// Replaces every occurrence of the given secrets, in every form
 /// ([`forms::of`]: as is, percent-encoded, base64, JSON-escaped), with
 /// `***`.
 ///
-/// All forms of all secrets are searched in one pass (Aho-Corasick), so
-/// asking whether a 6 MB result holds any of them ([`Redactor::finds`])
-/// costs one scan of it.
+/// Nothing is worked out until a text is searched: a redactor that only
+/// stands by for errors (each client has one) costs a copy of its
+/// secrets. The first search works out the forms and a `memchr` `memmem`
+/// searcher for each (about a microsecond). Text under
+/// [`AUTOMATON_FROM`] bytes (an answer of a few records, an error
+/// message) is searched form by form with them; longer text, and every
+/// replacement, uses one Aho-Corasick automaton of all forms of all
+/// secrets, built the first time it is needed, so asking whether a 6 MB
+/// result holds any of them ([`Redactor::finds`]) costs one scan of it.
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<Secret>,
-    /// `None` when there is nothing to look for.
-    forms: Option<AhoCorasick>,
+    /// The forms, worked out on first use.
+    forms: OnceLock<Forms>,
+}
+
+/// Text at least this long is searched with the automaton (built then, if
+/// it is not yet): below it, one `memmem` search per form costs less than
+/// building the automaton (about 40 µs for five secrets, against 1 µs
+/// for the searchers) and little more than its scan (0.17 µs against
+/// 0.12 µs on a 500-byte answer, fifteen forms).
+pub const AUTOMATON_FROM: usize = 64 * 1024;
+
+/// Every form of every secret, and the automaton that finds them all.
+#[derive(Clone)]
+struct Forms {
+    /// Zeroised on drop, as the secrets they come from.
+    patterns: Vec<Secret>,
+    /// One `memmem` searcher per form, in the same order.
+    finders: Vec<Finder<'static>>,
     /// The length of the shortest form: shorter text cannot hold one, and
     /// most keys and values of a result are shorter (no search at all).
     shortest: usize,
+    /// Built on first need; `None` when there is nothing to look for.
+    automaton: OnceLock<Option<AhoCorasick>>,
+}
+
+impl Forms {
+    fn of(secrets: &[Secret]) -> Forms {
+        let patterns: Vec<Secret> = secrets
+            .iter()
+            .flat_map(|secret| forms::of(secret.expose()))
+            .map(Secret::new)
+            .collect();
+        let shortest = patterns
+            .iter()
+            .map(|form| form.expose().len())
+            .min()
+            .unwrap_or(0);
+        let finders = patterns
+            .iter()
+            .map(|form| Finder::new(form.expose()).into_owned())
+            .collect();
+        Forms {
+            patterns,
+            finders,
+            shortest,
+            automaton: OnceLock::new(),
+        }
+    }
+
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.automaton
+            .get_or_init(|| {
+                (!self.patterns.is_empty()).then(|| {
+                    AhoCorasick::builder()
+                        // The longest form wins where forms overlap (a secret
+                        // and its escaped form), so no piece of one is left
+                        // behind.
+                        .match_kind(MatchKind::LeftmostLongest)
+                        // A third of a DFA's build, and as quick a scan where
+                        // no secret is found (the prefilter does the work).
+                        .kind(Some(AhoCorasickKind::ContiguousNFA))
+                        .build(self.patterns.iter().map(Secret::expose))
+                        .expect("literal patterns build")
+                })
+            })
+            .as_ref()
+    }
+
+    fn finds(&self, text: &str) -> bool {
+        if self.patterns.is_empty() || text.len() < self.shortest {
+            return false;
+        }
+        match self.automaton.get() {
+            None if text.len() < AUTOMATON_FROM => self.finds_one_by_one(text),
+            _ => self.finds_at_once(text),
+        }
+    }
+
+    /// One `memmem` search per form.
+    fn finds_one_by_one(&self, text: &str) -> bool {
+        self.finders
+            .iter()
+            .any(|finder| finder.find(text.as_bytes()).is_some())
+    }
+
+    /// One search of the automaton.
+    fn finds_at_once(&self, text: &str) -> bool {
+        self.automaton()
+            .is_some_and(|automaton| automaton.is_match(text))
+    }
 }
 
 impl Redactor {
     /// A redactor for `secrets`; empty values are ignored.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
-        let secrets: Vec<Secret> = secrets
-            .into_iter()
-            .filter(|secret| !secret.expose().is_empty())
-            .cloned()
-            .collect();
-        let patterns: Vec<String> = secrets
-            .iter()
-            .flat_map(|secret| forms::of(secret.expose()))
-            .collect();
-        let shortest = patterns.iter().map(String::len).min().unwrap_or(0);
-        let forms = (!patterns.is_empty()).then(|| {
-            AhoCorasick::builder()
-                // The longest form wins where forms overlap (a secret and
-                // its escaped form), so no piece of one is left behind.
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&patterns)
-                .expect("literal patterns build")
-        });
         Redactor {
-            secrets,
-            forms,
-            shortest,
+            secrets: secrets
+                .into_iter()
+                .filter(|secret| !secret.expose().is_empty())
+                .cloned()
+                .collect(),
+            forms: OnceLock::new(),
         }
     }
 
@@ -76,27 +154,29 @@ impl Redactor {
         Redactor::new(self.secrets.iter().chain(more))
     }
 
+    fn forms(&self) -> &Forms {
+        self.forms.get_or_init(|| Forms::of(&self.secrets))
+    }
+
     /// Whether `text` holds a form of a secret.
     pub fn finds(&self, text: &str) -> bool {
-        text.len() >= self.shortest
-            && self
-                .forms
-                .as_ref()
-                .is_some_and(|forms| forms.is_match(text))
+        self.forms().finds(text)
     }
 
     /// `text` with every form of every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        match &self.forms {
-            Some(forms) if self.finds(text) => {
+        let forms = self.forms();
+        // Built only for text that holds a secret.
+        match forms.finds(text).then(|| forms.automaton()).flatten() {
+            Some(automaton) => {
                 let mut redacted = String::with_capacity(text.len());
-                forms.replace_all_with(text, &mut redacted, |_, _, out| {
+                automaton.replace_all_with(text, &mut redacted, |_, _, out| {
                     out.push_str("***");
                     true
                 });
                 redacted
             }
-            _ => text.to_owned(),
+            None => text.to_owned(),
         }
     }
 
@@ -203,6 +283,51 @@ mod tests {
         let redacted = redactor.value(outer);
         let body: Value = serde_json::from_str(redacted["body"].as_str().unwrap()).unwrap();
         assert_eq!(body, serde_json::json!({"echo": "***", "n": 1}));
+    }
+
+    #[test]
+    fn short_and_long_text_are_searched_alike() {
+        let secret = Secret::new("e2e-consumer/secret+9d2a=");
+        let redactor = Redactor::new([&secret]);
+        for length in [10, AUTOMATON_FROM - 100, AUTOMATON_FROM, 3 * AUTOMATON_FROM] {
+            let padding = "x".repeat(length);
+            for text in [
+                format!("{padding}e2e-consumer%2Fsecret%2B9d2a%3D"),
+                format!("ZTJlLWNvbnN1bWVyL3NlY3JldCs5ZDJhPQ=={padding}"),
+            ] {
+                assert!(redactor.finds(&text), "{length}");
+                assert!(!redactor.finds(&redactor.redact(&text)), "{length}");
+            }
+            assert!(!redactor.finds(&padding), "{length}");
+        }
+    }
+
+    #[test]
+    fn a_redactor_without_secrets_finds_nothing() {
+        let redactor = Redactor::new([&Secret::new("")]);
+        assert!(!redactor.finds("anything"));
+        assert_eq!(redactor.redact("anything"), "anything");
+    }
+
+    proptest::proptest! {
+        /// Both ways of searching give the same answer, whatever the
+        /// secrets and text.
+        #[test]
+        fn form_by_form_and_the_automaton_agree(
+            secrets in proptest::collection::vec("[a-c/+= \"%]{1,6}", 1..4),
+            pieces in proptest::collection::vec(("[a-c/+= %2FB]{0,8}", 0usize..12), 0..8),
+        ) {
+            let secrets: Vec<Secret> = secrets.into_iter().map(Secret::new).collect();
+            let redactor = Redactor::new(&secrets);
+            let forms = redactor.forms();
+            let all: Vec<&str> = forms.patterns.iter().map(Secret::expose).collect();
+            let text: String = pieces
+                .iter()
+                .map(|(noise, form)| format!("{noise}{}", all.get(*form).copied().unwrap_or("")))
+                .collect();
+            proptest::prop_assert_eq!(forms.finds_one_by_one(&text), forms.finds_at_once(&text));
+            proptest::prop_assert!(!redactor.finds(&redactor.redact(&text)) || text.is_empty());
+        }
     }
 
     #[test]

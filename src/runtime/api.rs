@@ -9,8 +9,14 @@
 
 use crate::error::LambdaError;
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
-use reqwest::header::{HeaderMap, HeaderValue};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use lambda_runtime_api_client::body::Body;
+use lambda_runtime_api_client::PooledClient;
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use std::fmt;
+use std::sync::Arc;
 
 /// `Lambda-Runtime-Aws-Request-Id`: the invocation's id, part of the paths.
 pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
@@ -22,11 +28,19 @@ pub const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
 /// `Lambda-Runtime-Function-Error-Type` of an `/error` post.
 const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
 
+/// The path of every Runtime API request.
+const BASE_PATH: &str = "/2018-06-01/runtime";
+
 /// A client of the Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
+///
+/// It speaks plain HTTP/1.1 through `lambda_runtime_api_client` (hyper's
+/// pooled client, as `lambda_runtime` does): no URL parsing, redirect or
+/// proxy layer on each request, as the general-purpose HTTP client of the
+/// upstream calls has. No timeout (`/next` is a long poll) and no proxy:
+/// the Runtime API is local to the execution environment.
 #[derive(Clone, Debug)]
 pub struct RuntimeApi {
-    http: reqwest::Client,
-    base: String,
+    http: Arc<PooledClient>,
 }
 
 /// One invocation as `/next` handed it out.
@@ -39,7 +53,7 @@ pub struct Next {
     /// Every header, for the rest of the context.
     pub headers: HeaderMap,
     /// The payload, or why it could not be read whole.
-    pub payload: Result<Vec<u8>, String>,
+    pub payload: Result<Bytes, String>,
 }
 
 /// Why a `/next` answer is not an invocation.
@@ -83,41 +97,36 @@ impl fmt::Display for NextError {
 
 impl RuntimeApi {
     /// A client for `api` (`host:port`, as in `AWS_LAMBDA_RUNTIME_API`).
-    ///
-    /// No timeout (`/next` is a long poll) and no proxy: the Runtime API is
-    /// local to the execution environment.
-    pub fn new(api: &str) -> Result<RuntimeApi, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(crate::http::USER_AGENT)
-            .no_proxy()
-            .http1_only()
-            .build()?;
+    pub fn new(api: &str) -> Result<RuntimeApi, http::uri::InvalidUri> {
+        let endpoint: http::Uri = format!("http://{api}").parse()?;
+        let mut connector = HttpConnector::new();
+        // Each request is written at once; nothing waits for more to send.
+        connector.set_nodelay(true);
+        let http = PooledClient::builder()
+            .with_endpoint(endpoint)
+            .with_connector(connector)
+            .build();
         Ok(RuntimeApi {
-            http,
-            base: format!("http://{api}/2018-06-01/runtime"),
+            http: Arc::new(http),
         })
-    }
-
-    /// The HTTP client, for the Extensions API beside this one.
-    pub(super) fn http(&self) -> &reqwest::Client {
-        &self.http
     }
 
     /// Long-polls `/next` for the next invocation.
     pub async fn next(&self) -> Result<Next, NextError> {
-        let unreachable =
-            |error: reqwest::Error| NextError::Unreachable(crate::http::describe(&error));
-        let mut response = self
+        let request = request(http::Method::GET, "/invocation/next".to_owned())
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = self
             .http
-            .get(format!("{}/invocation/next", self.base))
-            .send()
+            .call(request)
             .await
-            .map_err(unreachable)?;
+            .map_err(|error| NextError::Unreachable(describe(error.as_ref())))?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(NextError::Status(status));
         }
-        let headers = std::mem::take(response.headers_mut());
+        let (parts, body) = response.into_parts();
+        let headers = parts.headers;
         let request_id = header_text(&headers, REQUEST_ID)
             .filter(|id| is_path_segment(id))
             .ok_or(NextError::NoRequestId)?;
@@ -131,13 +140,7 @@ impl RuntimeApi {
                 invocation_id,
             });
         }
-        let payload = read_capped(response).await.map_err(|error| match error {
-            Capped::Over => format!("the event is over {MAX_PAYLOAD_BYTES} bytes"),
-            Capped::Broken(error) => format!(
-                "the event could not be read: {}",
-                crate::http::describe(&error)
-            ),
-        });
+        let payload = read_capped(&headers, body).await;
         Ok(Next {
             request_id,
             invocation_id,
@@ -148,56 +151,92 @@ impl RuntimeApi {
 
     /// Posts `json`, the result, as the answer of `request_id`.
     pub async fn respond(&self, request_id: &str, invocation_id: Option<&str>, json: String) {
-        let request = self
-            .post(request_id, "response", invocation_id)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(json);
-        send(request, request_id, "response").await;
+        let request = post(request_id, "response", invocation_id)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from(json));
+        self.send(request, request_id, "response").await;
     }
 
     /// Posts `error` as the failure of `request_id`.
     pub async fn fail(&self, request_id: &str, invocation_id: Option<&str>, error: &LambdaError) {
-        let mut request = self.post(request_id, "error", invocation_id).json(error);
+        let json = serde_json::to_vec(error).expect("an error serialises");
+        let mut request =
+            post(request_id, "error", invocation_id).header(CONTENT_TYPE, "application/json");
         // A task's own `errorType` may hold what a header cannot: the body
         // still carries it.
         if let Ok(error_type) = HeaderValue::from_str(&error.error_type) {
             request = request.header(FUNCTION_ERROR_TYPE, error_type);
         }
-        send(request, request_id, "error").await;
+        let request = request.body(Body::from(json));
+        self.send(request, request_id, "error").await;
     }
 
-    fn post(
-        &self,
-        request_id: &str,
-        what: &str,
-        invocation_id: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        let request = self
-            .http
-            .post(format!("{}/invocation/{request_id}/{what}", self.base));
-        match invocation_id {
-            Some(id) => request.header(INVOCATION_ID, id),
-            None => request,
+    /// Sends an answer and reads the service's reply to its end (so the
+    /// connection is kept for the next `/next`); a failure is logged, as
+    /// nothing else can be done with it (the service reports the
+    /// invocation as timed out).
+    async fn send(&self, request: http::Result<http::Request<Body>>, request_id: &str, what: &str) {
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::error!(request_id, %error, "the invocation's {what} could not be sent to the Runtime API");
+                return;
+            }
+        };
+        match self.http.call(request).await {
+            Ok(response) => {
+                let status = response.status();
+                let _ = response.into_body().collect().await;
+                if !status.is_success() {
+                    tracing::error!(
+                        request_id,
+                        status = status.as_u16(),
+                        "the Runtime API refused the invocation's {what}"
+                    );
+                }
+            }
+            Err(error) => tracing::error!(
+                request_id,
+                error = %describe(error.as_ref()),
+                "the invocation's {what} could not be sent to the Runtime API"
+            ),
         }
     }
 }
 
-/// Sends an answer; a failure is logged, as nothing else can be done with
-/// it (the service reports the invocation as timed out).
-async fn send(request: reqwest::RequestBuilder, request_id: &str, what: &str) {
-    match request.send().await {
-        Ok(response) if response.status().is_success() => {}
-        Ok(response) => tracing::error!(
-            request_id,
-            status = response.status().as_u16(),
-            "the Runtime API refused the invocation's {what}"
-        ),
-        Err(error) => tracing::error!(
-            request_id,
-            error = %crate::http::describe(&error),
-            "the invocation's {what} could not be sent to the Runtime API"
-        ),
+/// A request to `path` below the Runtime API's base path.
+fn request(method: http::Method, path: String) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("{BASE_PATH}{path}"))
+        .header(
+            USER_AGENT,
+            HeaderValue::from_static(crate::http::USER_AGENT),
+        )
+}
+
+/// The `/response` or `/error` post of `request_id` (a checked path segment).
+fn post(request_id: &str, what: &str, invocation_id: Option<&str>) -> http::request::Builder {
+    let request = request(
+        http::Method::POST,
+        format!("/invocation/{request_id}/{what}"),
+    );
+    match invocation_id {
+        Some(id) => request.header(INVOCATION_ID, id),
+        None => request,
     }
+}
+
+/// An error and its causes, as one line.
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A header's value, if it is visible ASCII and not empty.
@@ -221,27 +260,25 @@ fn is_path_segment(id: &str) -> bool {
         && id != ".."
 }
 
-enum Capped {
-    Over,
-    Broken(reqwest::Error),
-}
-
-/// The body, read chunk by chunk up to [`MAX_PAYLOAD_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_PAYLOAD_BYTES as u64)
-    {
-        return Err(Capped::Over);
+/// The payload, read up to [`MAX_PAYLOAD_BYTES`]: refused from its
+/// `Content-Length`, or as soon as more arrives.
+async fn read_capped(headers: &HeaderMap, body: hyper::body::Incoming) -> Result<Bytes, String> {
+    let over = || format!("the event is over {MAX_PAYLOAD_BYTES} bytes");
+    let announced = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_PAYLOAD_BYTES as u64) {
+        return Err(over());
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Capped::Broken)? {
-        if body.len() + chunk.len() > MAX_PAYLOAD_BYTES {
-            return Err(Capped::Over);
-        }
-        body.extend_from_slice(&chunk);
+    match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(over()),
+        Err(error) => Err(format!(
+            "the event could not be read: {}",
+            describe(error.as_ref())
+        )),
     }
-    Ok(body)
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")?;
     let api = RuntimeApi::new(&host)?;
     let shutdown = Shutdown::on_signals()?;
-    shutdown::register_extension(api.http(), &host).await;
+    shutdown::register_extension(&host).await;
     let config = Arc::new(function_config(|name| std::env::var(name).ok())?);
     let worker = Worker {
         function,

@@ -128,6 +128,8 @@ pub type BoxError = lambda_runtime::Error;
 /// }
 /// ```
 pub fn run<P: FromPayload + Send + 'static>(handler: impl TaskFn<P>) -> Result<(), BoxError> {
+    // Before anything else: the Extensions API answers while we start.
+    crate::runtime::shutdown::send_registration();
     tokio_runtime()?.block_on(async move {
         crate::telemetry::init();
         serve(start().await?, handler).await

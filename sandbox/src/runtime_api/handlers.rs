@@ -241,9 +241,17 @@ async fn register_extension(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
-/// `GET /2020-01-01/extension/event/next`: no events are emulated, so the
-/// poll waits until the emulator stops.
+/// `GET /2020-01-01/extension/event/next`: counted (the first `/next`
+/// waits for it, as Lambda's init phase does); no events are emulated, so
+/// the poll waits until the emulator stops.
 async fn extension_next(State(shared): State<Arc<Shared>>) -> Response {
+    {
+        let mut inner = shared.lock();
+        inner.extension_polls += 1;
+        shared.publish(&inner);
+    }
+    // A `/next` poll may have waited for this extension.
+    shared.queued.notify_waiters();
     let mut stopped = shared.stopped.subscribe();
     let _ = stopped.wait_for(|stopped| *stopped).await;
     api_error(

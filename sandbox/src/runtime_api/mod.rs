@@ -21,12 +21,16 @@
 //! | `POST /2018-06-01/runtime/invocation/{id}/error` | `202 {"status":"OK"}`; the body is `{"errorType", "errorMessage", ...}` |
 //! | `POST /2018-06-01/runtime/init/error` | `202` before the first `/next`, `403 InvalidStateTransition` after it |
 //! | `POST /2020-01-01/extension/register` | `200` with a `Lambda-Extension-Identifier` (counted in [`Counts::extensions`]) |
-//! | `GET /2020-01-01/extension/event/next` | waits until the emulator stops: no extension events are emulated |
+//! | `GET /2020-01-01/extension/event/next` | waits until the emulator stops: no extension events are emulated (counted in [`Counts::extension_polls`]) |
 //!
 //! Faults a test can ask for: [`Invoke::raw`] sends an event byte for byte
 //! (not JSON, not UTF-8, trailing bytes), [`Invoke::without_header`] hands an
 //! invocation out without one of its headers, and
 //! [`RuntimeApi::fail_next_polls`] answers `/next` polls with an error status.
+//!
+//! As in Lambda, whose init phase ends only when every registered
+//! extension has asked for its next event, `/next` hands out no invocation
+//! while an extension has registered without asking.
 //!
 //! `/next` answers carry `Lambda-Runtime-Aws-Request-Id`,
 //! `Lambda-Runtime-Deadline-Ms` (Unix epoch milliseconds: delivery time plus
@@ -53,7 +57,7 @@
 //! may wait at once and several invocations may be in flight at once, as on
 //! Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1).
 //!
-//! Not emulated: response streaming, SnapStart (`/restore/*`), extensions and
+//! Not emulated: response streaming, SnapStart (`/restore/*`), extension events and
 //! the Telemetry API; Lambda's own enforcement of the deadline (the function
 //! is not frozen or killed: a late answer is accepted and flagged with
 //! [`Invocation::past_deadline`]).

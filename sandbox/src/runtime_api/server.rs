@@ -61,6 +61,9 @@ pub struct Counts {
     pub rejected: usize,
     /// Extensions registered so far (`/2020-01-01/extension/register`).
     pub extensions: usize,
+    /// Requests for an extension's next event so far
+    /// (`/2020-01-01/extension/event/next`).
+    pub extension_polls: usize,
 }
 
 impl fmt::Display for Counts {

@@ -59,6 +59,7 @@ pub(super) struct Inner {
     /// Statuses the next `/next` polls answer with, in order.
     pub(super) failing_polls: VecDeque<StatusCode>,
     pub(super) extensions: usize,
+    pub(super) extension_polls: usize,
 }
 
 impl Inner {
@@ -73,6 +74,7 @@ impl Inner {
             init_errors: self.init_errors.len(),
             rejected: self.rejected.len(),
             extensions: self.extensions,
+            extension_polls: self.extension_polls,
         }
     }
 }
@@ -207,6 +209,11 @@ impl Shared {
     /// Hands the oldest queued invocation to a `/next` poll, if any.
     pub(super) fn try_deliver(&self, poll: &mut PollGuard) -> Option<Response> {
         let mut inner = self.lock();
+        // Lambda's init phase ends only when every registered extension
+        // has asked for its next event.
+        if inner.extension_polls < inner.extensions {
+            return None;
+        }
         let queued = inner.queue.pop_front()?;
         let function_timeout = queued
             .invoke
