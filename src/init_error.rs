@@ -12,10 +12,15 @@ pub const INVALID_CONFIG: &str = "InvalidConfig";
 /// Posts `error` (`{errorType, errorMessage}`) to the Runtime API named by
 /// `AWS_LAMBDA_RUNTIME_API`. Outside Lambda (variable unset) it does nothing.
 pub async fn report(http: &reqwest::Client, error: &LambdaError) {
-    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
-        return;
+    let api = match crate::runtime::endpoint::Endpoint::from_env() {
+        None => return,
+        Some(Ok(api)) => api,
+        Some(Err(error)) => {
+            tracing::error!(%error, "cannot report the start-up failure to the Runtime API");
+            return;
+        }
     };
-    let url = format!("http://{api}/2018-06-01/runtime/init/error");
+    let url = api.url("/2018-06-01/runtime/init/error");
     let sent = http
         .post(url)
         .header(

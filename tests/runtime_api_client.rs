@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use exh_task::error::LambdaError;
 use exh_task::runtime::api::RuntimeApi as Client;
+use exh_task::runtime::endpoint::Endpoint;
 use exh_task_sandbox::runtime_api::RuntimeApi;
 use serde_json::json;
 
@@ -15,7 +16,18 @@ const BOUND: Duration = Duration::from_secs(10);
 
 async fn answered_with(error: LambdaError) -> exh_task_sandbox::runtime_api::Invocation {
     let runtime = RuntimeApi::start().await;
-    let client = Client::new(&runtime.runtime_api_env()).expect("a client");
+    answered_at(&runtime, &runtime.runtime_api_env(), error).await
+}
+
+/// `error`, posted by a client that reached `runtime` at `address` (an
+/// `AWS_LAMBDA_RUNTIME_API` value).
+async fn answered_at(
+    runtime: &RuntimeApi,
+    address: &str,
+    error: LambdaError,
+) -> exh_task_sandbox::runtime_api::Invocation {
+    let endpoint = Endpoint::parse(address).expect("an address");
+    let client = Client::new(&endpoint).expect("a client");
     let pending = runtime.submit(json!({}));
     let next = tokio::time::timeout(BOUND, client.next())
         .await
@@ -58,4 +70,16 @@ async fn an_error_type_no_header_can_hold_is_still_posted_in_the_body() {
     assert_eq!(invocation.error_type_header, None);
     let (error_type, _) = invocation.expect_error();
     assert_eq!(error_type, "Document\ngone");
+}
+
+#[tokio::test]
+async fn the_runtime_api_is_reached_at_a_url_as_well_as_at_host_and_port() {
+    let runtime = RuntimeApi::start().await;
+    let url = format!("http://{}/", runtime.runtime_api_env());
+    let error = LambdaError {
+        error_type: Cow::Borrowed("Reached"),
+        error_message: "at a URL".into(),
+    };
+    let (error_type, _) = answered_at(&runtime, &url, error).await.expect_error();
+    assert_eq!(error_type, "Reached");
 }

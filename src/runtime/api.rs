@@ -8,6 +8,7 @@
 //! 1.5, whose `Context` building `expect`s both headers).
 
 use crate::error::LambdaError;
+use crate::runtime::endpoint::Endpoint;
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Bytes;
@@ -96,9 +97,9 @@ impl fmt::Display for NextError {
 }
 
 impl RuntimeApi {
-    /// A client for `api` (`host:port`, as in `AWS_LAMBDA_RUNTIME_API`).
-    pub fn new(api: &str) -> Result<RuntimeApi, http::uri::InvalidUri> {
-        let endpoint: http::Uri = format!("http://{api}").parse()?;
+    /// A client of the Runtime API at `api`.
+    pub fn new(api: &Endpoint) -> Result<RuntimeApi, http::uri::InvalidUri> {
+        let endpoint: http::Uri = api.url("").parse()?;
         let mut connector = HttpConnector::new();
         // Each request is written at once; nothing waits for more to send.
         connector.set_nodelay(true);

@@ -30,6 +30,7 @@
 //! SIGINT do ([`shutdown`]), after answering what is in flight.
 
 pub mod api;
+pub mod endpoint;
 pub mod payload;
 pub mod shutdown;
 
@@ -38,6 +39,7 @@ use crate::error::{Error, LambdaError};
 use crate::handler::Handler;
 use api::{Next, NextError, RuntimeApi};
 use backon::BackoffBuilder;
+use endpoint::Endpoint;
 use futures::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -83,11 +85,11 @@ impl Function for Handler {
 /// mode [`max_concurrency`] asks for. Fails only at start: without
 /// `AWS_LAMBDA_RUNTIME_API` or the other variables Lambda sets.
 pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
-    let host = std::env::var("AWS_LAMBDA_RUNTIME_API")
-        .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")?;
-    let api = RuntimeApi::new(&host)?;
+    let endpoint = Endpoint::from_env()
+        .ok_or("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")??;
+    let api = RuntimeApi::new(&endpoint)?;
     let shutdown = Shutdown::on_signals()?;
-    shutdown::register_extension(&host).await;
+    shutdown::register_extension(&endpoint).await;
     let config = Arc::new(function_config(|name| std::env::var(name).ok())?);
     let worker = Worker {
         function,

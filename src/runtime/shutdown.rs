@@ -17,6 +17,7 @@
 //! ([`register_extension`]); the extension's one request for its events
 //! then goes out on the same connection.
 
+use super::endpoint::Endpoint;
 use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::sync::Mutex;
@@ -100,7 +101,7 @@ const MAX_HEAD: usize = 16 * 1024;
 
 /// A registration sent by [`send_registration`], not yet read.
 struct Sent {
-    api: String,
+    api: Endpoint,
     stream: std::io::Result<std::net::TcpStream>,
 }
 
@@ -119,7 +120,7 @@ static SENT: Mutex<Option<Sent>> = Mutex::new(None);
 /// also poll for its events, or the function never gets an invocation.
 /// Does nothing outside Lambda (the variable unset).
 pub fn send_registration() {
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+    if let Some(Ok(api)) = Endpoint::from_env() {
         let stream = connect_and_send(&api, &register_request(&api));
         *SENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Sent { api, stream });
     }
@@ -131,12 +132,12 @@ pub fn send_registration() {
 /// extension before the first invocation: with it, Lambda sends SIGTERM
 /// before it ends the environment. Best effort: where no Extensions API
 /// answers (local tools), shutdown is by SIGKILL, as without it.
-pub async fn register_extension(api: &str) {
+pub async fn register_extension(api: &Endpoint) {
     let sent = SENT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .take()
-        .filter(|sent| sent.api == api);
+        .filter(|sent| sent.api == *api);
     let stream = match sent {
         Some(sent) => sent.stream,
         None => connect_and_send(api, &register_request(api)),
@@ -152,7 +153,7 @@ pub async fn register_extension(api: &str) {
 /// subscribed to no events, it is answered only at the end. It is sent
 /// once because Lambda ends the init phase only after it.
 async fn poll_events(
-    api: &str,
+    api: &Endpoint,
     stream: std::io::Result<std::net::TcpStream>,
 ) -> Result<(), String> {
     let stream = stream.map_err(|error| format!("cannot register: {error}"))?;
@@ -170,7 +171,7 @@ async fn poll_events(
     let next = next_event_request(api, &identifier);
     let mut stream = match registered.keeps_connection {
         true => stream,
-        false => tokio::net::TcpStream::connect(api)
+        false => tokio::net::TcpStream::connect(api.authority())
             .await
             .map_err(|error| format!("cannot ask for events: {error}"))?,
     };
@@ -244,14 +245,10 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
     }
 }
 
-/// Opens a connection to `api` (`host:port`) and writes `request` on it.
-fn connect_and_send(api: &str, request: &str) -> std::io::Result<std::net::TcpStream> {
-    if !is_header_text(api) {
-        return Err(std::io::Error::other(
-            "AWS_LAMBDA_RUNTIME_API is not host:port",
-        ));
-    }
+/// Opens a connection to `api` and writes `request` on it.
+fn connect_and_send(api: &Endpoint, request: &str) -> std::io::Result<std::net::TcpStream> {
     let address = api
+        .authority()
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::other("AWS_LAMBDA_RUNTIME_API names no address"))?;
@@ -262,22 +259,26 @@ fn connect_and_send(api: &str, request: &str) -> std::io::Result<std::net::TcpSt
 }
 
 /// `POST /2020-01-01/extension/register`, subscribed to no events.
-fn register_request(api: &str) -> String {
+fn register_request(api: &Endpoint) -> String {
     const BODY: &str = r#"{"events":[]}"#;
     format!(
-        "POST {EXTENSION_API}/register HTTP/1.1\r\nHost: {api}\r\nUser-Agent: {}\r\n\
+        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\n\
          Lambda-Extension-Name: {EXTENSION_NAME}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n{BODY}",
+        api.path(&format!("{EXTENSION_API}/register")),
+        api.authority(),
         crate::http::USER_AGENT,
         BODY.len()
     )
 }
 
 /// `GET /2020-01-01/extension/event/next` of the registered extension.
-fn next_event_request(api: &str, identifier: &str) -> String {
+fn next_event_request(api: &Endpoint, identifier: &str) -> String {
     format!(
-        "GET {EXTENSION_API}/event/next HTTP/1.1\r\nHost: {api}\r\nUser-Agent: {}\r\n\
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\n\
          Lambda-Extension-Identifier: {identifier}\r\n\r\n",
+        api.path(&format!("{EXTENSION_API}/event/next")),
+        api.authority(),
         crate::http::USER_AGENT
     )
 }
@@ -305,13 +306,13 @@ mod tests {
 
     #[test]
     fn the_registration_is_one_http_request_subscribed_to_no_events() {
-        let request = register_request("127.0.0.1:9001");
+        let request = register_request(&Endpoint::parse("http://127.0.0.1:9001/.rt/f").unwrap());
         let mut headers = [httparse::EMPTY_HEADER; 8];
         let mut parsed = httparse::Request::new(&mut headers);
         let httparse::Status::Complete(length) = parsed.parse(request.as_bytes()).unwrap() else {
             panic!("incomplete: {request}");
         };
-        assert_eq!(parsed.path, Some("/2020-01-01/extension/register"));
+        assert_eq!(parsed.path, Some("/.rt/f/2020-01-01/extension/register"));
         assert_eq!(&request[length..], r#"{"events":[]}"#);
         assert!(parsed
             .headers
