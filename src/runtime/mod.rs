@@ -64,7 +64,9 @@ pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")?;
     let api = RuntimeApi::new(&host)?;
     let shutdown = Shutdown::on_signals()?;
-    shutdown::register_extension(&host).await;
+    if let Some(connection) = shutdown::register_extension(&host).await {
+        api.adopt(connection);
+    }
     // Panics, as `lambda_runtime::run` does, without the function's
     // name, memory size or version: Lambda always sets them.
     let config = Arc::new(lambda_runtime::Config::from_env());
