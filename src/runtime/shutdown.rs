@@ -136,8 +136,8 @@ pub async fn register_extension(api: &str) -> Option<std::net::TcpStream> {
         .take()
         .filter(|sent| sent.api == api);
     let (stream, spare) = match sent {
-        Some(sent) => (sent.stream, sent.spare),
-        None => (connect_and_send(api, &register_request(api)), None),
+        Some(sent) => (sent.stream.and_then(nonblocking), sent.spare),
+        None => (send_now(api).await, None),
     };
     match poll_events(api, stream, spare).await {
         Ok(idle) => idle,
@@ -156,10 +156,10 @@ pub async fn register_extension(api: &str) -> Option<std::net::TcpStream> {
 /// registration's connection if it is idle and free.
 async fn poll_events(
     api: &str,
-    stream: std::io::Result<std::net::TcpStream>,
+    stream: std::io::Result<tokio::net::TcpStream>,
     spare: Option<std::net::TcpStream>,
 ) -> Result<Option<std::net::TcpStream>, String> {
-    let mut stream = nonblocking(stream.map_err(|error| format!("cannot register: {error}"))?)?;
+    let mut stream = stream.map_err(|error| format!("cannot register: {error}"))?;
     let registered = read_answer(&mut stream).await?;
     let identifier = registered.identifier.ok_or_else(|| {
         format!(
@@ -168,7 +168,11 @@ async fn poll_events(
         )
     })?;
     let next = next_event_request(api, &identifier);
-    let (mut events, idle) = match (spare.map(nonblocking).transpose()?, registered.reusable) {
+    let spare = spare
+        .map(nonblocking)
+        .transpose()
+        .map_err(|error| error.to_string())?;
+    let (mut events, idle) = match (spare, registered.reusable) {
         (Some(spare), true) => (spare, Some(stream)),
         (Some(spare), false) => (spare, None),
         (None, true) => (stream, None),
@@ -197,11 +201,26 @@ async fn poll_events(
 }
 
 /// `stream` as a tokio stream.
-fn nonblocking(stream: std::net::TcpStream) -> Result<tokio::net::TcpStream, String> {
-    stream
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::TcpStream::from_std(stream))
-        .map_err(|error| error.to_string())
+fn nonblocking(stream: std::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
+    stream.set_nonblocking(true)?;
+    tokio::net::TcpStream::from_std(stream)
+}
+
+/// The registration sent now, without blocking the runtime's thread: for a
+/// process whose `main` did not call [`send_registration`].
+async fn send_now(api: &str) -> std::io::Result<tokio::net::TcpStream> {
+    if !is_header_text(api) {
+        return Err(std::io::Error::other(
+            "AWS_LAMBDA_RUNTIME_API is not host:port",
+        ));
+    }
+    let connecting = tokio::net::TcpStream::connect(api);
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    stream.write_all(register_request(api).as_bytes()).await?;
+    Ok(stream)
 }
 
 /// What the registration's answer says.
@@ -390,7 +409,7 @@ mod tests {
             }
             events
         });
-        let stream = connect_and_send(&api, &register_request(&api));
+        let stream = connect_and_send(&api, &register_request(&api)).and_then(nonblocking);
         let spare = connect_and_send(&api, "").ok();
         let idle = poll_events(&api, stream, spare).await.unwrap();
         let reused = idle.is_some();
@@ -424,6 +443,31 @@ mod tests {
             "{events}"
         );
         assert!(reused);
+    }
+
+    #[tokio::test]
+    async fn without_an_early_registration_both_requests_go_on_one_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            assert!(request(&mut first).await.contains("/extension/register"));
+            first
+                .write_all(b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-2\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            request(&mut first).await
+        });
+        assert!(register_extension(&api).await.is_none());
+        let events = server.await.unwrap();
+        assert!(
+            events.starts_with("GET /2020-01-01/extension/event/next"),
+            "{events}"
+        );
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-2"),
+            "{events}"
+        );
     }
 
     #[tokio::test]
