@@ -108,9 +108,9 @@ impl Handler {
     /// Writes the invocation's summary line, and its metrics when they are
     /// on ([`telemetry::observe`]). No configured secret leaves in the
     /// answer, in any form ([`Redactor`]): an upstream may echo one into a
-    /// result, and the answer is scanned for them once (one Aho-Corasick
-    /// pass over the bytes sent); only an answer that holds one is read
-    /// again and redacted. The summary line sees the redacted error.
+    /// result, and the bytes sent are searched for them once (form by form
+    /// for a short answer, one Aho-Corasick pass for a long one); only an
+    /// answer that holds one is read again and redacted. The summary line sees the redacted error.
     pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Reply, Error> {
         // Boxed: the work is a deep future (kilobytes), which every layer
         // above would otherwise move whole.

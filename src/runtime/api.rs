@@ -10,14 +10,17 @@
 use crate::error::LambdaError;
 use crate::runtime::endpoint::Endpoint;
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
-use lambda_runtime_api_client::body::Body;
-use lambda_runtime_api_client::PooledClient;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 /// `Lambda-Runtime-Aws-Request-Id`: the invocation's id, part of the paths.
 pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
@@ -34,14 +37,18 @@ const BASE_PATH: &str = "/2018-06-01/runtime";
 
 /// A client of the Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
 ///
-/// It speaks plain HTTP/1.1 through `lambda_runtime_api_client` (hyper's
-/// pooled client, as `lambda_runtime` does): no URL parsing, redirect or
-/// proxy layer on each request, as the general-purpose HTTP client of the
-/// upstream calls has. No timeout (`/next` is a long poll) and no proxy:
-/// the Runtime API is local to the execution environment.
+/// It speaks plain HTTP/1.1 through hyper's pooled client (as
+/// `lambda_runtime` does): no URL parsing, redirect or proxy layer on each
+/// request, as the general-purpose HTTP client of the upstream calls has.
+/// No timeout (`/next` is a long poll) and no proxy: the Runtime API is
+/// local to the execution environment. Its first connection can be one
+/// already open ([`RuntimeApi::adopt`]).
 #[derive(Clone, Debug)]
 pub struct RuntimeApi {
-    http: Arc<PooledClient>,
+    http: Client<Connector, Full<Bytes>>,
+    /// `http://host:port`.
+    origin: String,
+    adopted: Arc<Mutex<Option<std::net::TcpStream>>>,
 }
 
 /// One invocation as `/next` handed it out.
@@ -99,29 +106,41 @@ impl fmt::Display for NextError {
 impl RuntimeApi {
     /// A client of the Runtime API at `api`.
     pub fn new(api: &Endpoint) -> Result<RuntimeApi, http::uri::InvalidUri> {
-        let endpoint: http::Uri = api.url("").parse()?;
-        let mut connector = HttpConnector::new();
+        let origin = api.url("");
+        // Checked once, so that every request's URI is valid.
+        origin.parse::<http::Uri>()?;
+        let mut http = HttpConnector::new();
         // Each request is written at once; nothing waits for more to send.
-        connector.set_nodelay(true);
-        let http = PooledClient::builder()
-            .with_endpoint(endpoint)
-            .with_connector(connector)
-            .build();
+        http.set_nodelay(true);
+        let adopted = Arc::new(Mutex::new(None));
+        let connector = Connector {
+            adopted: adopted.clone(),
+            http,
+        };
         Ok(RuntimeApi {
-            http: Arc::new(http),
+            http: Client::builder(TokioExecutor::new()).build(connector),
+            origin,
+            adopted,
         })
+    }
+
+    /// Makes `connection`, open to the Runtime API and idle, the one the
+    /// next request goes out on instead of a new one (the connection of
+    /// the extension's registration, see [`super::shutdown`]).
+    pub fn adopt(&self, connection: std::net::TcpStream) {
+        *self
+            .adopted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(connection);
     }
 
     /// Long-polls `/next` for the next invocation.
     pub async fn next(&self) -> Result<Next, NextError> {
-        let request = request(http::Method::GET, "/invocation/next".to_owned())
-            .body(Body::empty())
-            .expect("a valid request");
+        let request = self.request(http::Method::GET, "/invocation/next");
         let response = self
-            .http
-            .call(request)
+            .call(request, Bytes::new())
             .await
-            .map_err(|error| NextError::Unreachable(describe(error.as_ref())))?;
+            .map_err(NextError::Unreachable)?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(NextError::Status(status));
@@ -152,39 +171,40 @@ impl RuntimeApi {
 
     /// Posts `json`, the result, as the answer of `request_id`.
     pub async fn respond(&self, request_id: &str, invocation_id: Option<&str>, json: String) {
-        let request = post(request_id, "response", invocation_id)
-            .header(CONTENT_TYPE, "application/json")
-            .body(Body::from(json));
-        self.send(request, request_id, "response").await;
+        let request = self
+            .post(request_id, "response", invocation_id)
+            .header(CONTENT_TYPE, "application/json");
+        self.send(request, Bytes::from(json), request_id, "response")
+            .await;
     }
 
     /// Posts `error` as the failure of `request_id`.
     pub async fn fail(&self, request_id: &str, invocation_id: Option<&str>, error: &LambdaError) {
         let json = serde_json::to_vec(error).expect("an error serialises");
-        let mut request =
-            post(request_id, "error", invocation_id).header(CONTENT_TYPE, "application/json");
+        let mut request = self
+            .post(request_id, "error", invocation_id)
+            .header(CONTENT_TYPE, "application/json");
         // A task's own `errorType` may hold what a header cannot: the body
         // still carries it.
         if let Ok(error_type) = HeaderValue::from_str(&error.error_type) {
             request = request.header(FUNCTION_ERROR_TYPE, error_type);
         }
-        let request = request.body(Body::from(json));
-        self.send(request, request_id, "error").await;
+        self.send(request, Bytes::from(json), request_id, "error")
+            .await;
     }
 
     /// Sends an answer and reads the service's reply to its end (so the
     /// connection is kept for the next `/next`); a failure is logged, as
     /// nothing else can be done with it (the service reports the
     /// invocation as timed out).
-    async fn send(&self, request: http::Result<http::Request<Body>>, request_id: &str, what: &str) {
-        let request = match request {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::error!(request_id, %error, "the invocation's {what} could not be sent to the Runtime API");
-                return;
-            }
-        };
-        match self.http.call(request).await {
+    async fn send(
+        &self,
+        request: http::request::Builder,
+        body: Bytes,
+        request_id: &str,
+        what: &str,
+    ) {
+        match self.call(request, body).await {
             Ok(response) => {
                 let status = response.status();
                 let _ = response.into_body().collect().await;
@@ -198,33 +218,93 @@ impl RuntimeApi {
             }
             Err(error) => tracing::error!(
                 request_id,
-                error = %describe(error.as_ref()),
+                %error,
                 "the invocation's {what} could not be sent to the Runtime API"
             ),
         }
     }
+
+    /// `request` with `body` sent; the answer's head, or why none came.
+    async fn call(
+        &self,
+        request: http::request::Builder,
+        body: Bytes,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        let request = request
+            .body(Full::new(body))
+            .map_err(|error| error.to_string())?;
+        self.http
+            .request(request)
+            .await
+            .map_err(|error| describe(&error))
+    }
+
+    /// A request to `path` below the Runtime API's base path.
+    fn request(&self, method: http::Method, path: &str) -> http::request::Builder {
+        http::Request::builder()
+            .method(method)
+            .uri(format!("{}{BASE_PATH}{path}", self.origin))
+            .header(
+                USER_AGENT,
+                HeaderValue::from_static(crate::http::USER_AGENT),
+            )
+    }
+
+    /// The `/response` or `/error` post of `request_id` (a checked path segment).
+    fn post(
+        &self,
+        request_id: &str,
+        what: &str,
+        invocation_id: Option<&str>,
+    ) -> http::request::Builder {
+        let request = self.request(
+            http::Method::POST,
+            &format!("/invocation/{request_id}/{what}"),
+        );
+        match invocation_id {
+            Some(id) => request.header(INVOCATION_ID, id),
+            None => request,
+        }
+    }
 }
 
-/// A request to `path` below the Runtime API's base path.
-fn request(method: http::Method, path: String) -> http::request::Builder {
-    http::Request::builder()
-        .method(method)
-        .uri(format!("{BASE_PATH}{path}"))
-        .header(
-            USER_AGENT,
-            HeaderValue::from_static(crate::http::USER_AGENT),
-        )
+/// Opens the client's connections: the adopted one first, if there is
+/// one, then new ones.
+#[derive(Clone, Debug)]
+struct Connector {
+    adopted: Arc<Mutex<Option<std::net::TcpStream>>>,
+    http: HttpConnector,
 }
 
-/// The `/response` or `/error` post of `request_id` (a checked path segment).
-fn post(request_id: &str, what: &str, invocation_id: Option<&str>) -> http::request::Builder {
-    let request = request(
-        http::Method::POST,
-        format!("/invocation/{request_id}/{what}"),
-    );
-    match invocation_id {
-        Some(id) => request.header(INVOCATION_ID, id),
-        None => request,
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type Connecting =
+    Pin<Box<dyn Future<Output = Result<TokioIo<tokio::net::TcpStream>, BoxError>> + Send>>;
+
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Connecting;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.http.poll_ready(context).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Connecting {
+        let adopted = self
+            .adopted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .and_then(|connection| {
+                connection.set_nonblocking(true).ok()?;
+                tokio::net::TcpStream::from_std(connection).ok()
+            });
+        if let Some(connection) = adopted {
+            return Box::pin(std::future::ready(Ok(TokioIo::new(connection))));
+        }
+        let connecting = self.http.call(uri);
+        Box::pin(async move { connecting.await.map_err(Into::into) })
     }
 }
 

@@ -89,7 +89,9 @@ pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
         .ok_or("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")??;
     let api = RuntimeApi::new(&endpoint)?;
     let shutdown = Shutdown::on_signals()?;
-    shutdown::register_extension(&endpoint).await;
+    if let Some(connection) = shutdown::register_extension(&endpoint).await {
+        api.adopt(connection);
+    }
     let config = Arc::new(function_config(|name| std::env::var(name).ok())?);
     let worker = Worker {
         function,

@@ -13,9 +13,11 @@
 //! phase, before the runtime's first `/next`, so its round trip is part of
 //! every cold start. To hide it, `bootstrap` sends the request before the
 //! rest of start-up ([`send_registration`]: one connection, one write, no
-//! wait) and reads the answer just before the first `/next`
-//! ([`register_extension`]); the extension's one request for its events
-//! then goes out on the same connection.
+//! wait, and a second connection opened) and reads the answer just before
+//! the first `/next` ([`register_extension`]); the extension's one request
+//! for its events goes out on the second connection, and the runtime's
+//! first `/next` on the first: no connection is opened on the way to the
+//! first invocation.
 
 use super::endpoint::Endpoint;
 use std::io::Write;
@@ -103,6 +105,9 @@ const MAX_HEAD: usize = 16 * 1024;
 struct Sent {
     api: Endpoint,
     stream: std::io::Result<std::net::TcpStream>,
+    /// A second connection, opened at the same time, for the extension's
+    /// request for its events.
+    spare: Option<std::net::TcpStream>,
 }
 
 /// The registration [`send_registration`] sent, for [`register_extension`].
@@ -110,10 +115,11 @@ static SENT: Mutex<Option<Sent>> = Mutex::new(None);
 
 /// Sends the registration of the no-op internal extension to the
 /// Extensions API at `AWS_LAMBDA_RUNTIME_API` now, before the rest of
-/// start-up, without waiting for the answer: the Extensions API works on
-/// it while the function builds its clients, and [`register_extension`]
-/// (which the runtime loop calls before its first `/next`, as Lambda asks
-/// of internal extensions) reads the answer.
+/// start-up, without waiting for the answer, and opens a second connection
+/// beside it: the service works on both while the function builds its
+/// clients, and [`register_extension`] (which the runtime loop calls before
+/// its first `/next`, as Lambda asks of internal extensions) reads the
+/// answer.
 ///
 /// Call it first thing in a `main` whose process then runs
 /// [`crate::runtime::run`]: in Lambda, an extension that registered must
@@ -122,7 +128,12 @@ static SENT: Mutex<Option<Sent>> = Mutex::new(None);
 pub fn send_registration() {
     if let Some(Ok(api)) = Endpoint::from_env() {
         let stream = connect_and_send(&api, &register_request(&api));
-        *SENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Sent { api, stream });
+        let spare = stream
+            .is_ok()
+            .then(|| connect_and_send(&api, "").ok())
+            .flatten();
+        *SENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(Sent { api, stream, spare });
     }
 }
 
@@ -132,35 +143,41 @@ pub fn send_registration() {
 /// extension before the first invocation: with it, Lambda sends SIGTERM
 /// before it ends the environment. Best effort: where no Extensions API
 /// answers (local tools), shutdown is by SIGKILL, as without it.
-pub async fn register_extension(api: &Endpoint) {
+///
+/// Returns the registration's connection when it is open, idle and free
+/// (the event poll went out on the second one): the Runtime API client's
+/// first request can go out on it ([`super::api::RuntimeApi::adopt`]).
+pub async fn register_extension(api: &Endpoint) -> Option<std::net::TcpStream> {
     let sent = SENT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .take()
         .filter(|sent| sent.api == *api);
-    let stream = match sent {
-        Some(sent) => sent.stream,
-        None => connect_and_send(api, &register_request(api)),
+    let (stream, spare) = match sent {
+        Some(sent) => (sent.stream.and_then(nonblocking), sent.spare),
+        None => (send_now(api).await, None),
     };
-    if let Err(reason) = poll_events(api, stream).await {
-        tracing::debug!(%reason, "no Extensions API: no SIGTERM before shutdown");
+    match poll_events(api, stream, spare).await {
+        Ok(idle) => idle,
+        Err(reason) => {
+            tracing::debug!(%reason, "no Extensions API: no SIGTERM before shutdown");
+            None
+        }
     }
 }
 
 /// Reads the registration's answer on `stream`, then asks for the
-/// extension's next event (on the same connection, if the service keeps
-/// it open) and leaves that request waiting in a task of its own:
-/// subscribed to no events, it is answered only at the end. It is sent
-/// once because Lambda ends the init phase only after it.
+/// extension's next event (on `spare`, or on the same connection if the
+/// service keeps it open) and leaves that request waiting in a task of its
+/// own: subscribed to no events, it is answered only at the end. It is sent
+/// once because Lambda ends the init phase only after it. Returns the
+/// registration's connection if it is idle and free.
 async fn poll_events(
     api: &Endpoint,
-    stream: std::io::Result<std::net::TcpStream>,
-) -> Result<(), String> {
-    let stream = stream.map_err(|error| format!("cannot register: {error}"))?;
-    stream
-        .set_nonblocking(true)
-        .map_err(|error| error.to_string())?;
-    let mut stream = tokio::net::TcpStream::from_std(stream).map_err(|error| error.to_string())?;
+    stream: std::io::Result<tokio::net::TcpStream>,
+    spare: Option<std::net::TcpStream>,
+) -> Result<Option<std::net::TcpStream>, String> {
+    let mut stream = stream.map_err(|error| format!("cannot register: {error}"))?;
     let registered = read_answer(&mut stream).await?;
     let identifier = registered.identifier.ok_or_else(|| {
         format!(
@@ -169,21 +186,54 @@ async fn poll_events(
         )
     })?;
     let next = next_event_request(api, &identifier);
-    let mut stream = match registered.keeps_connection {
-        true => stream,
-        false => tokio::net::TcpStream::connect(api.authority())
-            .await
-            .map_err(|error| format!("cannot ask for events: {error}"))?,
+    let spare = spare
+        .map(nonblocking)
+        .transpose()
+        .map_err(|error| error.to_string())?;
+    let (mut events, idle) = match (spare, registered.reusable) {
+        (Some(spare), true) => (spare, Some(stream)),
+        (Some(spare), false) => (spare, None),
+        (None, true) => (stream, None),
+        (None, false) => (
+            tokio::net::TcpStream::connect(api.authority())
+                .await
+                .map_err(|error| format!("cannot ask for events: {error}"))?,
+            None,
+        ),
     };
-    stream
-        .write_all(next.as_bytes())
-        .await
-        .map_err(|error| format!("cannot ask for events: {error}"))?;
+    if events.write_all(next.as_bytes()).await.is_err() {
+        // The second connection may have been closed meanwhile: a new one.
+        events = tokio::net::TcpStream::connect(api.authority())
+            .await
+            .map_err(|error| format!("cannot ask for events: {error}"))?;
+        events
+            .write_all(next.as_bytes())
+            .await
+            .map_err(|error| format!("cannot ask for events: {error}"))?;
+    }
     tokio::spawn(async move {
         // Held open until the service answers or goes away.
-        let _ = stream.read(&mut [0u8; 512]).await;
+        let _ = events.read(&mut [0u8; 512]).await;
     });
-    Ok(())
+    Ok(idle.and_then(|idle| idle.into_std().ok()))
+}
+
+/// `stream` as a tokio stream.
+fn nonblocking(stream: std::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
+    stream.set_nonblocking(true)?;
+    tokio::net::TcpStream::from_std(stream)
+}
+
+/// The registration sent now, without blocking the runtime's thread: for a
+/// process whose `main` did not call [`send_registration`].
+async fn send_now(api: &Endpoint) -> std::io::Result<tokio::net::TcpStream> {
+    let connecting = tokio::net::TcpStream::connect(api.authority());
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    stream.write_all(register_request(api).as_bytes()).await?;
+    Ok(stream)
 }
 
 /// What the registration's answer says.
@@ -192,11 +242,14 @@ struct Registered {
     /// `Lambda-Extension-Identifier`, when the registration succeeded and
     /// the value can stand in a header as it is.
     identifier: Option<String>,
-    /// Whether the connection can carry the next request.
-    keeps_connection: bool,
+    /// Whether the connection can carry another request: kept open by the
+    /// service, and the answer read to its exact end.
+    reusable: bool,
 }
 
-/// Reads the answer's status line and headers (its body is not needed).
+/// Reads the answer: its status line and headers, then its body when its
+/// length is given (so the connection is left at the start of the next
+/// answer).
 async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, String> {
     let mut head = Vec::with_capacity(1024);
     loop {
@@ -211,38 +264,56 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
         head.extend_from_slice(&chunk[..read]);
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut answer = httparse::Response::new(&mut headers);
-        match answer.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {
-                let status = answer.code.unwrap_or(0);
-                let value = |name: &str| {
-                    answer
-                        .headers
-                        .iter()
-                        .find(|header| header.name.eq_ignore_ascii_case(name))
-                        .and_then(|header| std::str::from_utf8(header.value).ok())
-                };
-                let identifier = value("lambda-extension-identifier")
-                    .filter(|_| (200..300).contains(&status))
-                    .filter(|id| is_header_text(id))
-                    .map(str::to_owned);
-                let keeps_connection = answer.version == Some(1)
-                    && !value("connection")
-                        .is_some_and(|value| value.eq_ignore_ascii_case("close"));
-                return Ok(Registered {
-                    status,
-                    identifier,
-                    keeps_connection,
-                });
-            }
-            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => {}
+        let length = match answer.parse(&head) {
+            Ok(httparse::Status::Complete(length)) => length,
+            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => continue,
             Ok(httparse::Status::Partial) => {
                 return Err(format!(
                     "the registration's answer has over {MAX_HEAD} bytes of headers"
                 ))
             }
             Err(error) => return Err(format!("the registration's answer is not HTTP: {error}")),
+        };
+        let status = answer.code.unwrap_or(0);
+        let value = |name: &str| {
+            answer
+                .headers
+                .iter()
+                .find(|header| header.name.eq_ignore_ascii_case(name))
+                .and_then(|header| std::str::from_utf8(header.value).ok())
+        };
+        let identifier = value("lambda-extension-identifier")
+            .filter(|_| (200..300).contains(&status))
+            .filter(|id| is_header_text(id))
+            .map(str::to_owned);
+        let kept_open = answer.version == Some(1)
+            && !value("connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
+        let body = value("content-length").and_then(|length| length.trim().parse::<usize>().ok());
+        let reusable = match body {
+            Some(body) if kept_open && body <= MAX_HEAD => {
+                let buffered = head.len() - length;
+                buffered <= body && skip(stream, body - buffered).await
+            }
+            _ => false,
+        };
+        return Ok(Registered {
+            status,
+            identifier,
+            reusable,
+        });
+    }
+}
+
+/// Reads and drops `count` bytes; whether they all came.
+async fn skip(stream: &mut tokio::net::TcpStream, mut count: usize) -> bool {
+    let mut chunk = [0u8; 1024];
+    while count > 0 {
+        match stream.read(&mut chunk[..count.min(1024)]).await {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => count -= read,
         }
     }
+    true
 }
 
 /// Opens a connection to `api` and writes `request` on it.
@@ -302,6 +373,127 @@ mod tests {
         for text in ["", "a\r\nX: y", "a b", "caf\u{e9}"] {
             assert!(!is_header_text(text), "{text:?}");
         }
+    }
+
+    /// Reads one request (head and `Content-Length` body) from `stream`.
+    async fn request(stream: &mut tokio::net::TcpStream) -> String {
+        try_request(stream).await.expect("closed before a request")
+    }
+
+    /// [`request`], or `None` if the connection closes first.
+    async fn try_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+        let mut text = Vec::new();
+        let mut byte = [0u8; 1];
+        while !text.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).await.ok()? == 0 {
+                return None;
+            }
+            text.push(byte[0]);
+        }
+        let head = String::from_utf8(text).unwrap();
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .map_or(0, |length| length.trim().parse().unwrap());
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).await.ok()?;
+        Some(head + std::str::from_utf8(&body).unwrap())
+    }
+
+    /// Registers against a server that answers with `answer`; what the
+    /// server read on its second connection, and whether the first came
+    /// back idle (then checked to be read to the end of the answer).
+    async fn register_against(answer: &'static str) -> (String, bool) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let (mut second, _) = listener.accept().await.unwrap();
+            assert!(request(&mut first).await.contains("/extension/register"));
+            first.write_all(answer.as_bytes()).await.unwrap();
+            let events = request(&mut second).await;
+            // A request on the first connection after the registration.
+            if let Some(next) = try_request(&mut first).await {
+                assert!(next.starts_with("GET /next"), "{next}");
+                first
+                    .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .unwrap();
+            }
+            events
+        });
+        let stream = connect_and_send(&api, &register_request(&api)).and_then(nonblocking);
+        let spare = connect_and_send(&api, "").ok();
+        let idle = poll_events(&api, stream, spare).await.unwrap();
+        let reused = idle.is_some();
+        if let Some(idle) = idle {
+            let mut idle = nonblocking(idle).unwrap();
+            idle.write_all(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = [0u8; 12];
+            idle.read_exact(&mut answer).await.unwrap();
+            assert_eq!(
+                &answer, b"HTTP/1.1 204",
+                "the registration's body was left unread"
+            );
+        }
+        (server.await.unwrap(), reused)
+    }
+
+    #[tokio::test]
+    async fn the_event_poll_goes_on_the_second_connection_and_the_first_is_left_idle() {
+        let (events, reused) = register_against(
+            "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\nContent-Length: 15\r\n\r\n{\"handler\":\"x\"}",
+        )
+        .await;
+        assert!(
+            events.starts_with("GET /2020-01-01/extension/event/next"),
+            "{events}"
+        );
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(reused);
+    }
+
+    #[tokio::test]
+    async fn without_an_early_registration_both_requests_go_on_one_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            assert!(request(&mut first).await.contains("/extension/register"));
+            first
+                .write_all(b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-2\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            request(&mut first).await
+        });
+        assert!(register_extension(&api).await.is_none());
+        let events = server.await.unwrap();
+        assert!(
+            events.starts_with("GET /2020-01-01/extension/event/next"),
+            "{events}"
+        );
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-2"),
+            "{events}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_registration_connection_the_service_closes_is_not_reused() {
+        let (events, reused) = register_against(
+            "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .await;
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(!reused);
     }
 
     #[test]
