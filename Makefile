@@ -215,7 +215,7 @@ bench: setup $(LAMBDA)
 	cp $(TARGET_DIR)/release/hello $(BENCH_HELLO)
 	# The arm64 bootstrap Lambda runs (`make build`'s), for its size.
 	rustup target add aarch64-unknown-linux-gnu
-	$(LAMBDA_BUILD)
+	$(LAMBDA_BUILD) --arm64
 	rm -f $(BENCH_DIR)/codecs.md
 	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) EXH_TASK_BENCH_HELLO=$(BENCH_HELLO) \
 	  EXH_TASK_BENCH_ARM64=$(BENCH_ARM64) $(CARGO) bench --bench codecs --bench process
