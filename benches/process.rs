@@ -140,11 +140,7 @@ async fn run() {
         .await
         .expect("the sandbox starts on 127.0.0.1");
     // Only the Extra Horizon side, as the seed: the same variables for all.
-    let env: Vec<(&'static str, String)> = sandbox
-        .env()
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("API_"))
-        .collect();
+    let env = sandbox.exh_env();
 
     let bootstrap = bootstrap();
     let python = support::python::python();

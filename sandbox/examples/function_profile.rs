@@ -43,11 +43,7 @@ async fn main() {
         .await
         .expect("the sandbox starts on 127.0.0.1");
     // Only the Extra Horizon side, as `make bench`.
-    let env: Vec<(&'static str, String)> = sandbox
-        .env()
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("API_"))
-        .collect();
+    let env = sandbox.exh_env();
     match mode.as_str() {
         "cold" => cold(count, programs, &env).await,
         "warm" => warm(count, programs, &env).await,

@@ -184,6 +184,15 @@ impl Sandbox {
         self.env_for(Dialect::Hexonet)
     }
 
+    /// The Extra Horizon part of [`Sandbox::env`] alone (`API_*`): what the
+    /// Python example reads, so benchmarks give every function the same.
+    pub fn exh_env(&self) -> Vec<(&'static str, String)> {
+        self.env()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("API_"))
+            .collect()
+    }
+
     /// The environment that points exh-task at this sandbox, its `call.cgi`
     /// in `dialect` (`HEXONET_BACKEND` is set for CentralNic).
     pub fn env_for(&self, dialect: Dialect) -> Vec<(&'static str, String)> {
