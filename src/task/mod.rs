@@ -79,9 +79,11 @@
 //! does both in its `tests/`.
 //!
 //! # Pieces
-//! [`run`] is [`tokio_runtime`], then [`start`] and [`serve`] on it: call
-//! those yourself to set up more before the loop (tracing of your own,
-//! clients of your own).
+//! [`run`] is [`run_function`]: the extension's registration sent first
+//! ([`crate::runtime::shutdown::send_registration`]), [`tokio_runtime`],
+//! then [`start`] and [`serve`] on it. Call those yourself to set up more
+//! before the loop (tracing of your own, clients of your own); without the
+//! early registration, the loop registers when it starts.
 
 mod context;
 mod event;
@@ -128,11 +130,28 @@ pub type BoxError = lambda_runtime::Error;
 /// }
 /// ```
 pub fn run<P: FromPayload + Send + 'static>(handler: impl TaskFn<P>) -> Result<(), BoxError> {
+    run_function(|shared| task_function(shared, handler))
+}
+
+/// What [`run`] and `bootstrap` share: the extension's registration sent
+/// first, tracing, [`start`], then the runtime loop running the
+/// [`crate::runtime::Function`] that `function` makes of the shared
+/// [`Handler`] (`bootstrap` runs the handler itself).
+///
+/// # Example
+/// ```no_run
+/// fn main() -> Result<(), exh_task::task::BoxError> {
+///     exh_task::task::run_function(|handler| handler)
+/// }
+/// ```
+pub fn run_function<F: crate::runtime::Function>(
+    function: impl FnOnce(Handler) -> F,
+) -> Result<(), BoxError> {
     // Before anything else: the Extensions API answers while we start.
     crate::runtime::shutdown::send_registration();
     tokio_runtime()?.block_on(async move {
         crate::telemetry::init();
-        serve(start().await?, handler).await
+        crate::runtime::run(function(start().await?)).await
     })
 }
 
@@ -230,12 +249,16 @@ pub async fn serve<P: FromPayload + Send + 'static>(
     shared: Handler,
     handler: impl TaskFn<P>,
 ) -> Result<(), BoxError> {
-    crate::runtime::run(Function {
+    crate::runtime::run(task_function(shared, handler)).await
+}
+
+/// `handler` on `shared`'s clients, as the runtime loop runs it.
+fn task_function<P, F: TaskFn<P>>(shared: Handler, handler: F) -> Function<F, P> {
+    Function {
         shared,
         handler,
         payload: PhantomData,
-    })
-    .await
+    }
 }
 
 /// A task's handler: an async function (or closure) of the payload `P` (an
@@ -353,11 +376,7 @@ mod tests {
             ("API_OAUTH_TOKEN", "task-token"),
             ("API_OAUTH_TOKEN_SECRET", TOKEN_SECRET),
         ]);
-        Function {
-            shared,
-            handler,
-            payload: PhantomData,
-        }
+        task_function(shared, handler)
     }
 
     fn invocation(payload: Value) -> LambdaEvent<Value> {
