@@ -5,32 +5,25 @@
 //! invocation reads the cause instead of a bare `Runtime.ExitError`.
 
 use crate::error::LambdaError;
+use crate::runtime::api::RuntimeApi;
 
 /// The `errorType` of a configuration that cannot be right.
 pub const INVALID_CONFIG: &str = "InvalidConfig";
 
 /// Posts `error` (`{errorType, errorMessage}`) to the Runtime API named by
-/// `AWS_LAMBDA_RUNTIME_API`. Outside Lambda (variable unset) it does nothing.
-pub async fn report(http: &reqwest::Client, error: &LambdaError) {
-    let api = match crate::runtime::endpoint::Endpoint::from_env() {
+/// `AWS_LAMBDA_RUNTIME_API`, through the Runtime API's own client (local
+/// to the execution environment: no proxy, unlike the upstream client).
+/// Outside Lambda (variable unset) it does nothing.
+pub async fn report(error: &LambdaError) {
+    let client = match crate::runtime::endpoint::Endpoint::from_env() {
         None => return,
-        Some(Ok(api)) => api,
-        Some(Err(error)) => {
-            tracing::error!(%error, "cannot report the start-up failure to the Runtime API");
-            return;
-        }
+        Some(Ok(api)) => RuntimeApi::new(&api).map_err(|error| error.to_string()),
+        Some(Err(error)) => Err(error.to_string()),
     };
-    let url = api.url("/2018-06-01/runtime/init/error");
-    let sent = http
-        .post(url)
-        .header(
-            "Lambda-Runtime-Function-Error-Type",
-            error.error_type.as_ref(),
-        )
-        .json(error)
-        .send()
-        .await;
-    if let Err(error) = sent {
-        tracing::error!(%error, "could not report the start-up failure to the Runtime API");
+    match client {
+        Ok(client) => client.init_error(error).await,
+        Err(error) => {
+            tracing::error!(%error, "cannot report the start-up failure to the Runtime API")
+        }
     }
 }

@@ -160,7 +160,13 @@ async fn an_api_host_that_cannot_be_right_fails_start_up_with_an_init_error_nami
     // Queued first, so it is waiting when the function gives up, as the
     // first caller of a function that cannot start is.
     let first = runtime.submit(json!({}));
-    let mut function = with_credentials(mode.function(&runtime), "ftp://x").spawn();
+    // A proxy the upstream client would use: the report goes to the
+    // Runtime API, local to the environment, never through it.
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let mut function = with_credentials(mode.function(&runtime), "ftp://x")
+        .env("HTTP_PROXY", &proxy)
+        .env("ALL_PROXY", &proxy)
+        .spawn();
 
     let init = match first.wait(BOUND).await {
         Err(InvokeError::InitFailed { error, .. }) => error,

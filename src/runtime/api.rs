@@ -180,17 +180,17 @@ impl RuntimeApi {
 
     /// Posts `error` as the failure of `request_id`.
     pub async fn fail(&self, request_id: &str, invocation_id: Option<&str>, error: &LambdaError) {
-        let json = serde_json::to_vec(error).expect("an error serialises");
-        let mut request = self
-            .post(request_id, "error", invocation_id)
-            .header(CONTENT_TYPE, "application/json");
-        // A task's own `errorType` may hold what a header cannot: the body
-        // still carries it.
-        if let Ok(error_type) = HeaderValue::from_str(&error.error_type) {
-            request = request.header(FUNCTION_ERROR_TYPE, error_type);
-        }
-        self.send(request, Bytes::from(json), request_id, "error")
-            .await;
+        let request = self.post(request_id, "error", invocation_id);
+        let (request, body) = error_post(request, error);
+        self.send(request, body, request_id, "error").await;
+    }
+
+    /// Posts `error` to `/init/error`: the function cannot start, and the
+    /// first invocation's caller reads why.
+    pub async fn init_error(&self, error: &LambdaError) {
+        let request = self.request(http::Method::POST, "/init/error");
+        let (request, body) = error_post(request, error);
+        self.send(request, body, "-", "start-up error").await;
     }
 
     /// Sends an answer and reads the service's reply to its end (so the
@@ -266,6 +266,21 @@ impl RuntimeApi {
             None => request,
         }
     }
+}
+
+/// `request` carrying `error`: its JSON, and its `errorType` as a header.
+fn error_post(
+    request: http::request::Builder,
+    error: &LambdaError,
+) -> (http::request::Builder, Bytes) {
+    let json = serde_json::to_vec(error).expect("an error serialises");
+    let mut request = request.header(CONTENT_TYPE, "application/json");
+    // A task's own `errorType` may hold what a header cannot: the body
+    // still carries it.
+    if let Ok(error_type) = HeaderValue::from_str(&error.error_type) {
+        request = request.header(FUNCTION_ERROR_TYPE, error_type);
+    }
+    (request, Bytes::from(json))
 }
 
 /// Opens the client's connections: the adopted one first, if there is

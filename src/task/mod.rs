@@ -213,7 +213,7 @@ pub async fn start() -> Result<Handler, BoxError> {
                 errorMessage = %report.error_message,
                 "invalid configuration"
             );
-            init_error::report(&http, &report).await;
+            init_error::report(&report).await;
             return Err(error.into());
         }
     };
