@@ -455,6 +455,18 @@ impl Reply {
         self.0.get()
     }
 
+    /// The JSON text sent, taken without a copy (a result can be megabytes).
+    ///
+    /// # Example
+    /// ```
+    /// use exh_task::envelope::Reply;
+    /// let reply = Reply::of(&serde_json::json!({"ok": true})).unwrap();
+    /// assert_eq!(reply.into_json(), r#"{"ok":true}"#);
+    /// ```
+    pub fn into_json(self) -> String {
+        Box::<str>::from(self.0).into_string()
+    }
+
     /// The answer as a JSON value, for reading it rather than sending it.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(self.json()).expect("a reply is JSON")

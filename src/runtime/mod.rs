@@ -240,7 +240,7 @@ impl<F: Function> Worker<F> {
             match answer {
                 Ok(reply) => {
                     self.api
-                        .respond(&next.request_id, invocation_id, reply.json().to_owned())
+                        .respond(&next.request_id, invocation_id, reply.into_json())
                         .await
                 }
                 Err(error) => self.api.fail(&next.request_id, invocation_id, &error).await,
