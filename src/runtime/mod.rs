@@ -101,7 +101,9 @@ pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
     };
     let concurrency = max_concurrency();
     if concurrency == 1 {
-        worker.serve(true).await;
+        // Boxed, as each worker's future is when spawned: built on the
+        // stack and moved into this one, it would cost a cold start pages.
+        Box::pin(worker.serve(true)).await;
     } else {
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..concurrency {

@@ -149,10 +149,12 @@ pub fn run_function<F: crate::runtime::Function>(
 ) -> Result<(), BoxError> {
     // Before anything else: the Extensions API answers while we start.
     crate::runtime::shutdown::send_registration();
-    tokio_runtime()?.block_on(async move {
+    // Boxed: `block_on` and its callers would otherwise each hold a copy
+    // of the whole future on the stack, pages a cold start faults in.
+    tokio_runtime()?.block_on(Box::pin(async move {
         crate::telemetry::init();
         crate::runtime::run(function(start().await?)).await
-    })
+    }))
 }
 
 /// The tokio runtime [`run`] runs on: one thread when invocations come one
