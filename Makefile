@@ -203,22 +203,26 @@ deploy-check: $(SAM) $(LAMBDA)
 BENCH_DIR       := $(TARGET_DIR)/bench
 BENCH_BOOTSTRAP := $(BENCH_DIR)/bootstrap
 BENCH_HELLO     := $(BENCH_DIR)/hello
+BENCH_HELLO_GET := $(BENCH_DIR)/hello-get
 BENCH_ARM64     := $(TARGET_DIR)/lambda/bootstrap/bootstrap
 bench: setup $(LAMBDA)
-	# The bootstrap as shipped, and the hello-world floor with the same
-	# profile; `cargo bench` rebuilds target/release/bootstrap with the
+	# The bootstrap as shipped, and the hello-world floors with the same
+	# profile (the plain one, and one making the same GET); `cargo bench` rebuilds target/release/bootstrap with the
 	# dev-dependencies' features unified in, so both are measured from copies.
 	$(CARGO) build --release --package exh-task --bin bootstrap
 	$(CARGO) build --release --package exh-task-bench-hello --bin hello
+	$(CARGO) build --release --package exh-task-bench-hello-get --bin hello-get
 	mkdir -p $(BENCH_DIR)
 	cp $(TARGET_DIR)/release/bootstrap $(BENCH_BOOTSTRAP)
 	cp $(TARGET_DIR)/release/hello $(BENCH_HELLO)
+	cp $(TARGET_DIR)/release/hello-get $(BENCH_HELLO_GET)
 	# The arm64 bootstrap Lambda runs (`make build`'s), for its size.
 	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD) --arm64
 	rm -f $(BENCH_DIR)/codecs.md
 	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) EXH_TASK_BENCH_HELLO=$(BENCH_HELLO) \
-	  EXH_TASK_BENCH_ARM64=$(BENCH_ARM64) $(CARGO) bench --bench codecs --bench process
+	  EXH_TASK_BENCH_HELLO_GET=$(BENCH_HELLO_GET) EXH_TASK_BENCH_ARM64=$(BENCH_ARM64) \
+	  $(CARGO) bench --bench codecs --bench process
 	@echo "the report: $(BENCH_DIR)/report.md"
 
 clean-venv:

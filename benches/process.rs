@@ -5,11 +5,13 @@
 //! process under the sandbox's Runtime API emulator, in the same run:
 //!
 //! - cold start: from spawning the process to its answer to the first `{}`
-//!   invocation (queued before the spawn), over several fresh processes;
+//!   invocation (queued before the spawn), over fresh processes of each
+//!   function in turn;
 //! - warm invocations: sequential `{}` invocations of one process (after a
 //!   few unmeasured ones), per-invocation latency and throughput;
 //! - exh-task's own work per warm invocation: against a Rust stand-in
-//!   upstream that answers at once, beside the hello-world function;
+//!   upstream that answers at once, invoked in turn with the hello-world
+//!   function and a hello world that makes the same GET (`benches/hello-get`);
 //! - a 20,000-row HEXONET `QueryDomainList` end to end through `bootstrap`,
 //!   against the SDK's `request` + `getListHash` on the same bytes from the
 //!   same server (`tests/conformance/bench_hexonet.py`), and the result's
@@ -49,8 +51,9 @@ use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use table::Table;
 
-/// Fresh processes per subject for the cold start (env `EXH_TASK_BENCH_COLD_STARTS`).
-const COLD_STARTS: usize = 10;
+/// Fresh processes per subject for the cold start, one of each subject in
+/// turn (env `EXH_TASK_BENCH_COLD_STARTS`).
+const COLD_STARTS: usize = 30;
 /// Unmeasured warm invocations before the measured ones.
 const WARM_UP: usize = 20;
 /// Measured warm invocations per subject (env `EXH_TASK_BENCH_INVOCATIONS`).
@@ -181,15 +184,26 @@ async fn run() {
         python_version(&python),
         python.display()
     );
-    let ours = measure(&rust, &sandbox, &env, cold_starts, invocations).await;
-    let floor = match &hello {
-        Some(hello) => Some(measure(hello, &sandbox, &env, cold_starts, invocations).await),
-        None => None,
-    };
-    let theirs = measure(&seed, &sandbox, &env, cold_starts, invocations).await;
+    // The two Rust functions in turn; the seed on its own, as its
+    // processes (150 ms to start, ten times the memory) would weigh on
+    // whichever function came after them.
+    let rust_functions: Vec<&Subject> = [Some(&rust), hello.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut measured = measure(&rust_functions, &sandbox, &env, cold_starts, invocations)
+        .await
+        .into_iter();
+    let ours = measured.next().expect("exh-task measured");
+    let floor = measured.next();
+    let theirs = measure(&[&seed], &sandbox, &env, cold_starts, invocations)
+        .await
+        .pop()
+        .expect("the seed measured");
 
     let stand_in = StandIn::start(domain_list(LIST_ROWS)).await;
     let own_work = own_work(&bootstrap, &stand_in, &env, invocations).await;
+    let first_call = first_call(&rust, hello.as_ref(), &stand_in, &env, cold_starts).await;
     let hexonet = hexonet(&bootstrap, &stand_in, &sandbox).await;
 
     let binary = std::fs::metadata(&bootstrap)
@@ -205,6 +219,7 @@ async fn run() {
             floor: floor.as_ref(),
             theirs: &theirs,
             own_work: &own_work,
+            first_call: first_call.as_ref(),
             hexonet: &hexonet,
             binary,
             arm64: arm64_bootstrap(),
@@ -231,45 +246,47 @@ async fn run() {
     write_report(&machine, &table.markdown, &series);
 }
 
-/// Cold starts, then warm invocations and the memory of the last process.
+/// Cold starts of every subject ([`cold_starts_in_turn`]), then each
+/// subject's warm invocations and the memory of its last process; in
+/// `subjects`' order.
 async fn measure(
-    subject: &Subject,
+    subjects: &[&Subject],
     sandbox: &Sandbox,
     env: &[(&'static str, String)],
     cold_starts: usize,
     invocations: usize,
-) -> Measured {
-    eprintln!("measuring {}…", subject.name);
-    sandbox.clear_recorded_requests();
-    let mut cold = Vec::with_capacity(cold_starts);
-    // Each process gets its own emulator: a killed process's pending `/next`
-    // must not take the next process's first invocation.
-    for _ in 1..cold_starts {
-        let runtime = RuntimeApi::start().await;
-        let (mut function, elapsed) = cold_start(subject, &runtime, env).await;
-        cold.push(elapsed);
-        function.stop();
-    }
-    let runtime = RuntimeApi::start().await;
-    let (mut function, elapsed) = cold_start(subject, &runtime, env).await;
-    cold.push(elapsed);
-
-    let (warm, warm_total) = warm(&runtime, &function, json!({}), invocations, |invocation| {
-        check(subject, invocation, &function)
-    })
-    .await;
-    let (peak_rss_kib, rss_kib) = (
-        memory_kib(function.id(), "VmHWM"),
-        memory_kib(function.id(), "VmRSS"),
+) -> Vec<Measured> {
+    eprintln!(
+        "measuring {} cold starts of each function, in turn…",
+        cold_starts
     );
-    function.stop();
-    runtime.assert_no_rejections();
+    sandbox.clear_recorded_requests();
+    let (cold, last) = cold_starts_in_turn(subjects, env, cold_starts).await;
 
-    let calls = if subject.calls_upstream {
-        cold_starts + WARM_UP + invocations
-    } else {
-        0
-    };
+    let mut measured = Vec::with_capacity(subjects.len());
+    for ((subject, cold), (runtime, mut function)) in subjects.iter().zip(cold).zip(last) {
+        eprintln!("measuring {} warm…", subject.name);
+        let (warm, warm_total) = warm(&runtime, &function, json!({}), invocations, |invocation| {
+            check(subject, invocation, &function)
+        })
+        .await;
+        let (peak_rss_kib, rss_kib) = (
+            memory_kib(function.id(), "VmHWM"),
+            memory_kib(function.id(), "VmRSS"),
+        );
+        function.stop();
+        runtime.assert_no_rejections();
+        measured.push(Measured {
+            cold,
+            warm,
+            warm_total,
+            peak_rss_kib,
+            rss_kib,
+        });
+    }
+
+    let callers = subjects.iter().filter(|s| s.calls_upstream).count();
+    let calls = callers * (cold_starts + WARM_UP + invocations);
     let recorded = sandbox.recorded_requests();
     let answered = recorded
         .iter()
@@ -277,19 +294,46 @@ async fn measure(
         .count();
     assert!(
         answered == calls && recorded.len() == calls,
-        "{}: {calls} upstream calls expected, but the sandbox answered {answered} of {} \
-         requests with 200 (statuses: {:?})",
-        subject.name,
+        "{calls} upstream calls expected ({callers} functions calling), but the sandbox \
+         answered {answered} of {} requests with 200 (statuses: {:?})",
         recorded.len(),
         recorded.iter().map(|r| r.status).collect::<Vec<_>>()
     );
-    Measured {
-        cold,
-        warm,
-        warm_total,
-        peak_rss_kib,
-        rss_kib,
+    measured
+}
+
+/// `count` cold starts of each of `subjects` with `env`, one of each in
+/// turn, each round starting with the next subject, so that the machine's
+/// drift weighs on all alike and none always follows the same one (whose
+/// exit may still weigh on the machine); and each subject's last process,
+/// still running, with its emulator.
+async fn cold_starts_in_turn(
+    subjects: &[&Subject],
+    env: &[(&'static str, String)],
+    count: usize,
+) -> (Vec<Vec<Duration>>, Vec<(RuntimeApi, Function)>) {
+    let mut cold = vec![Vec::with_capacity(count); subjects.len()];
+    let mut last: Vec<_> = subjects.iter().map(|_| None).collect();
+    for round in 0..count {
+        for turn in 0..subjects.len() {
+            let at = (round + turn) % subjects.len();
+            // Each process gets its own emulator: a killed process's pending
+            // `/next` must not take the next process's first invocation.
+            let runtime = RuntimeApi::start().await;
+            let (mut function, elapsed) = cold_start(subjects[at], &runtime, env).await;
+            cold[at].push(elapsed);
+            if round + 1 == count {
+                last[at] = Some((runtime, function));
+            } else {
+                function.stop();
+            }
+        }
     }
+    let last = last
+        .into_iter()
+        .map(|process| process.expect("a last process"))
+        .collect();
+    (cold, last)
 }
 
 /// [`WARM_UP`] unmeasured invocations of `event`, then `count` measured
@@ -453,25 +497,106 @@ impl Drop for StandIn {
     }
 }
 
-/// exh-task's warm `{}` invocations against the stand-in.
+/// Warm `{}` invocations against the stand-in, paired: exh-task, the hello
+/// world and the hello world that makes the same GET, invoked in turn.
+struct OwnWork {
+    ours: Vec<Duration>,
+    hello: Option<Vec<Duration>>,
+    hello_get: Option<Vec<Duration>>,
+}
+
+/// [`OwnWork`]: [`WARM_UP`] unmeasured rounds, then `invocations` measured
+/// ones; in each round every function answers one `{}` before the next is
+/// invoked, so that the machine's drift weighs on all alike.
 async fn own_work(
     bootstrap: &Path,
     stand_in: &StandIn,
     env: &[(&'static str, String)],
     invocations: usize,
-) -> Vec<Duration> {
-    eprintln!("measuring exh-task against the Rust stand-in…");
-    let runtime = RuntimeApi::start().await;
-    let mut function = Function::builder(bootstrap, &runtime)
-        .envs(stand_in.env(env))
-        .spawn();
-    let (times, _) = warm(&runtime, &function, json!({}), invocations, |invocation| {
-        let result = invocation.expect_response();
-        assert!(result["ok"] == true, "{result}");
+) -> OwnWork {
+    eprintln!("measuring exh-task and the hello worlds against the Rust stand-in, in turn…");
+    let env = stand_in.env(env);
+    let programs = [Some(bootstrap.to_path_buf()), hello(), hello_get()];
+    let mut running = Vec::new();
+    for program in programs.iter().flatten() {
+        let runtime = RuntimeApi::start().await;
+        let function = Function::builder(program, &runtime)
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .spawn();
+        running.push((runtime, function, Vec::with_capacity(invocations)));
+    }
+    for round in 0..WARM_UP + invocations {
+        // Each round starts with the next function, as the cold starts do.
+        let count = running.len();
+        for turn in 0..count {
+            let (runtime, function, times) = &mut running[(round + turn) % count];
+            let start = Instant::now();
+            let invocation = invoke(runtime, function, json!({})).await;
+            if round >= WARM_UP {
+                times.push(took(start, &invocation));
+            }
+            let result = invocation.expect_response();
+            // exh-task's `{"ok": true, …}`, hello-get's `{"status": 200}`,
+            // the hello world's greeting.
+            assert!(
+                result["ok"] == true || result["status"] == 200 || result["hello"] == "world",
+                "{result}"
+            );
+        }
+    }
+    let mut measured = running.into_iter().map(|(_runtime, mut function, times)| {
+        function.stop();
+        times
+    });
+    let [_, has_hello, has_hello_get] = programs.map(|program| program.is_some());
+    OwnWork {
+        ours: measured.next().expect("exh-task measured"),
+        hello: has_hello.then(|| measured.next()).flatten(),
+        hello_get: has_hello_get.then(|| measured.next()).flatten(),
+    }
+}
+
+/// Cold starts against the stand-in, in turn: exh-task, the hello world
+/// and the hello world making the same GET.
+struct FirstCall {
+    ours: Vec<Duration>,
+    hello: Vec<Duration>,
+    hello_get: Vec<Duration>,
+}
+
+/// [`FirstCall`]: `count` cold starts of each against the stand-in, which
+/// shows how much of a cold start is the first upstream call (a new
+/// connection and a GET) that any function calling an API pays. None
+/// without the two hello worlds.
+async fn first_call(
+    rust: &Subject,
+    hello: Option<&Subject>,
+    stand_in: &StandIn,
+    env: &[(&'static str, String)],
+    count: usize,
+) -> Option<FirstCall> {
+    let hello_get = Subject {
+        name: "hello world making the same GET".into(),
+        program: hello_get()?,
+        args: Vec::new(),
+        answer: Answer::Any,
+        calls_upstream: true,
+    };
+    eprintln!(
+        "measuring {count} cold starts of exh-task and both hello worlds against the stand-in, \
+         in turn…"
+    );
+    let subjects = [rust, hello?, &hello_get];
+    let (cold, last) = cold_starts_in_turn(&subjects, &stand_in.env(env), count).await;
+    for (_runtime, mut function) in last {
+        function.stop();
+    }
+    let [ours, hello, hello_get]: [Vec<Duration>; 3] = cold.try_into().ok()?;
+    Some(FirstCall {
+        ours,
+        hello,
+        hello_get,
     })
-    .await;
-    function.stop();
-    times
 }
 
 /// The HEXONET list end to end and the paged list, each beside the SDK.
@@ -622,6 +747,16 @@ fn hello() -> Option<PathBuf> {
         .filter(|path| path.exists())
 }
 
+/// The hello world that makes one GET per invocation:
+/// `EXH_TASK_BENCH_HELLO_GET` (`make bench` builds it), else a release
+/// build of it in the workspace's target, if any.
+fn hello_get() -> Option<PathBuf> {
+    std::env::var_os("EXH_TASK_BENCH_HELLO_GET")
+        .map(PathBuf::from)
+        .or_else(|| Some(bootstrap().parent()?.join("hello-get")))
+        .filter(|path| path.exists())
+}
+
 /// The shipped arm64 `bootstrap` (`EXH_TASK_BENCH_ARM64`; `make bench` has
 /// cargo-lambda build it as `make build` does) and its size, if it is an
 /// arm64 ELF file.
@@ -675,7 +810,8 @@ struct Report<'a> {
     ours: &'a Measured,
     floor: Option<&'a Measured>,
     theirs: &'a Measured,
-    own_work: &'a [Duration],
+    own_work: &'a OwnWork,
+    first_call: Option<&'a FirstCall>,
     hexonet: &'a Hexonet,
     binary: u64,
     arm64: Option<(PathBuf, u64)>,
@@ -707,9 +843,37 @@ fn report(table: &mut Table, r: &Report<'_>) {
     };
     time_row(
         table,
-        format!("cold start, median of {}", ours.cold.len()),
+        format!("cold start, median of {} in turn", ours.cold.len()),
         &|m| median(&m.cold),
     );
+    time_row(table, "cold start, p90".into(), &|m| {
+        percentile(&m.cold, 90)
+    });
+    if let Some(first) = r.first_call {
+        let (ours, hello, hello_get) = (
+            median(&first.ours),
+            median(&first.hello),
+            median(&first.hello_get),
+        );
+        let times = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        table.row([
+            format!(
+                "cold start against the Rust stand-in, median of {} in turn",
+                first.ours.len()
+            ),
+            millis(ours),
+            millis(hello),
+            "-".into(),
+            format!(
+                "{:.2}× the hello world's; {:.2}× a hello world making the same GET ({}), \
+                 which is itself {:.2}× the hello world's: the first call's share",
+                times(ours, hello),
+                times(ours, hello_get),
+                millis(hello_get),
+                times(hello_get, hello)
+            ),
+        ]);
+    }
     time_row(table, "warm invocation, median".into(), &|m| {
         median(&m.warm)
     });
@@ -744,19 +908,37 @@ fn report(table: &mut Table, r: &Report<'_>) {
         kib(theirs.rss_kib),
         String::new(),
     ]);
-    let (own, floor_warm) = (median(r.own_work), r.floor.map(|m| median(&m.warm)));
+    let own = &r.own_work;
+    let (ours_warm, hello_warm) = (median(&own.ours), own.hello.as_deref().map(median));
+    let hello_get_warm = own.hello_get.as_deref().map(median);
+    let mut above = Vec::new();
+    if let Some(hello_get) = hello_get_warm {
+        above.push(format!(
+            "exh-task's own work: {} per invocation above a hello world making the same \
+             plain GET ({})",
+            micros(ours_warm.saturating_sub(hello_get)),
+            micros(hello_get)
+        ));
+    }
+    if let Some(hello) = hello_warm {
+        above.push(format!(
+            "{} above the hello world's (one GET over loopback included{})",
+            micros(ours_warm.saturating_sub(hello)),
+            hello_get_warm.map_or(String::new(), |hello_get| format!(
+                ", which costs the hello world {}",
+                micros(hello_get.saturating_sub(hello))
+            ))
+        ));
+    }
     table.row([
-        "warm `{}` against a Rust stand-in upstream, median".into(),
-        micros(own),
-        floor_warm.map_or("-".into(), micros),
+        format!(
+            "warm `{{}}` against a Rust stand-in upstream, median of {} in turn",
+            own.ours.len()
+        ),
+        micros(ours_warm),
+        hello_warm.map_or("-".into(), micros),
         "-".into(),
-        floor_warm.map_or(String::new(), |floor| {
-            format!(
-                "exh-task's own work: {} per invocation above the hello world's (one signed \
-                 GET over loopback included)",
-                micros(own.saturating_sub(floor))
-            )
-        }),
+        above.join("; "),
     ]);
     match r.packages {
         Some(packages) => table.row([

@@ -6,13 +6,16 @@
 //!
 //! ```text
 //! cargo run --release -p exh-task-sandbox --example function_profile -- cold 40 A B ...
+//! cargo run --release -p exh-task-sandbox --example function_profile -- cold-stand-in 40 A B ...
 //! cargo run --release -p exh-task-sandbox --example function_profile -- warm 1000 A B ...
 //! ```
 //!
 //! `cold N`: N cold starts of each program, interleaved (each process with
 //! `{}` queued before it starts and an emulator of its own, the sandbox as
 //! upstream); the median, p10 and p90 from spawn to the emulator's receipt
-//! of the answer. `warm N`: every program running at once against a Rust
+//! of the answer; `cold-stand-in N` the same against the stand-in below
+//! (no signature checked, so only the functions' own work is timed).
+//! `warm N`: every program running at once against a Rust
 //! stand-in upstream that answers at once, invoked in turn (20 unmeasured,
 //! then N measured `{}` each); per program the median latency and the
 //! process's CPU time per invocation (`/proc/PID/schedstat`). In both
@@ -46,7 +49,8 @@ async fn main() {
     let env = sandbox.exh_env();
     match mode.as_str() {
         "cold" => cold(count, programs, &env).await,
-        "warm" => warm(count, programs, &env).await,
+        "cold-stand-in" => cold(count, programs, &stand_in(&env).await).await,
+        "warm" => warm(count, programs, &stand_in(&env).await).await,
         _ => panic!("{usage}"),
     }
 }
@@ -54,8 +58,11 @@ async fn main() {
 /// `count` cold starts of each of `programs`, interleaved.
 async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)]) {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
-    for _ in 0..count {
-        for (program, times) in programs.iter().zip(&mut times) {
+    for round in 0..count {
+        // Each round starts with the next program: none always follows the same one.
+        for turn in 0..programs.len() {
+            let at = (round + turn) % programs.len();
+            let (program, times) = (&programs[at], &mut times[at]);
             let runtime = RuntimeApi::start().await;
             let pending = runtime.submit(json!({}));
             let start = Instant::now();
@@ -74,9 +81,9 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
     }
 }
 
-/// `count` warm invocations of each of `programs`, in turn, against a
-/// stand-in upstream.
-async fn warm(count: usize, programs: &[String], env: &[(&'static str, String)]) {
+/// `env` with `API_HOST` pointed at a stand-in upstream that answers
+/// `GET /users/v1/me` at once, without checking the signature.
+async fn stand_in(env: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
     let app = axum::Router::new().route(
         "/users/v1/me",
         axum::routing::get(|| async {
@@ -97,6 +104,12 @@ async fn warm(count: usize, programs: &[String], env: &[(&'static str, String)])
         .cloned()
         .collect();
     env.push(("API_HOST", url));
+    env
+}
+
+/// `count` warm invocations of each of `programs`, in turn (`env` points
+/// them at the stand-in upstream).
+async fn warm(count: usize, programs: &[String], env: &[(&'static str, String)]) {
     let mut subjects = Vec::new();
     for program in programs {
         let runtime = RuntimeApi::start().await;
@@ -106,7 +119,9 @@ async fn warm(count: usize, programs: &[String], env: &[(&'static str, String)])
         subjects.push((program, runtime, function, Vec::new(), 0u64));
     }
     for round in 0..WARM_UP + count {
-        for (_, runtime, function, times, cpu) in subjects.iter_mut() {
+        for turn in 0..subjects.len() {
+            let at = (round + turn) % subjects.len();
+            let (_, runtime, function, times, cpu) = &mut subjects[at];
             if round == WARM_UP {
                 *cpu = cpu_ns(function.id());
             }
