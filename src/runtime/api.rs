@@ -186,11 +186,21 @@ impl RuntimeApi {
     }
 
     /// Posts `error` to `/init/error`: the function cannot start, and the
-    /// first invocation's caller reads why.
+    /// first invocation's caller reads why. A failure is logged; the
+    /// process ends either way.
     pub async fn init_error(&self, error: &LambdaError) {
         let request = self.request(http::Method::POST, "/init/error");
         let (request, body) = error_post(request, error);
-        self.send(request, body, "-", "start-up error").await;
+        match self.call(request, body).await {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => tracing::error!(
+                status = response.status().as_u16(),
+                "the Runtime API refused the report of the start-up failure"
+            ),
+            Err(error) => {
+                tracing::error!(%error, "could not report the start-up failure to the Runtime API")
+            }
+        }
     }
 
     /// Sends an answer and reads the service's reply to its end (so the
