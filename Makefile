@@ -207,8 +207,9 @@ BENCH_HELLO_GET := $(BENCH_DIR)/hello-get
 BENCH_ARM64     := $(TARGET_DIR)/lambda/bootstrap/bootstrap
 bench: setup $(LAMBDA)
 	# The bootstrap as shipped, and the hello-world floors with the same
-	# profile (the plain one, and one making the same GET); `cargo bench` rebuilds target/release/bootstrap with the
-	# dev-dependencies' features unified in, so both are measured from copies.
+	# profile (the plain one, and one making the same GET); `cargo bench`
+	# rebuilds target/release/bootstrap with the dev-dependencies' features
+	# unified in, so all three are measured from copies.
 	$(CARGO) build --release --package exh-task --bin bootstrap
 	$(CARGO) build --release --package exh-task-bench-hello --bin hello
 	$(CARGO) build --release --package exh-task-bench-hello-get --bin hello-get

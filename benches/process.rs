@@ -9,6 +9,8 @@
 //!   function in turn;
 //! - warm invocations: sequential `{}` invocations of one process (after a
 //!   few unmeasured ones), per-invocation latency and throughput;
+//! - the same cold starts against a Rust stand-in upstream, with a hello
+//!   world that makes the same GET beside them: the first call's share;
 //! - exh-task's own work per warm invocation: against a Rust stand-in
 //!   upstream that answers at once, invoked in turn with the hello-world
 //!   function and a hello world that makes the same GET (`benches/hello-get`);
@@ -82,8 +84,12 @@ const PAGE_RUNS_SDK: usize = 3;
 enum Answer {
     /// exh-task's result for `{}`: `{"ok": true, "exh": {"status": 200}}`.
     ExhOk,
+    /// The hello world's `{"hello": "world"}`.
+    Greeting,
+    /// The hello world making the same GET: `{"status": 200}`.
+    Fetched,
     /// Anything that is not an error (the seed's handler returns `null`,
-    /// it prints the answer; the hello-world function greets).
+    /// it prints the answer).
     Any,
 }
 
@@ -158,7 +164,7 @@ async fn run() {
         name: "hello world".into(),
         program,
         args: Vec::new(),
-        answer: Answer::Any,
+        answer: Answer::Greeting,
         calls_upstream: false,
     });
     let seed = Subject {
@@ -185,8 +191,8 @@ async fn run() {
         python.display()
     );
     // The two Rust functions in turn; the seed on its own, as its
-    // processes (150 ms to start, ten times the memory) would weigh on
-    // whichever function came after them.
+    // processes (over 100 ms to start, four times exh-task's memory) would
+    // weigh on whichever function came after them.
     let rust_functions: Vec<&Subject> = [Some(&rust), hello.as_ref()]
         .into_iter()
         .flatten()
@@ -202,8 +208,16 @@ async fn run() {
         .expect("the seed measured");
 
     let stand_in = StandIn::start(domain_list(LIST_ROWS)).await;
-    let own_work = own_work(&bootstrap, &stand_in, &env, invocations).await;
-    let first_call = first_call(&rust, hello.as_ref(), &stand_in, &env, cold_starts).await;
+    let hello_get = hello_get().map(|program| Subject {
+        name: "hello world making the same GET".into(),
+        program,
+        args: Vec::new(),
+        answer: Answer::Fetched,
+        calls_upstream: true,
+    });
+    let (hello, hello_get) = (hello.as_ref(), hello_get.as_ref());
+    let own_work = own_work(&rust, hello, hello_get, &stand_in, &env, invocations).await;
+    let first_call = first_call(&rust, hello, hello_get, &stand_in, &env, cold_starts).await;
     let hexonet = hexonet(&bootstrap, &stand_in, &sandbox).await;
 
     let binary = std::fs::metadata(&bootstrap)
@@ -403,8 +417,8 @@ async fn cold_start(
     (function, elapsed)
 }
 
-/// Fails the harness unless the invocation succeeded (and, for exh-task,
-/// answered `{"ok": true}` with status 200).
+/// Fails the harness unless the invocation succeeded with the subject's
+/// [`Answer`].
 #[track_caller]
 fn check(subject: &Subject, invocation: Invocation, function: &Function) {
     if invocation.is_error() {
@@ -415,14 +429,17 @@ fn check(subject: &Subject, invocation: Invocation, function: &Function) {
             function.stderr()
         );
     }
-    if subject.answer == Answer::ExhOk {
-        let result = invocation.expect_response();
-        assert!(
-            result["ok"] == true && result["exh"]["status"] == 200,
-            "{}: {result}",
-            subject.name
-        );
+    if subject.answer == Answer::Any {
+        return;
     }
+    let result = invocation.expect_response();
+    let expected = match subject.answer {
+        Answer::ExhOk => result["ok"] == true && result["exh"]["status"] == 200,
+        Answer::Greeting => result["hello"] == "world",
+        Answer::Fetched => result["status"] == 200,
+        Answer::Any => true,
+    };
+    assert!(expected, "{}: {result}", subject.name);
 }
 
 /// A Rust upstream that answers at once, so that neither a Python server
@@ -507,52 +524,50 @@ struct OwnWork {
 
 /// [`OwnWork`]: [`WARM_UP`] unmeasured rounds, then `invocations` measured
 /// ones; in each round every function answers one `{}` before the next is
-/// invoked, so that the machine's drift weighs on all alike.
+/// invoked (each round starting with the next function, as the cold starts
+/// do), so that the machine's drift weighs on all alike.
 async fn own_work(
-    bootstrap: &Path,
+    rust: &Subject,
+    hello: Option<&Subject>,
+    hello_get: Option<&Subject>,
     stand_in: &StandIn,
     env: &[(&'static str, String)],
     invocations: usize,
 ) -> OwnWork {
     eprintln!("measuring exh-task and the hello worlds against the Rust stand-in, in turn…");
     let env = stand_in.env(env);
-    let programs = [Some(bootstrap.to_path_buf()), hello(), hello_get()];
+    let subjects: Vec<&Subject> = [Some(rust), hello, hello_get]
+        .into_iter()
+        .flatten()
+        .collect();
     let mut running = Vec::new();
-    for program in programs.iter().flatten() {
+    for subject in &subjects {
         let runtime = RuntimeApi::start().await;
-        let function = Function::builder(program, &runtime)
+        let function = Function::builder(&subject.program, &runtime)
             .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .spawn();
         running.push((runtime, function, Vec::with_capacity(invocations)));
     }
     for round in 0..WARM_UP + invocations {
-        // Each round starts with the next function, as the cold starts do.
-        let count = running.len();
-        for turn in 0..count {
-            let (runtime, function, times) = &mut running[(round + turn) % count];
+        for turn in 0..subjects.len() {
+            let at = (round + turn) % subjects.len();
+            let (runtime, function, times) = &mut running[at];
             let start = Instant::now();
             let invocation = invoke(runtime, function, json!({})).await;
             if round >= WARM_UP {
                 times.push(took(start, &invocation));
             }
-            let result = invocation.expect_response();
-            // exh-task's `{"ok": true, …}`, hello-get's `{"status": 200}`,
-            // the hello world's greeting.
-            assert!(
-                result["ok"] == true || result["status"] == 200 || result["hello"] == "world",
-                "{result}"
-            );
+            check(subjects[at], invocation, function);
         }
     }
     let mut measured = running.into_iter().map(|(_runtime, mut function, times)| {
         function.stop();
         times
     });
-    let [_, has_hello, has_hello_get] = programs.map(|program| program.is_some());
     OwnWork {
         ours: measured.next().expect("exh-task measured"),
-        hello: has_hello.then(|| measured.next()).flatten(),
-        hello_get: has_hello_get.then(|| measured.next()).flatten(),
+        hello: hello.and_then(|_| measured.next()),
+        hello_get: hello_get.and_then(|_| measured.next()),
     }
 }
 
@@ -571,22 +586,16 @@ struct FirstCall {
 async fn first_call(
     rust: &Subject,
     hello: Option<&Subject>,
+    hello_get: Option<&Subject>,
     stand_in: &StandIn,
     env: &[(&'static str, String)],
     count: usize,
 ) -> Option<FirstCall> {
-    let hello_get = Subject {
-        name: "hello world making the same GET".into(),
-        program: hello_get()?,
-        args: Vec::new(),
-        answer: Answer::Any,
-        calls_upstream: true,
-    };
     eprintln!(
         "measuring {count} cold starts of exh-task and both hello worlds against the stand-in, \
          in turn…"
     );
-    let subjects = [rust, hello?, &hello_get];
+    let subjects = [rust, hello?, hello_get?];
     let (cold, last) = cold_starts_in_turn(&subjects, &stand_in.env(env), count).await;
     for (_runtime, mut function) in last {
         function.stop();
@@ -843,7 +852,10 @@ fn report(table: &mut Table, r: &Report<'_>) {
     };
     time_row(
         table,
-        format!("cold start, median of {} in turn", ours.cold.len()),
+        format!(
+            "cold start, median of {} (exh-task and the hello world in turn, the seed alone)",
+            ours.cold.len()
+        ),
         &|m| median(&m.cold),
     );
     time_row(table, "cold start, p90".into(), &|m| {

@@ -18,8 +18,8 @@
 //! `warm N`: every program running at once against a Rust
 //! stand-in upstream that answers at once, invoked in turn (20 unmeasured,
 //! then N measured `{}` each); per program the median latency and the
-//! process's CPU time per invocation (`/proc/PID/schedstat`). In both
-//! modes each process then gets SIGTERM and is waited for, so a profiler
+//! process's CPU time per invocation (`/proc/PID/schedstat`). In every
+//! mode each process then gets SIGTERM and is waited for, so a profiler
 //! around it writes its profile.
 
 use exh_task_sandbox::runtime_api::{Function, RuntimeApi};
@@ -36,7 +36,7 @@ const WARM_UP: usize = 20;
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: function_profile cold|warm N PROGRAM...";
+    let usage = "usage: function_profile cold|cold-stand-in|warm N PROGRAM...";
     let (Some(mode), Some(count), programs) = (args.first(), args.get(1), args.get(2..)) else {
         panic!("{usage}");
     };
