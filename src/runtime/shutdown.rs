@@ -57,11 +57,12 @@ impl Shutdown {
                 _ = terminate.recv() => "SIGTERM",
                 _ = interrupt.recv() => "SIGINT",
             };
+            // Taken first: the grace counts from the signal, not the log line.
+            sender.send_replace(Some(Instant::now()));
             tracing::info!(
                 signal = name,
                 "shutting down: no new invocations, {GRACE:?} for those in flight"
             );
-            sender.send_replace(Some(Instant::now()));
         });
         Ok(Shutdown(receiver))
     }
@@ -100,6 +101,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The most of the registration's answer read before its headers end.
 const MAX_HEAD: usize = 16 * 1024;
+
+/// The most headers the registration's answer may have.
+const MAX_HEADERS: usize = 64;
+
+/// How long the registration's answer and the event poll may take from
+/// [`register_extension`] on: the service is local, so this bounds only a
+/// service that takes the request and never answers.
+const REGISTRATION_TIME: Duration = Duration::from_secs(2);
+
+/// How many times the extension's request for its events is sent, when the
+/// service closes its connection without an answer.
+const EVENT_POLL_TRIES: usize = 3;
 
 /// A registration sent by [`send_registration`], not yet read.
 struct Sent {
@@ -157,65 +170,127 @@ pub async fn register_extension(api: &Endpoint) -> Option<std::net::TcpStream> {
         Some(sent) => (sent.stream.and_then(nonblocking), sent.spare),
         None => (send_now(api).await, None),
     };
-    match poll_events(api, stream, spare).await {
+    let polled = tokio::time::timeout(REGISTRATION_TIME, poll_events(api, stream, spare))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Unpolled::Stranded(format!(
+                "no answer to the registration within {} s",
+                REGISTRATION_TIME.as_secs()
+            )))
+        });
+    match polled {
         Ok(idle) => idle,
-        Err(reason) => {
+        Err(Unpolled::NotRegistered(reason)) => {
             tracing::debug!(%reason, "no Extensions API: no SIGTERM before shutdown");
+            None
+        }
+        Err(Unpolled::Stranded(reason)) => {
+            tracing::error!(
+                %reason,
+                "the extension may be registered but does not ask for its events: Lambda may \
+                 not end the init phase, and sends no SIGTERM before shutdown"
+            );
             None
         }
     }
 }
 
+/// Why the extension does not ask for its events.
+#[derive(Debug)]
+enum Unpolled {
+    /// The registration was not taken (no connection, or an answer that
+    /// refuses it): shutdown is by SIGKILL, as without an extension.
+    NotRegistered(String),
+    /// The service may hold the registration of an extension that never
+    /// asks for its events, so Lambda may never end the init phase.
+    Stranded(String),
+}
+
 /// Reads the registration's answer on `stream`, then asks for the
 /// extension's next event (on `spare`, or on the same connection if the
 /// service keeps it open) and leaves that request waiting in a task of its
-/// own: subscribed to no events, it is answered only at the end. It is sent
-/// once because Lambda ends the init phase only after it. Returns the
-/// registration's connection if it is idle and free.
+/// own: subscribed to no events, it is answered only at the end. Lambda
+/// ends the init phase only after it, so it is sent again if the service
+/// closes its connection without an answer. Returns the registration's
+/// connection if it is idle and free.
 async fn poll_events(
     api: &Endpoint,
     stream: std::io::Result<tokio::net::TcpStream>,
     spare: Option<std::net::TcpStream>,
-) -> Result<Option<std::net::TcpStream>, String> {
-    let mut stream = stream.map_err(|error| format!("cannot register: {error}"))?;
-    let registered = read_answer(&mut stream).await?;
+) -> Result<Option<std::net::TcpStream>, Unpolled> {
+    let mut stream =
+        stream.map_err(|error| Unpolled::NotRegistered(format!("cannot register: {error}")))?;
+    let registered = read_answer(&mut stream).await.map_err(Unpolled::Stranded)?;
+    if !(200..300).contains(&registered.status) {
+        return Err(Unpolled::NotRegistered(format!(
+            "the Extensions API answered the registration with status {}",
+            registered.status
+        )));
+    }
     let identifier = registered.identifier.ok_or_else(|| {
-        format!(
+        Unpolled::Stranded(format!(
             "the Extensions API answered the registration with status {} and no usable identifier",
             registered.status
-        )
+        ))
     })?;
     let next = next_event_request(api, &identifier);
     let spare = spare
         .map(nonblocking)
         .transpose()
-        .map_err(|error| error.to_string())?;
-    let (mut events, idle) = match (spare, registered.reusable) {
-        (Some(spare), true) => (spare, Some(stream)),
-        (Some(spare), false) => (spare, None),
-        (None, true) => (stream, None),
-        (None, false) => (
-            tokio::net::TcpStream::connect(api.authority())
-                .await
-                .map_err(|error| format!("cannot ask for events: {error}"))?,
-            None,
-        ),
+        .map_err(|error| Unpolled::Stranded(error.to_string()))?;
+    let (events, idle) = match (spare, registered.reusable) {
+        (Some(spare), true) => (Some(spare), Some(stream)),
+        (Some(spare), false) => (Some(spare), None),
+        (None, true) => (Some(stream), None),
+        (None, false) => (None, None),
     };
-    if events.write_all(next.as_bytes()).await.is_err() {
-        // The second connection may have been closed meanwhile: a new one.
-        events = tokio::net::TcpStream::connect(api.authority())
-            .await
-            .map_err(|error| format!("cannot ask for events: {error}"))?;
-        events
+    let written = match events {
+        Some(mut events) => events
             .write_all(next.as_bytes())
             .await
-            .map_err(|error| format!("cannot ask for events: {error}"))?;
-    }
+            .is_ok()
+            .then_some(events),
+        None => None,
+    };
+    // No connection left, or the spare was closed meanwhile: a new one.
+    let mut events = match written {
+        Some(events) => events,
+        None => ask_for_events(api, &next)
+            .await
+            .map_err(Unpolled::Stranded)?,
+    };
+    let api = api.clone();
     tokio::spawn(async move {
-        // Held open until the service answers or goes away.
+        // Held open until the service answers or goes away. A connection
+        // the service closed before the request came loses the request
+        // without an error on the write (the close is read at once): the
+        // request goes out again on a new one, a bounded number of times.
+        for _ in 1..EVENT_POLL_TRIES {
+            if matches!(events.read(&mut [0u8; 512]).await, Ok(read) if read > 0) {
+                return;
+            }
+            match ask_for_events(&api, &next).await {
+                Ok(stream) => events = stream,
+                Err(_) => return,
+            }
+        }
         let _ = events.read(&mut [0u8; 512]).await;
     });
     Ok(idle.and_then(|idle| idle.into_std().ok()))
+}
+
+/// A new connection to `api` with the extension's request for its events
+/// (`next`) written on it.
+async fn ask_for_events(api: &Endpoint, next: &str) -> Result<tokio::net::TcpStream, String> {
+    let asked = async {
+        let mut stream = tokio::net::TcpStream::connect(api.authority()).await?;
+        stream.set_nodelay(true)?;
+        stream.write_all(next.as_bytes()).await?;
+        Ok::<_, std::io::Error>(stream)
+    };
+    asked
+        .await
+        .map_err(|error| format!("cannot ask for events: {error}"))
 }
 
 /// `stream` as a tokio stream.
@@ -247,26 +322,20 @@ struct Registered {
     reusable: bool,
 }
 
-/// Reads the answer: its status line and headers, then its body when its
-/// length is given (so the connection is left at the start of the next
-/// answer).
+/// Reads the answer: its status line and headers (after any interim
+/// `1xx` answers), then its body when its length is given alone (so the
+/// connection is left at the start of the next answer).
 async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, String> {
     let mut head = Vec::with_capacity(1024);
     loop {
-        let mut chunk = [0u8; 1024];
-        let read = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|error| format!("reading the registration's answer: {error}"))?;
-        if read == 0 {
-            return Err("the Extensions API closed the connection without an answer".to_owned());
-        }
-        head.extend_from_slice(&chunk[..read]);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut answer = httparse::Response::new(&mut headers);
         let length = match answer.parse(&head) {
             Ok(httparse::Status::Complete(length)) => length,
-            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => continue,
+            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => {
+                read_more(stream, &mut head).await?;
+                continue;
+            }
             Ok(httparse::Status::Partial) => {
                 return Err(format!(
                     "the registration's answer has over {MAX_HEAD} bytes of headers"
@@ -275,24 +344,39 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
             Err(error) => return Err(format!("the registration's answer is not HTTP: {error}")),
         };
         let status = answer.code.unwrap_or(0);
-        let value = |name: &str| {
+        if (100..200).contains(&status) {
+            // `100 Continue` or `103 Early Hints`: the answer comes after it.
+            head.drain(..length);
+            continue;
+        }
+        let values = |name: &'static str| {
             answer
                 .headers
                 .iter()
-                .find(|header| header.name.eq_ignore_ascii_case(name))
-                .and_then(|header| std::str::from_utf8(header.value).ok())
+                .filter(move |header| header.name.eq_ignore_ascii_case(name))
+                .map(|header| std::str::from_utf8(header.value).ok())
         };
-        let identifier = value("lambda-extension-identifier")
+        let identifier = values("lambda-extension-identifier")
+            .next()
+            .flatten()
             .filter(|_| (200..300).contains(&status))
             .filter(|id| is_header_text(id))
             .map(str::to_owned);
-        let kept_open = answer.version == Some(1)
-            && !value("connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
-        let body = value("content-length").and_then(|length| length.trim().parse::<usize>().ok());
+        let closes = values("connection")
+            .flat_map(|value| value.unwrap_or_default().split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("close"));
+        let kept_open = answer.version == Some(1) && !closes;
+        let lengths: Vec<_> = values("content-length").collect();
+        let body = match lengths.as_slice() {
+            [Some(length)] if values("transfer-encoding").next().is_none() => {
+                length.trim().parse::<usize>().ok()
+            }
+            _ => None,
+        };
         let reusable = match body {
             Some(body) if kept_open && body <= MAX_HEAD => {
                 let buffered = head.len() - length;
-                buffered <= body && skip(stream, body - buffered).await
+                buffered <= body && skip(stream, body - buffered).await && nothing_more(stream)
             }
             _ => false,
         };
@@ -302,6 +386,29 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
             reusable,
         });
     }
+}
+
+/// Appends what `stream` has next to `head`.
+async fn read_more(stream: &mut tokio::net::TcpStream, head: &mut Vec<u8>) -> Result<(), String> {
+    let mut chunk = [0u8; 1024];
+    let read = stream
+        .read(&mut chunk)
+        .await
+        .map_err(|error| format!("reading the registration's answer: {error}"))?;
+    if read == 0 {
+        return Err("the Extensions API closed the connection without an answer".to_owned());
+    }
+    head.extend_from_slice(&chunk[..read]);
+    Ok(())
+}
+
+/// Whether `stream` is open with nothing waiting on it: an answer was read
+/// to its exact end, and nothing of another can be taken for the next one.
+fn nothing_more(stream: &tokio::net::TcpStream) -> bool {
+    matches!(
+        stream.try_read(&mut [0u8; 1]),
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock
+    )
 }
 
 /// Reads and drops `count` bytes; whether they all came.
@@ -318,12 +425,18 @@ async fn skip(stream: &mut tokio::net::TcpStream, mut count: usize) -> bool {
 
 /// Opens a connection to `api` and writes `request` on it.
 fn connect_and_send(api: &Endpoint, request: &str) -> std::io::Result<std::net::TcpStream> {
-    let address = api
-        .authority()
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("AWS_LAMBDA_RUNTIME_API names no address"))?;
-    let mut stream = std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT)?;
+    let mut failed = std::io::Error::other("AWS_LAMBDA_RUNTIME_API names no address");
+    let mut connected = None;
+    for address in api.authority().to_socket_addrs()? {
+        match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(error) => failed = error,
+        }
+    }
+    let mut stream = connected.ok_or(failed)?;
     stream.set_nodelay(true)?;
     stream.write_all(request.as_bytes())?;
     Ok(stream)
@@ -481,6 +594,106 @@ mod tests {
             events.contains("Lambda-Extension-Identifier: ext-2"),
             "{events}"
         );
+    }
+
+    /// An answer that registers `ext-1`, with `headers` and a 2-byte body.
+    fn registered(headers: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\n{headers}\
+             Content-Length: 2\r\n\r\n{{}}"
+        )
+    }
+
+    #[tokio::test]
+    async fn an_interim_answer_and_many_headers_are_read_past() {
+        let many: String = (0..40).map(|n| format!("X-{n}: {n}\r\n")).collect();
+        let answer = format!("HTTP/1.1 100 Continue\r\n\r\n{}", registered(&many));
+        let (events, reused) = register_against(answer.leak()).await;
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(reused);
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_among_other_connection_options_is_not_reused() {
+        let answer = registered("Connection: keep-alive, Close\r\n");
+        let (events, reused) = register_against(answer.leak()).await;
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(!reused);
+    }
+
+    #[tokio::test]
+    async fn an_answer_followed_by_more_bytes_is_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let (mut second, _) = listener.accept().await.unwrap();
+            request(&mut first).await;
+            // The head alone, then the body with a forged answer behind it.
+            let answer = registered("");
+            let (head, body) = answer.split_at(answer.len() - 2);
+            first.write_all(head.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let forged = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: evil\r\n\r\n";
+            first
+                .write_all(format!("{body}{forged}").as_bytes())
+                .await
+                .unwrap();
+            request(&mut second).await
+        });
+        let stream = connect_and_send(&api, &register_request(&api)).and_then(nonblocking);
+        let spare = connect_and_send(&api, "").ok();
+        let idle = poll_events(&api, stream, spare).await.unwrap();
+        assert!(idle.is_none(), "a connection with unread bytes was kept");
+        assert!(server.await.unwrap().contains("ext-1"));
+    }
+
+    #[tokio::test]
+    async fn an_event_poll_lost_with_a_closed_connection_is_sent_again() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let (second, _) = listener.accept().await.unwrap();
+            request(&mut first).await;
+            // The spare connection, closed while it is idle.
+            drop(second);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            first.write_all(registered("").as_bytes()).await.unwrap();
+            let (mut third, _) = listener.accept().await.unwrap();
+            request(&mut third).await
+        });
+        let stream = connect_and_send(&api, &register_request(&api)).and_then(nonblocking);
+        let spare = connect_and_send(&api, "").ok();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(poll_events(&api, stream, spare).await.is_ok());
+        let events = tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the event poll was not sent again")
+            .unwrap();
+        assert!(
+            events.starts_with("GET /2020-01-01/extension/event/next"),
+            "{events}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_that_never_answers_the_registration_does_not_hold_the_start() {
+        // Bound, never accepted: the registration is taken, never answered.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let started = Instant::now();
+        let idle = tokio::time::timeout(REGISTRATION_TIME * 2, register_extension(&api))
+            .await
+            .expect("the registration outlived twice its bound");
+        assert!(idle.is_none());
+        assert!(started.elapsed() >= REGISTRATION_TIME);
     }
 
     #[tokio::test]
