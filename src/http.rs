@@ -241,14 +241,20 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
 /// A transport error and its causes, without the URL (the causes say what
 /// failed, and a URL may carry what must not be logged).
 pub(crate) fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
+    let kind = if error.is_timeout() {
+        "timed out"
     } else if error.is_connect() {
-        "could not connect".to_owned()
+        "could not connect"
     } else {
-        "request failed".to_owned()
+        "request failed"
     };
-    let mut source = std::error::Error::source(error);
+    with_causes(kind.to_owned(), error)
+}
+
+/// `text`, then each cause of `error` (its sources, not the error itself),
+/// each after `: `.
+pub(crate) fn with_causes(mut text: String, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

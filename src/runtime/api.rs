@@ -335,14 +335,7 @@ impl tower_service::Service<http::Uri> for Connector {
 
 /// An error and its causes, as one line.
 fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::http::with_causes(error.to_string(), error)
 }
 
 /// A header's value, if it is visible ASCII and not empty.
