@@ -282,13 +282,7 @@ async fn poll_events(
 /// A new connection to `api` with the extension's request for its events
 /// (`next`) written on it.
 async fn ask_for_events(api: &Endpoint, next: &str) -> Result<tokio::net::TcpStream, String> {
-    let asked = async {
-        let mut stream = tokio::net::TcpStream::connect(api.authority()).await?;
-        stream.set_nodelay(true)?;
-        stream.write_all(next.as_bytes()).await?;
-        Ok::<_, std::io::Error>(stream)
-    };
-    asked
+    connect_and_write(api, next)
         .await
         .map_err(|error| format!("cannot ask for events: {error}"))
 }
@@ -302,12 +296,21 @@ fn nonblocking(stream: std::net::TcpStream) -> std::io::Result<tokio::net::TcpSt
 /// The registration sent now, without blocking the runtime's thread: for a
 /// process whose `main` did not call [`send_registration`].
 async fn send_now(api: &Endpoint) -> std::io::Result<tokio::net::TcpStream> {
+    connect_and_write(api, &register_request(api)).await
+}
+
+/// [`connect_and_send`] on the runtime: a new connection to `api` with
+/// `request` written on it.
+async fn connect_and_write(
+    api: &Endpoint,
+    request: &str,
+) -> std::io::Result<tokio::net::TcpStream> {
     let connecting = tokio::net::TcpStream::connect(api.authority());
     let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     stream.set_nodelay(true)?;
-    stream.write_all(register_request(api).as_bytes()).await?;
+    stream.write_all(request.as_bytes()).await?;
     Ok(stream)
 }
 
