@@ -397,14 +397,7 @@ async fn cold_start(
 ) -> (Function, Duration) {
     let pending = runtime.submit(json!({}));
     let start = Instant::now();
-    let function = subject
-        .args
-        .iter()
-        .fold(Function::builder(&subject.program, runtime), |f, arg| {
-            f.arg(arg.as_str())
-        })
-        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
-        .spawn();
+    let function = spawn(subject, runtime, env);
     let invocation = pending.wait(BOUND).await.unwrap_or_else(|error| {
         panic!(
             "{}: no first answer: {error}\n{}",
@@ -415,6 +408,18 @@ async fn cold_start(
     let elapsed = took(start, &invocation);
     check(subject, invocation, &function);
     (function, elapsed)
+}
+
+/// The subject's process, with its arguments and `env`, under `runtime`.
+fn spawn(subject: &Subject, runtime: &RuntimeApi, env: &[(&'static str, String)]) -> Function {
+    subject
+        .args
+        .iter()
+        .fold(Function::builder(&subject.program, runtime), |f, arg| {
+            f.arg(arg.as_str())
+        })
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .spawn()
 }
 
 /// Fails the harness unless the invocation succeeded with the subject's
@@ -543,9 +548,7 @@ async fn own_work(
     let mut running = Vec::new();
     for subject in &subjects {
         let runtime = RuntimeApi::start().await;
-        let function = Function::builder(&subject.program, &runtime)
-            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
-            .spawn();
+        let function = spawn(subject, &runtime, &env);
         running.push((runtime, function, Vec::with_capacity(invocations)));
     }
     for round in 0..WARM_UP + invocations {
@@ -750,19 +753,21 @@ fn bootstrap() -> PathBuf {
 /// The hello-world function: `EXH_TASK_BENCH_HELLO` (`make bench` builds
 /// it), else a release build of it in the workspace's target, if any.
 fn hello() -> Option<PathBuf> {
-    std::env::var_os("EXH_TASK_BENCH_HELLO")
-        .map(PathBuf::from)
-        .or_else(|| Some(bootstrap().parent()?.join("hello")))
-        .filter(|path| path.exists())
+    floor("EXH_TASK_BENCH_HELLO", "hello")
 }
 
-/// The hello world that makes one GET per invocation:
-/// `EXH_TASK_BENCH_HELLO_GET` (`make bench` builds it), else a release
-/// build of it in the workspace's target, if any.
+/// The hello world that makes one GET per invocation, found as [`hello`]
+/// is (`EXH_TASK_BENCH_HELLO_GET`).
 fn hello_get() -> Option<PathBuf> {
-    std::env::var_os("EXH_TASK_BENCH_HELLO_GET")
+    floor("EXH_TASK_BENCH_HELLO_GET", "hello-get")
+}
+
+/// The binary the variable `name` gives, else `binary` beside the
+/// `bootstrap` measured, if it exists.
+fn floor(name: &str, binary: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
         .map(PathBuf::from)
-        .or_else(|| Some(bootstrap().parent()?.join("hello-get")))
+        .or_else(|| Some(bootstrap().parent()?.join(binary)))
         .filter(|path| path.exists())
 }
 
