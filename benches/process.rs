@@ -6,7 +6,8 @@
 //!
 //! - cold start: from spawning the process to its answer to the first `{}`
 //!   invocation (queued before the spawn), over fresh processes of each
-//!   function in turn;
+//!   function in turn; and its init phase alone, from the spawn to the
+//!   first invocation handed out (Lambda's Init Duration);
 //! - warm invocations: sequential `{}` invocations of one process (after a
 //!   few unmeasured ones), per-invocation latency and throughput;
 //! - the same cold starts against a Rust stand-in upstream, with a hello
@@ -106,6 +107,7 @@ struct Subject {
 /// What was measured of one subject.
 struct Measured {
     cold: Vec<Duration>,
+    init: Vec<Duration>,
     warm: Vec<Duration>,
     warm_total: Duration,
     /// `VmHWM` and `VmRSS` after the warm invocations, KiB.
@@ -278,7 +280,9 @@ async fn measure(
     let (cold, last) = cold_starts_in_turn(subjects, env, cold_starts).await;
 
     let mut measured = Vec::with_capacity(subjects.len());
-    for ((subject, cold), (runtime, mut function)) in subjects.iter().zip(cold).zip(last) {
+    for ((subject, ColdStarts { init, answered }), (runtime, mut function)) in
+        subjects.iter().zip(cold).zip(last)
+    {
         eprintln!("measuring {} warm…", subject.name);
         let (warm, warm_total) = warm(&runtime, &function, json!({}), invocations, |invocation| {
             check(subject, invocation, &function)
@@ -291,7 +295,8 @@ async fn measure(
         function.stop();
         runtime.assert_no_rejections();
         measured.push(Measured {
-            cold,
+            cold: answered,
+            init,
             warm,
             warm_total,
             peak_rss_kib,
@@ -316,6 +321,15 @@ async fn measure(
     measured
 }
 
+/// A subject's cold starts: from each spawn to the first invocation handed
+/// out (the init phase: Lambda's Init Duration runs to the first `/next`
+/// answered) and to the emulator's receipt of its answer.
+#[derive(Clone, Default)]
+struct ColdStarts {
+    init: Vec<Duration>,
+    answered: Vec<Duration>,
+}
+
 /// `count` cold starts of each of `subjects` with `env`, one of each in
 /// turn, each round starting with the next subject, so that the machine's
 /// drift weighs on all alike and none always follows the same one (whose
@@ -325,8 +339,8 @@ async fn cold_starts_in_turn(
     subjects: &[&Subject],
     env: &[(&'static str, String)],
     count: usize,
-) -> (Vec<Vec<Duration>>, Vec<(RuntimeApi, Function)>) {
-    let mut cold = vec![Vec::with_capacity(count); subjects.len()];
+) -> (Vec<ColdStarts>, Vec<(RuntimeApi, Function)>) {
+    let mut cold = vec![ColdStarts::default(); subjects.len()];
     let mut last: Vec<_> = subjects.iter().map(|_| None).collect();
     for round in 0..count {
         for turn in 0..subjects.len() {
@@ -334,8 +348,9 @@ async fn cold_starts_in_turn(
             // Each process gets its own emulator: a killed process's pending
             // `/next` must not take the next process's first invocation.
             let runtime = RuntimeApi::start().await;
-            let (mut function, elapsed) = cold_start(subjects[at], &runtime, env).await;
-            cold[at].push(elapsed);
+            let (mut function, init, answered) = cold_start(subjects[at], &runtime, env).await;
+            cold[at].init.push(init);
+            cold[at].answered.push(answered);
             if round + 1 == count {
                 last[at] = Some((runtime, function));
             } else {
@@ -388,13 +403,14 @@ async fn invoke(runtime: &RuntimeApi, function: &Function, event: Value) -> Invo
         .unwrap_or_else(|error| panic!("no answer: {error}\n{}", function.stderr()))
 }
 
-/// Spawns the subject with `{}` already queued; returns it and the time to
+/// Spawns the subject with `{}` already queued; returns it, the time to
+/// the end of its init phase (the invocation handed out) and the time to
 /// its first answer.
 async fn cold_start(
     subject: &Subject,
     runtime: &RuntimeApi,
     env: &[(&'static str, String)],
-) -> (Function, Duration) {
+) -> (Function, Duration, Duration) {
     let pending = runtime.submit(json!({}));
     let start = Instant::now();
     let function = spawn(subject, runtime, env);
@@ -405,9 +421,10 @@ async fn cold_start(
             function.stderr()
         )
     });
-    let elapsed = took(start, &invocation);
+    let init = invocation.delivered_at.saturating_duration_since(start);
+    let answered = took(start, &invocation);
     check(subject, invocation, &function);
-    (function, elapsed)
+    (function, init, answered)
 }
 
 /// The subject's process, with its arguments and `env`, under `runtime`.
@@ -577,9 +594,9 @@ async fn own_work(
 /// Cold starts against the stand-in, in turn: exh-task, the hello world
 /// and the hello world making the same GET.
 struct FirstCall {
-    ours: Vec<Duration>,
-    hello: Vec<Duration>,
-    hello_get: Vec<Duration>,
+    ours: ColdStarts,
+    hello: ColdStarts,
+    hello_get: ColdStarts,
 }
 
 /// [`FirstCall`]: `count` cold starts of each against the stand-in, which
@@ -603,7 +620,7 @@ async fn first_call(
     for (_runtime, mut function) in last {
         function.stop();
     }
-    let [ours, hello, hello_get]: [Vec<Duration>; 3] = cold.try_into().ok()?;
+    let [ours, hello, hello_get]: [ColdStarts; 3] = cold.try_into().ok()?;
     Some(FirstCall {
         ours,
         hello,
@@ -866,30 +883,46 @@ fn report(table: &mut Table, r: &Report<'_>) {
     time_row(table, "cold start, p90".into(), &|m| {
         percentile(&m.cold, 90)
     });
+    time_row(
+        table,
+        "of which the init phase (to the first invocation handed out: Lambda's Init \
+         Duration), median"
+            .into(),
+        &|m| median(&m.init),
+    );
     if let Some(first) = r.first_call {
-        let (ours, hello, hello_get) = (
-            median(&first.ours),
-            median(&first.hello),
-            median(&first.hello_get),
-        );
         let times = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-        table.row([
+        let mut stand_in_row = |what: String, of: &dyn Fn(&ColdStarts) -> Duration, share| {
+            let (ours, hello, hello_get) =
+                (of(&first.ours), of(&first.hello), of(&first.hello_get));
+            table.row([
+                what,
+                millis(ours),
+                millis(hello),
+                "-".into(),
+                format!(
+                    "{:.2}× the hello world's; {:.2}× a hello world making the same GET ({}), \
+                     which is itself {:.2}× the hello world's{share}",
+                    times(ours, hello),
+                    times(ours, hello_get),
+                    millis(hello_get),
+                    times(hello_get, hello)
+                ),
+            ]);
+        };
+        stand_in_row(
             format!(
                 "cold start against the Rust stand-in, median of {} in turn",
-                first.ours.len()
+                first.ours.answered.len()
             ),
-            millis(ours),
-            millis(hello),
-            "-".into(),
-            format!(
-                "{:.2}× the hello world's; {:.2}× a hello world making the same GET ({}), \
-                 which is itself {:.2}× the hello world's: the first call's share",
-                times(ours, hello),
-                times(ours, hello_get),
-                millis(hello_get),
-                times(hello_get, hello)
-            ),
-        ]);
+            &|cold| median(&cold.answered),
+            ": the first call's share",
+        );
+        stand_in_row(
+            "of which the init phase, median".into(),
+            &|cold| median(&cold.init),
+            "",
+        );
     }
     time_row(table, "warm invocation, median".into(), &|m| {
         median(&m.warm)

@@ -13,7 +13,8 @@
 //! `cold N`: N cold starts of each program, interleaved (each process with
 //! `{}` queued before it starts and an emulator of its own, the sandbox as
 //! upstream); the median, p10 and p90 from spawn to the emulator's receipt
-//! of the answer; `cold-stand-in N` the same against the stand-in below
+//! of the answer, and from spawn to the invocation handed out (the init
+//! phase); `cold-stand-in N` the same against the stand-in below
 //! (no signature checked, so only the functions' own work is timed).
 //! `warm N`: every program running at once against a Rust
 //! stand-in upstream that answers at once, invoked in turn (20 unmeasured,
@@ -58,11 +59,12 @@ async fn main() {
 /// `count` cold starts of each of `programs`, interleaved.
 async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)]) {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
+    let mut inits: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
     for round in 0..count {
         // Each round starts with the next program: none always follows the same one.
         for turn in 0..programs.len() {
             let at = (round + turn) % programs.len();
-            let (program, times) = (&programs[at], &mut times[at]);
+            let (program, times, inits) = (&programs[at], &mut times[at], &mut inits[at]);
             let runtime = RuntimeApi::start().await;
             let pending = runtime.submit(json!({}));
             let start = Instant::now();
@@ -71,13 +73,15 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
                 .spawn();
             let invocation = pending.wait(BOUND).await.expect("a first answer");
             times.push(invocation.answered_at.saturating_duration_since(start));
+            inits.push(invocation.delivered_at.saturating_duration_since(start));
             assert!(!invocation.is_error(), "{}", function.stderr());
             function.terminate();
             let _ = function.wait_exit(BOUND).await;
         }
     }
-    for (program, times) in programs.iter().zip(&mut times) {
+    for ((program, times), inits) in programs.iter().zip(&mut times).zip(&mut inits) {
         println!("{program}: cold start {}", spread(times));
+        println!("{program}: init phase {}", spread(inits));
     }
 }
 

@@ -313,6 +313,25 @@ async fn next_long_polls_until_an_invocation_is_queued() {
 }
 
 #[tokio::test]
+async fn an_invocation_tells_when_it_was_handed_out_and_when_it_was_answered() {
+    let runtime = RuntimeApi::start().await;
+    let client = Client::new();
+    let queued_at = std::time::Instant::now();
+    let pending = runtime.submit(json!({"n": 1}));
+    // Lower bounds only: the machine may be slow, never fast.
+    let pause = Duration::from_millis(30);
+    tokio::time::sleep(pause).await;
+    let next = next(&client, &runtime).await;
+    tokio::time::sleep(pause).await;
+    let status = answer(&client, &runtime, &next.request_id, None, false, "{}").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let invocation = pending.wait(BOUND).await.unwrap();
+    assert!(invocation.delivered_at - queued_at >= pause);
+    assert!(invocation.answered_at - invocation.delivered_at >= pause);
+}
+
+#[tokio::test]
 async fn no_invocation_is_handed_out_until_each_registered_extension_asks_for_its_events() {
     let runtime = RuntimeApi::start().await;
     let client = Client::new();

@@ -160,6 +160,10 @@ pub struct Invocation {
     /// Whether the function echoed `Lambda-Runtime-Invocation-Id`
     /// (a mismatching echo is refused with 410 and never gets here).
     pub echoed_invocation_id: bool,
+    /// When the emulator handed the invocation out in a `/next` answer: for
+    /// a process's first invocation, the end of its init phase (Lambda's
+    /// Init Duration runs from the start of the process to here).
+    pub delivered_at: std::time::Instant,
     /// When the emulator had read the whole `/response` or `/error` body:
     /// the end of the function's work, before the emulator decodes it (a
     /// benchmark's clock stops here, so a large result's decoding is not

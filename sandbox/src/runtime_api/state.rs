@@ -89,6 +89,7 @@ pub(super) struct Queued {
 struct Delivered {
     invocation_id: String,
     deadline_ms: u64,
+    delivered_at: std::time::Instant,
     answer: oneshot::Sender<Answer>,
 }
 
@@ -116,6 +117,7 @@ pub(super) struct Answer {
     pub(super) deadline_ms: u64,
     pub(super) past_deadline: bool,
     pub(super) echoed_invocation_id: bool,
+    pub(super) delivered_at: std::time::Instant,
     pub(super) answered_at: std::time::Instant,
 }
 
@@ -159,6 +161,7 @@ impl Answer {
             deadline_ms: self.deadline_ms,
             past_deadline: self.past_deadline,
             echoed_invocation_id: self.echoed_invocation_id,
+            delivered_at: self.delivered_at,
             answered_at: self.answered_at,
         })
     }
@@ -226,6 +229,7 @@ impl Shared {
             Delivered {
                 invocation_id: queued.invocation_id,
                 deadline_ms,
+                delivered_at: std::time::Instant::now(),
                 answer: queued.answer,
             },
         );
@@ -324,6 +328,7 @@ impl Shared {
             deadline_ms: delivered.deadline_ms,
             past_deadline: epoch_ms(SystemTime::now()) > delivered.deadline_ms,
             echoed_invocation_id,
+            delivered_at: delivered.delivered_at,
             answered_at: std::time::Instant::now(),
         };
         // The test may have stopped waiting just now; then nobody listens.
