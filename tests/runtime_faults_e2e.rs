@@ -1,7 +1,8 @@
 //! End-to-end tests of `bootstrap` under a hostile Lambda runtime: events
 //! that are not one JSON value, `/next` answers that break the protocol, a
 //! Runtime API that fails or hangs up, SIGTERM in the middle of an
-//! invocation, and `RUST_LOG=trace` with secrets in the event.
+//! invocation (and a second one while its answer is never taken), and
+//! `RUST_LOG=trace` with secrets in the event.
 //!
 //! Each runs the real binary against the Runtime API emulator (or a TCP
 //! listener that hangs up) on loopback. Every wait is bounded; nothing here
@@ -16,7 +17,7 @@ use std::time::Duration;
 use exh_task_sandbox::runtime_api::{header, Invoke, InvokeError, RuntimeApi};
 use serde_json::json;
 use support::bootstrap::{in_both_modes, with_secrets, Mode, Secrets};
-use support::upstream::{Behaviour, Upstream};
+use support::upstream::{read_request, Behaviour, Upstream};
 
 /// Bound for every wait; none should come near it.
 const BOUND: Duration = Duration::from_secs(10);
@@ -34,6 +35,7 @@ in_both_modes!(
     a_next_answer_without_its_headers_is_reported_or_skipped_and_the_function_lives,
     a_failing_next_is_polled_again_and_the_next_invocation_is_answered,
     sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_cleanly,
+    a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_takes,
 );
 
 async fn events_that_are_not_one_json_value_are_invalid_events_and_the_function_lives(mode: Mode) {
@@ -206,6 +208,107 @@ async fn sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_clean
     }
     function.assert_no_secret_in_output();
     runtime.assert_no_rejections();
+}
+
+async fn a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_takes(mode: Mode) {
+    let runtime_api = NeverTakesAnAnswer::start().await;
+    // The emulator only lends the builder its Lambda variables.
+    let runtime = RuntimeApi::start().await;
+    let mut function = mode
+        .function(&runtime)
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api.address.to_string())
+        .spawn();
+    let posted = tokio::time::timeout(BOUND, async {
+        while runtime_api.answers.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        posted.is_ok(),
+        "no answer was posted\n{}",
+        function.stderr()
+    );
+
+    function.terminate();
+    // Well past the grace: the answer is still being posted, so the
+    // function cannot end by itself.
+    let first = function.wait_exit(Duration::from_secs(1)).await;
+    assert!(first.is_none(), "the function ended with {first:?}");
+    function.terminate();
+    let status = function
+        .wait_exit(BOUND)
+        .await
+        .expect("the function kept running after a second SIGTERM");
+    assert_eq!(status.code(), Some(143), "{status}");
+    assert!(
+        function.output_contains("a second signal"),
+        "the forced exit was not logged"
+    );
+}
+
+/// A Runtime API that refuses the extension, hands out one invocation and
+/// never answers its `/response` or `/error` post (nor a later `/next`).
+struct NeverTakesAnAnswer {
+    address: std::net::SocketAddr,
+    /// Answers posted so far.
+    answers: Arc<AtomicUsize>,
+}
+
+impl NeverTakesAnAnswer {
+    async fn start() -> NeverTakesAnAnswer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let address = listener.local_addr().expect("local address");
+        let answers = Arc::new(AtomicUsize::new(0));
+        let handed_out = Arc::new(AtomicUsize::new(0));
+        let counted = answers.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(Self::serve(stream, handed_out.clone(), counted.clone()));
+            }
+        });
+        NeverTakesAnAnswer { address, answers }
+    }
+
+    async fn serve(
+        mut stream: tokio::net::TcpStream,
+        handed_out: Arc<AtomicUsize>,
+        answers: Arc<AtomicUsize>,
+    ) {
+        use tokio::io::AsyncWriteExt;
+        let mut buffer = Vec::new();
+        while let Some(request) = read_request(&mut stream, &mut buffer).await {
+            let path = request.target;
+            let answer = if path.ends_with("/extension/register") {
+                "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned()
+            } else if path.ends_with("/invocation/next")
+                && handed_out.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                let deadline = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("after 1970")
+                    .as_millis()
+                    + 60_000;
+                format!(
+                    "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: never-taken\r\n\
+                     Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:eu-west-1:123456789012:function:f\r\n\
+                     Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+                )
+            } else {
+                if !path.ends_with("/invocation/next") {
+                    answers.fetch_add(1, Ordering::SeqCst);
+                }
+                // Taken, never answered.
+                return std::future::pending().await;
+            };
+            if stream.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! SIGTERM and SIGINT: stop taking invocations, give those in flight a
-//! short grace, answer the rest, flush the logs and exit 0.
+//! short grace, answer the rest, flush the logs and exit 0. A second
+//! signal ends the process at once.
 //!
 //! Lambda sends SIGTERM to a runtime only when an extension is registered,
 //! and then leaves it about 500 ms before SIGKILL. `lambda_runtime`'s
@@ -47,22 +48,33 @@ pub const IN_TRANSIT: Duration = Duration::from_millis(100);
 pub struct Shutdown(watch::Receiver<Option<Instant>>);
 
 impl Shutdown {
-    /// Listens for SIGTERM and SIGINT from now on.
+    /// Listens for SIGTERM and SIGINT from now on. The first starts the
+    /// shutdown; a second ends the process at once, with status 128 + the
+    /// signal's number (143 or 130), without waiting for the answers still
+    /// being posted: a Runtime API that never takes one cannot hold the
+    /// process (locally, a second Ctrl-C ends it, as it does `cargo`).
     pub fn on_signals() -> std::io::Result<Shutdown> {
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut signals = Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        };
         let (sender, receiver) = watch::channel(None);
         tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = terminate.recv() => "SIGTERM",
-                _ = interrupt.recv() => "SIGINT",
-            };
+            let (name, _) = signals.next().await;
             // Taken first: the grace counts from the signal, not the log line.
             sender.send_replace(Some(Instant::now()));
             tracing::info!(
                 signal = name,
                 "shutting down: no new invocations, {GRACE:?} for those in flight"
             );
+            let (name, status) = signals.next().await;
+            tracing::warn!(
+                signal = name,
+                status,
+                "a second signal: exiting now, without waiting for the answers still being posted"
+            );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            std::process::exit(status);
         });
         Ok(Shutdown(receiver))
     }
@@ -92,6 +104,23 @@ impl Shutdown {
     pub async fn grace_over(&self) {
         let signalled = self.started().await;
         tokio::time::sleep_until(signalled + GRACE).await;
+    }
+}
+
+/// The two signals that end the function.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// The next of them to come: its name and the exit status it gives
+    /// when it ends the process (128 + its number).
+    async fn next(&mut self) -> (&'static str, i32) {
+        tokio::select! {
+            _ = self.terminate.recv() => ("SIGTERM", 143),
+            _ = self.interrupt.recv() => ("SIGINT", 130),
+        }
     }
 }
 
