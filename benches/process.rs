@@ -849,6 +849,9 @@ struct Report<'a> {
     packages: Option<u64>,
 }
 
+/// Which of a subject's samples a row is about.
+type Samples<T> = dyn Fn(&T) -> &[Duration];
+
 fn report(table: &mut Table, r: &Report<'_>) {
     let (ours, theirs, baseline) = (r.ours, r.theirs, r.baseline);
     table.heading(
@@ -856,13 +859,21 @@ fn report(table: &mut Table, r: &Report<'_>) {
         ["", "exh-task", "hello world", baseline, "ratio"],
     );
     let floor_cell = |f: &dyn Fn(&Measured) -> String| r.floor.map_or("-".into(), f);
-    let time_row = |table: &mut Table, what: String, of: &dyn Fn(&Measured) -> Duration| {
+    // `rounds`: the samples of a row whose exh-task and hello-world ones
+    // were taken in turn, for the ratio per round beside that of the medians.
+    let time_row = |table: &mut Table,
+                    what: String,
+                    of: &dyn Fn(&Measured) -> Duration,
+                    rounds: Option<&Samples<Measured>>| {
         let mut ratio = faster(of(ours), of(theirs), baseline);
         if let Some(floor) = r.floor {
             ratio.push_str(&format!(
                 "; {:.2}× the hello world's",
                 of(ours).as_secs_f64() / of(floor).as_secs_f64()
             ));
+            if let Some(rounds) = rounds {
+                ratio.push_str(&per_round_note(rounds(ours), rounds(floor)));
+            }
         }
         table.row([
             what,
@@ -879,20 +890,26 @@ fn report(table: &mut Table, r: &Report<'_>) {
             ours.cold.len()
         ),
         &|m| median(&m.cold),
+        Some(&|m| &m.cold),
     );
-    time_row(table, "cold start, p90".into(), &|m| {
-        percentile(&m.cold, 90)
-    });
+    time_row(
+        table,
+        "cold start, p90".into(),
+        &|m| percentile(&m.cold, 90),
+        None,
+    );
     time_row(
         table,
         "of which the init phase (to the first invocation handed out: Lambda's Init \
          Duration), median"
             .into(),
         &|m| median(&m.init),
+        Some(&|m| &m.init),
     );
     if let Some(first) = r.first_call {
         let times = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-        let mut stand_in_row = |what: String, of: &dyn Fn(&ColdStarts) -> Duration, share| {
+        let mut stand_in_row = |what: String, rounds: &Samples<ColdStarts>, share| {
+            let of = |cold: &ColdStarts| median(rounds(cold));
             let (ours, hello, hello_get) =
                 (of(&first.ours), of(&first.hello), of(&first.hello_get));
             table.row([
@@ -901,9 +918,10 @@ fn report(table: &mut Table, r: &Report<'_>) {
                 millis(hello),
                 "-".into(),
                 format!(
-                    "{:.2}× the hello world's; {:.2}× a hello world making the same GET ({}), \
+                    "{:.2}× the hello world's{}; {:.2}× a hello world making the same GET ({}), \
                      which is itself {:.2}× the hello world's{share}",
                     times(ours, hello),
+                    per_round_note(rounds(&first.ours), rounds(&first.hello)),
                     times(ours, hello_get),
                     millis(hello_get),
                     times(hello_get, hello)
@@ -915,21 +933,27 @@ fn report(table: &mut Table, r: &Report<'_>) {
                 "cold start against the Rust stand-in, median of {} in turn",
                 first.ours.answered.len()
             ),
-            &|cold| median(&cold.answered),
+            &|cold| &cold.answered,
             ": the first call's share",
         );
         stand_in_row(
             "of which the init phase, median".into(),
-            &|cold| median(&cold.init),
+            &|cold| &cold.init,
             "",
         );
     }
-    time_row(table, "warm invocation, median".into(), &|m| {
-        median(&m.warm)
-    });
-    time_row(table, "warm invocation, p99".into(), &|m| {
-        percentile(&m.warm, 99)
-    });
+    time_row(
+        table,
+        "warm invocation, median".into(),
+        &|m| median(&m.warm),
+        None,
+    );
+    time_row(
+        table,
+        "warm invocation, p99".into(),
+        &|m| percentile(&m.warm, 99),
+        None,
+    );
     let rate = |m: &Measured| m.warm.len() as f64 / m.warm_total.as_secs_f64();
     table.row([
         format!("throughput, {} sequential", ours.warm.len()),
@@ -1139,6 +1163,24 @@ fn write_report(machine: &str, tables: &str, series: &[chart::Series<'_>]) {
     let path = dir.join("report.md");
     std::fs::write(&path, report).expect("the report is written");
     println!("\nreport: {}", path.display());
+}
+
+/// ` (per round: 1.52×)`: the median over the rounds of exh-task's time
+/// over the hello world's in the same round. Taken one right after the
+/// other, each pair shares the machine's state of the moment, so this
+/// moves less from run to run than the ratio of the medians. Empty unless
+/// both have one sample per round.
+fn per_round_note(ours: &[Duration], floor: &[Duration]) -> String {
+    if ours.is_empty() || ours.len() != floor.len() {
+        return String::new();
+    }
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(floor)
+        .map(|(ours, floor)| ours.as_secs_f64() / floor.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    format!(" (per round: {:.2}×)", ratios[ratios.len() / 2])
 }
 
 fn median(times: &[Duration]) -> Duration {
