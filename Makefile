@@ -32,7 +32,7 @@ SAMPLES := events/users-me.json events/users-list-rql.json events/users-all-page
            events/hexonet-status-account.json events/hexonet-query-domain-list.json
 
 .PHONY: setup run test lint watch watch-check invoke build package exh-bundle sam-template deploy \
-        sam-check deploy-check bench sandbox clean-venv
+        sam-check deploy-check bench sandbox clean-venv arm64-target
 
 ## setup: the reference packages the conformance tests compare against (Python ones, and
 ##        Node from PyPI for the Extra Horizon JavaScript SDK)
@@ -97,18 +97,21 @@ invoke: $(LAMBDA)
 watch-check: $(LAMBDA)
 	MAKE="$(MAKE)" WATCH_CHECK_DIR=$(TARGET_DIR)/watch-check deploy/watch-check.sh
 
+## arm64-target: the Rust standard library for aarch64 Linux, which every arm64 build needs
+##               (rustup skips it when it is installed)
+arm64-target:
+	rustup target add aarch64-unknown-linux-gnu
+
 ## build: the release bootstrap for AWS Lambda (arm64); its package has no sandbox to leave out
 LAMBDA_BUILD = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LAMBDA) lambda build --release \
                --package $(PACKAGE) --bin $(BIN)
-build: $(LAMBDA)
-	rustup target add aarch64-unknown-linux-gnu
+build: $(LAMBDA) arm64-target
 	$(LAMBDA_BUILD) --arm64
 
 ## package: the arm64 zip for AWS Lambda (target/lambda/bootstrap/bootstrap.zip), for
 ##          `aws lambda update-function-code --zip-file` or the console; the exh CLI
 ##          does not take a zip (it zips a folder itself: see exh-bundle)
-package: $(LAMBDA)
-	rustup target add aarch64-unknown-linux-gnu
+package: $(LAMBDA) arm64-target
 	$(LAMBDA_BUILD) --arm64 --output-format zip
 	@ls -l target/lambda/$(BIN)/bootstrap.zip
 
@@ -159,16 +162,14 @@ endif
 ##         (asks for the stack's parameters the first time, then keeps them in
 ##         samconfig.toml under SAM_CONFIG_ENV); `cargo lambda deploy` works too
 ##         (settings in Cargo.toml's [package.metadata.lambda.deploy]): see README.md
-deploy: $(SAM) $(LAMBDA) sam-template
-	rustup target add aarch64-unknown-linux-gnu
+deploy: $(SAM) $(LAMBDA) sam-template arm64-target
 	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
 	$(SAM_RUN) deploy --guided --template-file $(SAM_BUILD_DIR)/template.yaml \
 	  --config-file $(CURDIR)/samconfig.toml --config-env $(SAM_CONFIG_ENV)
 
 ## sam-check: `sam validate --lint` and `sam build` of BIN's template (into SAM_BUILD_DIR),
 ##            and the bootstrap it built inspected (part of deploy-check)
-sam-check: $(SAM) $(LAMBDA) sam-template
-	rustup target add aarch64-unknown-linux-gnu
+sam-check: $(SAM) $(LAMBDA) sam-template arm64-target
 	$(SAM_RUN) validate --lint --template-file $(SAM_TEMPLATE)
 	$(SAM_RUN) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR)
 	EXH_TASK_SAM_BOOTSTRAP=$(abspath $(SAM_BUILD_DIR))/ExhTaskFunction/bootstrap \
@@ -205,7 +206,7 @@ BENCH_BOOTSTRAP := $(BENCH_DIR)/bootstrap
 BENCH_HELLO     := $(BENCH_DIR)/hello
 BENCH_HELLO_GET := $(BENCH_DIR)/hello-get
 BENCH_ARM64     := $(TARGET_DIR)/lambda/bootstrap/bootstrap
-bench: setup $(LAMBDA)
+bench: setup $(LAMBDA) arm64-target
 	# The bootstrap as shipped, and the hello-world floors with the same
 	# profile (the plain one, and one making the same GET); `cargo bench`
 	# rebuilds target/release/bootstrap with the dev-dependencies' features
@@ -218,7 +219,6 @@ bench: setup $(LAMBDA)
 	cp $(TARGET_DIR)/release/hello $(BENCH_HELLO)
 	cp $(TARGET_DIR)/release/hello-get $(BENCH_HELLO_GET)
 	# The arm64 bootstrap Lambda runs (`make build`'s), for its size.
-	rustup target add aarch64-unknown-linux-gnu
 	$(LAMBDA_BUILD) --arm64
 	rm -f $(BENCH_DIR)/codecs.md
 	EXH_TASK_BENCH_BOOTSTRAP=$(BENCH_BOOTSTRAP) EXH_TASK_BENCH_HELLO=$(BENCH_HELLO) \
