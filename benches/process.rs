@@ -1166,10 +1166,9 @@ fn write_report(machine: &str, tables: &str, series: &[chart::Series<'_>]) {
 }
 
 /// ` (per round: 1.52×)`: the median over the rounds of exh-task's time
-/// over the hello world's in the same round. Taken one right after the
-/// other, each pair shares the machine's state of the moment, so this
-/// moves less from run to run than the ratio of the medians. Empty unless
-/// both have one sample per round.
+/// over the hello world's in the same round. Taken in the same round, a
+/// pair shares the machine's state of the moment more than two medians
+/// do. Empty unless both have one sample per round.
 fn per_round_note(ours: &[Duration], floor: &[Duration]) -> String {
     if ours.is_empty() || ours.len() != floor.len() {
         return String::new();
@@ -1180,7 +1179,7 @@ fn per_round_note(ours: &[Duration], floor: &[Duration]) -> String {
         .map(|(ours, floor)| ours.as_secs_f64() / floor.as_secs_f64())
         .collect();
     ratios.sort_by(f64::total_cmp);
-    format!(" (per round: {:.2}×)", ratios[ratios.len() / 2])
+    format!(" (per round: {:.2}×)", ratios[rank(ratios.len(), 50)])
 }
 
 fn median(times: &[Duration]) -> Duration {
@@ -1191,8 +1190,12 @@ fn median(times: &[Duration]) -> Duration {
 fn percentile(times: &[Duration], p: usize) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort();
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted[rank - 1]
+    sorted[rank(sorted.len(), p)]
+}
+
+/// Where the nearest-rank `p`th percentile of `len` sorted samples is.
+fn rank(len: usize, p: usize) -> usize {
+    (p * len).div_ceil(100).max(1) - 1
 }
 
 fn faster(ours: Duration, theirs: Duration, baseline: &str) -> String {

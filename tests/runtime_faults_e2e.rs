@@ -35,6 +35,7 @@ in_both_modes!(
     a_next_answer_without_its_headers_is_reported_or_skipped_and_the_function_lives,
     a_failing_next_is_polled_again_and_the_next_invocation_is_answered,
     sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_cleanly,
+    sigterm_coming_twice_within_the_grace_is_taken_as_one,
     a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_takes,
 );
 
@@ -160,6 +161,17 @@ async fn a_failing_next_is_polled_again_and_the_next_invocation_is_answered(mode
 }
 
 async fn sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_cleanly(mode: Mode) {
+    sigterm_during_an_invocation(mode, 1).await;
+}
+
+async fn sigterm_coming_twice_within_the_grace_is_taken_as_one(mode: Mode) {
+    sigterm_during_an_invocation(mode, 2).await;
+}
+
+/// SIGTERM `times` over, 20 ms apart (well within the grace), while an
+/// invocation waits on its upstream: it is answered with `Timeout`, the
+/// log is flushed, and the function exits 0.
+async fn sigterm_during_an_invocation(mode: Mode, times: usize) {
     // Slower than the shutdown grace, so the invocation is cut short.
     let upstream = Upstream::start(Behaviour::AnswerAfter(Duration::from_secs(5))).await;
     let runtime = RuntimeApi::start().await;
@@ -186,7 +198,13 @@ async fn sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_clean
         1,
         "the extension never asked for its events: Lambda would never end the init phase"
     );
-    function.terminate();
+    for time in 0..times {
+        if time > 0 {
+            // Apart, so that tokio cannot fold the two into one delivery.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        function.terminate();
+    }
 
     let (error_type, message) = pending
         .wait(BOUND)
@@ -298,7 +316,7 @@ impl NeverTakesAnAnswer {
                      Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
                 )
             } else {
-                if !path.ends_with("/invocation/next") {
+                if path.ends_with("/response") || path.ends_with("/error") {
                     answers.fetch_add(1, Ordering::SeqCst);
                 }
                 // Taken, never answered.

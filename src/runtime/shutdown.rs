@@ -26,7 +26,7 @@ use std::net::ToSocketAddrs;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -49,10 +49,13 @@ pub struct Shutdown(watch::Receiver<Option<Instant>>);
 
 impl Shutdown {
     /// Listens for SIGTERM and SIGINT from now on. The first starts the
-    /// shutdown; a second ends the process at once, with status 128 + the
-    /// signal's number (143 or 130), without waiting for the answers still
-    /// being posted: a Runtime API that never takes one cannot hold the
-    /// process (locally, a second Ctrl-C ends it, as it does `cargo`).
+    /// shutdown; a second, once [`GRACE`] and [`IN_TRANSIT`] are over, ends
+    /// the process at once, with status 128 + the signal's number (143 or
+    /// 130), without waiting for the answers still being posted: a Runtime
+    /// API that never takes one cannot hold the process (locally, a second
+    /// Ctrl-C ends it, as it does `docker compose`). One sooner is taken for
+    /// the first coming twice: a terminal's Ctrl-C reaches the whole process
+    /// group, and a supervisor may pass it on as well.
     pub fn on_signals() -> std::io::Result<Shutdown> {
         let mut signals = Signals {
             terminate: signal(SignalKind::terminate())?,
@@ -62,18 +65,25 @@ impl Shutdown {
         tokio::spawn(async move {
             let (name, _) = signals.next().await;
             // Taken first: the grace counts from the signal, not the log line.
-            sender.send_replace(Some(Instant::now()));
+            let signalled = Instant::now();
+            sender.send_replace(Some(signalled));
             tracing::info!(
                 signal = name,
                 "shutting down: no new invocations, {GRACE:?} for those in flight"
             );
-            let (name, status) = signals.next().await;
+            let (name, status) = loop {
+                let second = signals.next().await;
+                if signalled.elapsed() >= GRACE + IN_TRANSIT {
+                    break second;
+                }
+                tracing::debug!(signal = second.0, "taken for the first signal coming twice");
+            };
             tracing::warn!(
                 signal = name,
                 status,
                 "a second signal: exiting now, without waiting for the answers still being posted"
             );
-            let _ = std::io::Write::flush(&mut std::io::stdout());
+            let _ = std::io::stdout().flush();
             std::process::exit(status);
         });
         Ok(Shutdown(receiver))
@@ -109,8 +119,8 @@ impl Shutdown {
 
 /// The two signals that end the function.
 struct Signals {
-    terminate: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
+    terminate: Signal,
+    interrupt: Signal,
 }
 
 impl Signals {
