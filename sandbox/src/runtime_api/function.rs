@@ -245,12 +245,24 @@ impl Function {
     /// # Panics
     /// If `kill` cannot be run (the test cannot go on).
     pub fn terminate(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does, and returns at once.
+    ///
+    /// # Panics
+    /// If `kill` cannot be run (the test cannot go on).
+    pub fn interrupt(&mut self) {
+        self.signal("INT");
+    }
+
+    fn signal(&mut self, name: &str) {
         // `kill(1)` rather than libc: no unsafe code in test equipment.
         let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
-            .unwrap_or_else(|e| panic!("could not run kill -TERM: {e}"));
-        assert!(sent.success(), "kill -TERM failed with {sent}");
+            .unwrap_or_else(|e| panic!("could not run kill -{name}: {e}"));
+        assert!(sent.success(), "kill -{name} failed with {sent}");
     }
 
     /// Kills the process (if it still runs) and collects the rest of its
