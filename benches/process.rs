@@ -81,7 +81,7 @@ const PAGE_RUNS: usize = 5;
 const PAGE_RUNS_SDK: usize = 3;
 
 /// What a subject's `/response` must be.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Answer {
     /// exh-task's result for `{}`: `{"ok": true, "exh": {"status": 200}}`.
     ExhOk,
@@ -343,8 +343,7 @@ async fn cold_starts_in_turn(
     let mut cold = vec![ColdStarts::default(); subjects.len()];
     let mut last: Vec<_> = subjects.iter().map(|_| None).collect();
     for round in 0..count {
-        for turn in 0..subjects.len() {
-            let at = (round + turn) % subjects.len();
+        for at in in_turn(round, subjects.len()) {
             // Each process gets its own emulator: a killed process's pending
             // `/next` must not take the next process's first invocation.
             let runtime = RuntimeApi::start().await;
@@ -363,6 +362,12 @@ async fn cold_starts_in_turn(
         .map(|process| process.expect("a last process"))
         .collect();
     (cold, last)
+}
+
+/// The order of `count` subjects in round `round`: all of them, starting
+/// with the next one each round, so that none always follows the same one.
+fn in_turn(round: usize, count: usize) -> impl Iterator<Item = usize> {
+    (0..count).map(move |turn| (round + turn) % count)
 }
 
 /// [`WARM_UP`] unmeasured invocations of `event`, then `count` measured
@@ -451,17 +456,14 @@ fn check(subject: &Subject, invocation: Invocation, function: &Function) {
             function.stderr()
         );
     }
-    if subject.answer == Answer::Any {
-        return;
-    }
-    let result = invocation.expect_response();
-    let expected = match subject.answer {
-        Answer::ExhOk => result["ok"] == true && result["exh"]["status"] == 200,
-        Answer::Greeting => result["hello"] == "world",
-        Answer::Fetched => result["status"] == 200,
-        Answer::Any => true,
+    let expected: fn(&Value) -> bool = match subject.answer {
+        Answer::Any => return,
+        Answer::ExhOk => |result| result["ok"] == true && result["exh"]["status"] == 200,
+        Answer::Greeting => |result| result["hello"] == "world",
+        Answer::Fetched => |result| result["status"] == 200,
     };
-    assert!(expected, "{}: {result}", subject.name);
+    let result = invocation.expect_response();
+    assert!(expected(&result), "{}: {result}", subject.name);
 }
 
 /// A Rust upstream that answers at once, so that neither a Python server
@@ -569,8 +571,7 @@ async fn own_work(
         running.push((runtime, function, Vec::with_capacity(invocations)));
     }
     for round in 0..WARM_UP + invocations {
-        for turn in 0..subjects.len() {
-            let at = (round + turn) % subjects.len();
+        for at in in_turn(round, subjects.len()) {
             let (runtime, function, times) = &mut running[at];
             let start = Instant::now();
             let invocation = invoke(runtime, function, json!({})).await;
@@ -869,7 +870,7 @@ fn report(table: &mut Table, r: &Report<'_>) {
         if let Some(floor) = r.floor {
             ratio.push_str(&format!(
                 "; {:.2}× the hello world's",
-                of(ours).as_secs_f64() / of(floor).as_secs_f64()
+                times(of(ours), of(floor))
             ));
             if let Some(rounds) = rounds {
                 ratio.push_str(&per_round_note(rounds(ours), rounds(floor)));
@@ -907,7 +908,6 @@ fn report(table: &mut Table, r: &Report<'_>) {
         Some(&|m| &m.init),
     );
     if let Some(first) = r.first_call {
-        let times = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         let mut stand_in_row = |what: String, rounds: &Samples<ColdStarts>, share| {
             let of = |cold: &ColdStarts| median(rounds(cold));
             let (ours, hello, hello_get) =
@@ -1176,10 +1176,15 @@ fn per_round_note(ours: &[Duration], floor: &[Duration]) -> String {
     let mut ratios: Vec<f64> = ours
         .iter()
         .zip(floor)
-        .map(|(ours, floor)| ours.as_secs_f64() / floor.as_secs_f64())
+        .map(|(&ours, &floor)| times(ours, floor))
         .collect();
     ratios.sort_by(f64::total_cmp);
     format!(" (per round: {:.2}×)", ratios[rank(ratios.len(), 50)])
+}
+
+/// `a` as a multiple of `b`.
+fn times(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
 }
 
 fn median(times: &[Duration]) -> Duration {
