@@ -17,7 +17,7 @@ use std::time::Duration;
 use exh_task_sandbox::runtime_api::{header, Function, Invoke, InvokeError, RuntimeApi};
 use serde_json::json;
 use support::bootstrap::{in_both_modes, with_secrets, Mode, Secrets};
-use support::upstream::{read_request, Behaviour, Upstream};
+use support::upstream::{Behaviour, Upstream};
 
 /// Bound for every wait; none should come near it.
 const BOUND: Duration = Duration::from_secs(10);
@@ -229,22 +229,13 @@ async fn sigterm_during_an_invocation(mode: Mode, times: usize) {
 }
 
 async fn a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_takes(mode: Mode) {
-    let runtime_api = NeverTakesAnAnswer::start().await;
-    // The emulator only lends the builder its Lambda variables.
     let runtime = RuntimeApi::start().await;
-    let mut function = mode
-        .function(&runtime)
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api.address.to_string())
-        .spawn();
-    let posted = tokio::time::timeout(BOUND, async {
-        while runtime_api.answers.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    runtime.hold_answers();
+    let mut function = mode.function(&runtime).spawn();
+    let answered = runtime.try_invoke(json!({}), BOUND).await;
     assert!(
-        posted.is_ok(),
-        "no answer was posted\n{}",
+        answered.is_ok(),
+        "no answer was posted: {answered:?}\n{}",
         function.stderr()
     );
 
@@ -264,70 +255,6 @@ async fn a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_take
         function.output_contains("a second signal"),
         "the forced exit was not logged"
     );
-}
-
-/// A Runtime API that refuses the extension, hands out one invocation and
-/// never answers its `/response` or `/error` post (nor a later `/next`).
-struct NeverTakesAnAnswer {
-    address: std::net::SocketAddr,
-    /// Answers posted so far.
-    answers: Arc<AtomicUsize>,
-}
-
-impl NeverTakesAnAnswer {
-    async fn start() -> NeverTakesAnAnswer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let address = listener.local_addr().expect("local address");
-        let answers = Arc::new(AtomicUsize::new(0));
-        let handed_out = Arc::new(AtomicUsize::new(0));
-        let counted = answers.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(Self::serve(stream, handed_out.clone(), counted.clone()));
-            }
-        });
-        NeverTakesAnAnswer { address, answers }
-    }
-
-    async fn serve(
-        mut stream: tokio::net::TcpStream,
-        handed_out: Arc<AtomicUsize>,
-        answers: Arc<AtomicUsize>,
-    ) {
-        use tokio::io::AsyncWriteExt;
-        let mut buffer = Vec::new();
-        while let Some(request) = read_request(&mut stream, &mut buffer).await {
-            let path = request.target;
-            let answer = if path.ends_with("/extension/register") {
-                "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned()
-            } else if path.ends_with("/invocation/next")
-                && handed_out.fetch_add(1, Ordering::SeqCst) == 0
-            {
-                let deadline = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .expect("after 1970")
-                    .as_millis()
-                    + 60_000;
-                format!(
-                    "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: never-taken\r\n\
-                     Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:eu-west-1:123456789012:function:f\r\n\
-                     Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
-                )
-            } else {
-                if path.ends_with("/response") || path.ends_with("/error") {
-                    answers.fetch_add(1, Ordering::SeqCst);
-                }
-                // Taken, never answered.
-                return std::future::pending().await;
-            };
-            if stream.write_all(answer.as_bytes()).await.is_err() {
-                return;
-            }
-        }
-    }
 }
 
 #[tokio::test]

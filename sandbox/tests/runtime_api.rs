@@ -655,3 +655,32 @@ async fn waiting_ends_when_the_emulator_stops() {
         .expect_err("an answer from nowhere");
     assert!(matches!(error, InvokeError::Stopped { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn held_answers_complete_the_invocation_and_their_posts_wait_until_the_emulator_stops() {
+    let runtime = RuntimeApi::start().await;
+    runtime.hold_answers();
+    let client = Client::new();
+    let pending = runtime.submit(json!({}));
+    let next = next(&client, &runtime).await;
+    let url = format!(
+        "{}/invocation/{}/response",
+        runtime.base_url(),
+        next.request_id
+    );
+    let post = tokio::spawn(client.post(url).body("{\"ok\":true}").send());
+
+    let invocation = pending.wait(BOUND).await.expect("the answer was taken");
+    assert_eq!(invocation.expect_response(), json!({"ok": true}));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!post.is_finished(), "the held post was answered");
+
+    drop(runtime);
+    let status = tokio::time::timeout(BOUND, post)
+        .await
+        .expect("the held post still waits after the emulator stopped")
+        .expect("the post's task")
+        .expect("the post")
+        .status();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}

@@ -239,7 +239,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
 
 /// Reads one request (head and `content-length` body) off `stream`, keeping
 /// what follows in `buffer`; `None` when the peer closed first.
-pub async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Seen> {
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Seen> {
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {

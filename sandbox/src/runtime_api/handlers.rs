@@ -67,13 +67,7 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
         }
         tokio::select! {
             _ = &mut notified => {}
-            _ = stopped.wait_for(|stopped| *stopped) => {
-                return api_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "EmulatorStopped",
-                    "the Runtime API emulator is shutting down",
-                );
-            }
+            _ = stopped.wait_for(|stopped| *stopped) => return emulator_stopped(),
         }
     }
 }
@@ -136,7 +130,8 @@ async fn invocation_response(
             return refuse_unreadable(&shared, &uri, "request", error)
         }
     };
-    shared.complete(("POST", uri.path()), &request_id, &headers, kind, body)
+    let answer = shared.complete(("POST", uri.path()), &request_id, &headers, kind, body);
+    unless_held(&shared, answer).await
 }
 
 /// `POST /runtime/invocation/{id}/error`.
@@ -148,15 +143,27 @@ async fn invocation_error(
     body: Body,
 ) -> Response {
     match read_body(body, MAX_ERROR_BYTES).await {
-        Ok(bytes) => shared.complete(
-            ("POST", uri.path()),
-            &request_id,
-            &headers,
-            AnswerKind::Error,
-            bytes,
-        ),
+        Ok(bytes) => {
+            let answer = shared.complete(
+                ("POST", uri.path()),
+                &request_id,
+                &headers,
+                AnswerKind::Error,
+                bytes,
+            );
+            unless_held(&shared, answer).await
+        }
         Err(error) => refuse_unreadable(&shared, &uri, "error", error),
     }
+}
+
+/// `answer`, or, once the test asked for it ([`super::RuntimeApi::hold_answers`]),
+/// no answer until the emulator stops.
+async fn unless_held(shared: &Shared, answer: Response) -> Response {
+    if !shared.lock().holding_answers {
+        return answer;
+    }
+    until_stopped(shared).await
 }
 
 /// Refuses a `POST` whose `what` body could not be read: 413 when it was
@@ -252,8 +259,21 @@ async fn extension_next(State(shared): State<Arc<Shared>>) -> Response {
     }
     // A `/next` poll may have waited for this extension.
     shared.queued.notify_waiters();
-    let mut stopped = shared.stopped.subscribe();
-    let _ = stopped.wait_for(|stopped| *stopped).await;
+    until_stopped(&shared).await
+}
+
+/// Waits until the emulator stops, then answers as it does when it stops.
+async fn until_stopped(shared: &Shared) -> Response {
+    let _ = shared
+        .stopped
+        .subscribe()
+        .wait_for(|stopped| *stopped)
+        .await;
+    emulator_stopped()
+}
+
+/// The answer of a request still waiting when the emulator stops.
+fn emulator_stopped() -> Response {
     api_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "EmulatorStopped",

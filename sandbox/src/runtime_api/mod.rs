@@ -25,8 +25,10 @@
 //!
 //! Faults a test can ask for: [`Invoke::raw`] sends an event byte for byte
 //! (not JSON, not UTF-8, trailing bytes), [`Invoke::without_header`] hands an
-//! invocation out without one of its headers, and
-//! [`RuntimeApi::fail_next_polls`] answers `/next` polls with an error status.
+//! invocation out without one of its headers,
+//! [`RuntimeApi::fail_next_polls`] answers `/next` polls with an error status,
+//! and [`RuntimeApi::hold_answers`] takes answers without ever answering
+//! their posts.
 //!
 //! As in Lambda, whose init phase ends only when every registered
 //! extension has asked for its next event, `/next` hands out no invocation

@@ -362,6 +362,14 @@ impl RuntimeApi {
         self.shared.publish(&inner);
     }
 
+    /// From now on, takes every `/response` and `/error` post (the
+    /// invocation is answered, as the test sees it) but never answers the
+    /// post itself, until the emulator stops: a service that never lets the
+    /// function go on.
+    pub fn hold_answers(&self) {
+        self.shared.lock().holding_answers = true;
+    }
+
     /// Init errors posted to `/runtime/init/error`, in order.
     pub fn init_errors(&self) -> Vec<InitError> {
         self.shared.lock().init_errors.clone()

@@ -58,6 +58,8 @@ pub(super) struct Inner {
     pub(super) rejected: Vec<Rejected>,
     /// Statuses the next `/next` polls answer with, in order.
     pub(super) failing_polls: VecDeque<StatusCode>,
+    /// Whether `/response` and `/error` posts are taken and never answered.
+    pub(super) holding_answers: bool,
     pub(super) extensions: usize,
     pub(super) extension_polls: usize,
 }
