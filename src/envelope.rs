@@ -12,7 +12,7 @@
 //! | Extra Horizon task | `functionName` (the Task object) | `data` | result (the task's `result`) |
 //! | direct invocation | anything else | the event | result |
 
-use crate::error::{Error, LambdaError};
+use crate::error::{shortened, Error, LambdaError};
 use crate::mask::Redactor;
 use crate::outcome::EventOutcome;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The header Extra Horizon sets (and vouches for) on API function calls.
@@ -388,11 +389,19 @@ impl HttpKind {
     }
 
     fn error_response(self, error: &Error) -> Reply {
-        let body = LambdaError::from(error);
+        let mut body = LambdaError::from(error);
+        if let Cow::Owned(cut) = shortened(&body.error_message, MAX_ERROR_MESSAGE_CHARS) {
+            body.error_message = cut;
+        }
+        // Cut as it is, the message is at most a few hundred KB once
+        // escaped twice (JSON in the `body` string): far below the limit.
         Reply::of(&HttpResponse::new(self.status_of(error), &body))
             .expect("an error answer is far below the limit")
     }
 }
+
+/// The most characters of an error message an HTTP envelope answers with.
+const MAX_ERROR_MESSAGE_CHARS: usize = 64 * 1024;
 
 /// The largest answer a synchronous Lambda invocation may return (6 MB),
 /// less room for the runtime's own framing.

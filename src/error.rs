@@ -152,6 +152,21 @@ impl LambdaError {
     }
 }
 
+/// How many characters of an upstream's own text (an error body, a
+/// HEXONET `DESCRIPTION`) an error message quotes: enough to read the
+/// cause, and an answer of megabytes cannot make a message of megabytes.
+pub const QUOTED_CHARS: usize = 512;
+
+/// At most `chars` characters of `text`, text from outside quoted in an
+/// error message, with `…` where it was cut. Cut only after redacting: a
+/// secret cut in two is no longer found.
+pub fn shortened(text: &str, chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// An error with a stable `errorType`, as an invocation fails with it:
 /// Extra Horizon's `retryPolicy` and Lambda's destinations match that name,
 /// so it must not be a Rust type name (which `lambda_runtime` would use).
@@ -224,6 +239,14 @@ impl From<Error> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_text_is_cut_at_a_character_with_a_mark() {
+        assert_eq!(shortened("abc", 3), "abc");
+        assert_eq!(shortened("abcd", 3), "abc…");
+        assert_eq!(shortened("ééé", 2), "éé…");
+        assert_eq!(shortened("", 0), "");
+    }
 
     macro_rules! error_type {
         ($($name:ident: $error:expr => $expected:literal;)*) => {$(

@@ -325,11 +325,8 @@ fn problem(secret: &str, problem: String) -> ConfigError {
 }
 
 /// At most 64 characters of text quoted from outside.
-fn shortened(text: &str) -> String {
-    match text.char_indices().nth(64) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
+fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::error::shortened(text, 64)
 }
 
 #[cfg(test)]

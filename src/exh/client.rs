@@ -256,6 +256,7 @@ impl Client {
                 .inner
                 .redactor
                 .redact(&describe_exh_error(&answer.body));
+            let reason = crate::error::shortened(&reason, crate::error::QUOTED_CHARS);
             return Attempt::Done(Err(Error::Unauthorized(format!(
                 "Extra Horizon refused the OAuth1 credentials: {reason}"
             ))));

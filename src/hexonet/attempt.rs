@@ -147,11 +147,14 @@ impl Client {
         Ok(response)
     }
 
-    /// `CODE DESCRIPTION`, with any secret the API echoed masked.
+    /// `CODE DESCRIPTION`, with any secret the API echoed masked, cut at
+    /// [`crate::error::QUOTED_CHARS`].
     pub(super) fn summary(&self, response: &Response) -> String {
-        self.inner
-            .redactor
-            .redact(&format!("{} {}", response.code(), response.description()))
+        let summary =
+            self.inner
+                .redactor
+                .redact(&format!("{} {}", response.code(), response.description()));
+        crate::error::shortened(&summary, crate::error::QUOTED_CHARS).into_owned()
     }
 
     /// One POST and its answer, classified for [`retrying`].

@@ -140,9 +140,11 @@ impl fmt::Display for Command {
     }
 }
 
-/// Upper-cases a parameter name after checking it cannot inject a line.
+/// Upper-cases a parameter name after checking it cannot inject a line
+/// or pass for another one: the API trims names, so `"COMMAND "` would be
+/// a second `COMMAND` that the allow-list never saw.
 fn parameter_name(key: &str) -> Result<String, Error> {
-    if key.is_empty() || key.contains(['=', '\r', '\n']) {
+    if key.is_empty() || key.contains(|c: char| c == '=' || c.is_whitespace() || c.is_control()) {
         return Err(Error::InvalidKey {
             key: key.to_owned(),
         });
@@ -281,6 +283,12 @@ mod tests {
             => Err(Error::InvalidKey { key: key("X\nPASSWORD") });
         keys_with_equals_signs_are_refused: {"COMMAND": "Q", "A=B": "a"}
             => Err(Error::InvalidKey { key: key("A=B") });
+        a_second_command_padded_with_a_space_is_refused: {"COMMAND": "StatusAccount", "COMMAND ": "DeleteDomain"}
+            => Err(Error::InvalidKey { key: key("COMMAND ") });
+        keys_with_tabs_or_inner_spaces_are_refused: {"COMMAND": "Q", "\tDOMAIN": "a"}
+            => Err(Error::InvalidKey { key: key("\tDOMAIN") });
+        keys_with_other_control_characters_are_refused: {"COMMAND": "Q", "DOMAIN\u{0}": "a"}
+            => Err(Error::InvalidKey { key: key("DOMAIN\u{0}") });
         keys_differing_in_case_only_are_refused: {"COMMAND": "Q", "x": 1, "X": 2}
             => Err(Error::DuplicateKey { key: key("X") });
         arrays_colliding_with_numbered_keys_are_refused: {"COMMAND": "Q", "X": [1], "X0": 2}

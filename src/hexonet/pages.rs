@@ -107,7 +107,9 @@ pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
     let first_row = paging.first.unwrap_or(0);
     let figure = |column: &str| match column {
         "FIRST" => first_row,
-        "LAST" => first_row + rows - 1,
+        // The upstream's FIRST may be anything: no overflow, no wrap, and
+        // never a LAST before FIRST.
+        "LAST" => first_row.checked_add(rows - 1).unwrap_or(i64::MAX),
         "COUNT" | "LIMIT" => rows,
         _ => paging.total,
     };
@@ -279,6 +281,19 @@ mod tests {
         let error = crate::Error::from(error);
         assert_eq!(error.error_type(), "InvalidEvent");
         assert!(error.to_string().contains("raise LIMIT"), "{error}");
+    }
+
+    #[test]
+    fn a_hostile_first_neither_overflows_nor_wraps_the_merged_last() {
+        let merged = merge(
+            page(usize::try_from(i64::MAX).unwrap(), &["a"]),
+            vec![page(2, &["c", "d"])],
+        );
+        let paging = merged.pagination();
+        assert_eq!(
+            (paging.first, paging.last),
+            (Some(i64::MAX), Some(i64::MAX))
+        );
     }
 
     #[test]
