@@ -32,14 +32,20 @@ pub const EVERY_PATH: &str = "/";
 pub struct CommandAllowList(Vec<String>);
 
 impl CommandAllowList {
-    /// Parses a comma separated list; blanks around names are ignored.
-    pub fn parse(list: &str) -> Self {
-        CommandAllowList(
-            list.split(',')
-                .map(|name| name.trim().to_ascii_lowercase())
-                .filter(|name| !name.is_empty())
-                .collect(),
-        )
+    /// Parses a comma separated list; blanks around names are ignored. A
+    /// list that names nothing is refused: it could only be a mistake.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let names: Vec<String> = list
+            .split(',')
+            .map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(format!(
+                "{list:?} names no command: list them, or {EVERY_COMMAND} for every one"
+            ));
+        }
+        Ok(CommandAllowList(names))
     }
 
     /// Whether the list is (or holds) [`EVERY_COMMAND`].
@@ -64,7 +70,8 @@ impl CommandAllowList {
 pub struct PathAllowList(Vec<String>);
 
 impl PathAllowList {
-    /// Parses a comma separated list of prefixes such as `/users/v1/me,/data/v1/`.
+    /// Parses a comma separated list of prefixes such as `/users/v1/me,/data/v1/`;
+    /// a list that names nothing is refused.
     pub fn parse(list: &str) -> Result<Self, String> {
         let prefixes: Vec<String> = list
             .split(',')
@@ -78,6 +85,11 @@ impl PathAllowList {
                 }
             })
             .collect::<Result<_, _>>()?;
+        if prefixes.is_empty() {
+            return Err(format!(
+                "{list:?} names no path: list prefixes, or {EVERY_PATH} for every one"
+            ));
+        }
         Ok(PathAllowList(prefixes))
     }
 
@@ -166,10 +178,12 @@ mod tests {
 
     #[test]
     fn a_star_lets_every_command_through() {
-        let list = CommandAllowList::parse("*");
+        let list = CommandAllowList::parse("*").unwrap();
         assert!(list.allows_everything());
         assert!(list.check("DeleteDomain").is_ok());
-        assert!(!CommandAllowList::parse("CheckDomain").allows_everything());
+        assert!(!CommandAllowList::parse("CheckDomain")
+            .unwrap()
+            .allows_everything());
     }
 
     #[test]
@@ -203,7 +217,7 @@ mod tests {
 
     #[test]
     fn with_a_list_a_caller_over_http_gets_what_it_covers_only() {
-        let commands = CommandAllowList::parse("StatusAccount");
+        let commands = CommandAllowList::parse("StatusAccount").unwrap();
         assert!(check(Some(&commands), Caller::Http, "statusaccount").is_ok());
         assert!(check(Some(&commands), Caller::Http, "DeleteDomain").is_err());
         let paths = PathAllowList::parse("/users/v1/me").unwrap();
@@ -213,7 +227,7 @@ mod tests {
 
     #[test]
     fn commands_are_compared_without_case() {
-        let list = CommandAllowList::parse("CheckDomain, StatusAccount");
+        let list = CommandAllowList::parse("CheckDomain, StatusAccount").unwrap();
         assert!(list.check("checkdomain").is_ok());
         assert!(list.check("STATUSACCOUNT").is_ok());
         assert_eq!(
@@ -235,5 +249,17 @@ mod tests {
     #[test]
     fn a_path_prefix_must_be_a_path() {
         assert!(PathAllowList::parse("users/v1").is_err());
+    }
+
+    #[test]
+    fn a_list_that_names_nothing_is_refused() {
+        for list in [",", " , ", ",,"] {
+            assert!(CommandAllowList::parse(list)
+                .unwrap_err()
+                .contains("names no command"));
+            assert!(PathAllowList::parse(list)
+                .unwrap_err()
+                .contains("names no path"));
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::allow_list::{CommandAllowList, PathAllowList};
 use crate::error::Error;
 use crate::exh::ApiHost;
 use crate::hexonet::{Backend, Settings, System};
-use crate::limits::{Limits, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT};
+use crate::limits::{Limits, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT};
 use crate::secret::Secret;
 use std::fmt;
 
@@ -92,20 +92,19 @@ impl Config {
             hexonet: hexonet_side(&vars)?,
             allowed_commands: vars
                 .get("HEXONET_ALLOWED_COMMANDS")
-                .map(|list| CommandAllowList::parse(&list)),
+                .map(|list| CommandAllowList::parse(&list))
+                .transpose()
+                .map_err(problem_of("HEXONET_ALLOWED_COMMANDS"))?,
             allowed_paths: vars
                 .get("EXH_ALLOWED_PATHS")
                 .map(|list| PathAllowList::parse(&list))
                 .transpose()
-                .map_err(|problem| ConfigError {
-                    variable: "EXH_ALLOWED_PATHS",
-                    problem,
-                })?,
+                .map_err(problem_of("EXH_ALLOWED_PATHS"))?,
             debug: parse_flag(&vars, "EXH_TASK_DEBUG")?,
             limits: Limits {
                 max_body_bytes: parse_count(&vars, "EXH_TASK_MAX_BODY_BYTES")?
                     .unwrap_or(DEFAULT_MAX_BODY_BYTES),
-                max_in_flight: parse_count(&vars, "EXH_TASK_MAX_IN_FLIGHT")?
+                max_in_flight: parse_count_up_to(&vars, "EXH_TASK_MAX_IN_FLIGHT", MAX_IN_FLIGHT)?
                     .unwrap_or(DEFAULT_MAX_IN_FLIGHT),
             },
         })
@@ -280,6 +279,26 @@ fn parse_count(vars: &Vars, name: &'static str) -> Result<Option<usize>, ConfigE
         .transpose()
 }
 
+/// The [`ConfigError`] of `variable` for a problem a parser found.
+fn problem_of(variable: &'static str) -> impl FnOnce(String) -> ConfigError {
+    move |problem| ConfigError { variable, problem }
+}
+
+/// [`parse_count`], refusing a count above `most`.
+fn parse_count_up_to(
+    vars: &Vars,
+    name: &'static str,
+    most: usize,
+) -> Result<Option<usize>, ConfigError> {
+    match parse_count(vars, name)? {
+        Some(count) if count > most => Err(ConfigError {
+            variable: name,
+            problem: format!("{count} is above the most accepted, {most}"),
+        }),
+        count => Ok(count),
+    }
+}
+
 fn unexpected(variable: &'static str, value: &str, accepted: &str) -> ConfigError {
     ConfigError {
         variable,
@@ -439,7 +458,9 @@ mod tests {
         .unwrap()
         .limits;
         assert_eq!((limits.max_body_bytes, limits.max_in_flight), (1000, 2));
-        for value in ["0", "-1", "6MB"] {
+        let above = (crate::limits::MAX_IN_FLIGHT + 1).to_string();
+        let far_above = (usize::MAX / 4).to_string();
+        for value in ["0", "-1", "6MB", &above, &far_above] {
             let error = config(&[("EXH_TASK_MAX_IN_FLIGHT", value)]).unwrap_err();
             assert_eq!(error.variable, "EXH_TASK_MAX_IN_FLIGHT");
         }

@@ -85,7 +85,9 @@ impl Upstream {
     pub fn new(client: reqwest::Client, limits: Limits) -> Upstream {
         Upstream {
             client,
-            permits: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+            permits: Arc::new(Semaphore::new(
+                limits.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+            )),
             limits,
         }
     }

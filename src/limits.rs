@@ -33,6 +33,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = MAX_RESULT_BYTES;
 /// cannot open hundreds of connections.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
+/// The highest `EXH_TASK_MAX_IN_FLIGHT` accepted: Lambda's limit of open
+/// files (1,024), each request in flight holding a connection.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
 /// The configurable limits (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

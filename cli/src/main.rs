@@ -69,8 +69,9 @@ enum Command {
         /// An event given inline, run before the files.
         #[arg(long, value_name = "JSON")]
         data: Option<String>,
-        /// The invocation deadline, in seconds.
-        #[arg(long, default_value_t = 30)]
+        /// The invocation deadline, in seconds: 1 to 900, as Lambda's
+        /// function timeout.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=900))]
         timeout: u64,
         /// pretty (default on a terminal), compact (one line per answer,
         /// the default otherwise) or jsonl (`{"file", "result"}` per line).

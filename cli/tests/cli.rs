@@ -204,6 +204,27 @@ fn an_unknown_fault_is_a_usage_error_that_lists_the_faults() {
     );
 }
 
+#[test]
+fn a_timeout_lambda_could_not_have_is_a_usage_error() {
+    for timeout in ["0", "901", "18446744073709551615"] {
+        let output = exh_task()
+            .args(["invoke", "--timeout", timeout, "--data", "{}"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "--timeout {timeout}: {stderr}"
+        );
+        assert!(stderr.contains("--timeout"), "{stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "--timeout {timeout} ran the event"
+        );
+    }
+}
+
 /// Runs `exh-task` with `args`, `stdin` as its standard input.
 fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write as _;
