@@ -429,6 +429,32 @@ async fn a_session_is_started_once_kept_and_renewed_when_the_server_forgets_it()
 }
 
 #[tokio::test]
+async fn a_session_the_api_cannot_start_for_now_is_a_transport_error_not_unauthorized() {
+    for (code, error_type) in [(421, "Transport"), (531, "Unauthorized")] {
+        let fixture = Fixture::new(move |_: &Call, _| {
+            answer(
+                code,
+                "Command failed due to server error. Client should try again",
+            )
+        })
+        .await;
+        let options = Options {
+            session: true,
+            ..Options::default()
+        };
+        let status = command(json!({"COMMAND": "StatusAccount"}));
+        let error = fixture
+            .client
+            .send(&prepared(&status, &options), soon())
+            .await
+            .unwrap_err();
+        let error = exh_task::Error::from(error);
+        assert_eq!(error.error_type(), error_type, "{code}: {error}");
+        assert!(error.to_string().contains(&code.to_string()), "{error}");
+    }
+}
+
+#[tokio::test]
 async fn end_session_ends_and_forgets_the_kept_session() {
     let forgotten = Arc::new(Mutex::new(Vec::new()));
     let fixture = Fixture::new(session_script(forgotten.clone())).await;

@@ -13,7 +13,7 @@
 use super::attempt::Auth;
 use super::protocol::{Endpoint, Field, Protocol};
 use super::request::{Options, Prepared};
-use super::{python, Command, Response, Settings};
+use super::{Command, Response, Settings};
 use crate::error::Error;
 use crate::http::Upstream;
 use crate::mask::Redactor;
@@ -66,9 +66,9 @@ impl Client {
     /// (`tracing::info!`), password, one-time password and session masked.
     pub fn new(http: impl Into<Upstream>, config: Settings, debug: bool) -> Client {
         let endpoint = Endpoint::of(&config);
-        // The password is also masked as it travels: URL-encoded.
-        let quoted = Secret::new(python::quote(config.password.expose()));
-        let redactor = Redactor::new([&config.password, &quoted])
+        // Every redactor also masks the password as it travels, encoded as
+        // `urllib.parse.quote` does (`crate::mask::forms`).
+        let redactor = Redactor::new([&config.password])
             .with(&crate::mask::url::credentials(config.url.as_ref()));
         Client {
             inner: Arc::new(Inner {

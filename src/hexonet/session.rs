@@ -107,11 +107,18 @@ impl Client {
         };
         let response = self.accepted(response)?;
         if !response.is_success() {
-            return Err(Error::Unauthorized(format!(
+            let reason = format!(
                 "{} did not start a session: {}",
                 protocol.name,
                 self.summary(&response)
-            )));
+            );
+            // 4xx is HEXONET's "temporary error, try again": not a refusal
+            // of the credentials, which a retry policy must not take it for.
+            return Err(if (400..500).contains(&response.code()) {
+                Error::Transport(reason)
+            } else {
+                Error::Unauthorized(reason)
+            });
         }
         let column = protocol.sessions.id_column;
         match response.column(column).and_then(<[String]>::first) {

@@ -14,9 +14,10 @@ pub fn of(secret: &str) -> Vec<String> {
     let escaped = json_escaped(secret);
     let candidates = [
         secret.to_owned(),
-        percent(secret, Hex::Upper, false),
-        percent(secret, Hex::Lower, false),
-        percent(secret, Hex::Upper, true),
+        percent(secret, Hex::Upper, Kept::Unreserved),
+        percent(secret, Hex::Lower, Kept::Unreserved),
+        percent(secret, Hex::Upper, Kept::FormSpace),
+        percent(secret, Hex::Upper, Kept::Slash),
         STANDARD.encode(bytes),
         STANDARD_NO_PAD.encode(bytes),
         URL_SAFE.encode(bytes),
@@ -39,16 +40,30 @@ enum Hex {
     Lower,
 }
 
-/// RFC 3986 percent-encoding (all but the unreserved characters); with
-/// `form`, a space is `+` as in `application/x-www-form-urlencoded`.
-fn percent(text: &str, hex: Hex, form: bool) -> String {
+/// What percent-encoding leaves as it is, besides the unreserved
+/// characters.
+#[derive(Clone, Copy, PartialEq)]
+enum Kept {
+    /// Nothing: RFC 3986, as OAuth1 and query strings encode.
+    Unreserved,
+    /// A space, written `+`, as `application/x-www-form-urlencoded` does.
+    FormSpace,
+    /// `/`, as Python's `urllib.parse.quote` does (the HEXONET SDK's
+    /// encoding of `s_pw`, which exh-task keeps on the wire).
+    Slash,
+}
+
+/// Percent-encoding of all but the unreserved characters and what `kept`
+/// names.
+fn percent(text: &str, hex: Hex, kept: Kept) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(char::from(byte))
             }
-            b' ' if form => out.push('+'),
+            b' ' if kept == Kept::FormSpace => out.push('+'),
+            b'/' if kept == Kept::Slash => out.push('/'),
             _ => match hex {
                 Hex::Upper => out.push_str(&format!("%{byte:02X}")),
                 Hex::Lower => out.push_str(&format!("%{byte:02x}")),
@@ -76,6 +91,7 @@ mod tests {
             "a%20b%2Fc%22d",
             "a%20b%2fc%22d",
             "a+b%2Fc%22d",
+            "a%20b/c%22d",
             "YSBiL2MiZA==",
             "YSBiL2MiZA",
             r#"a b/c\"d"#,

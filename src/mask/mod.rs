@@ -199,10 +199,15 @@ impl Redactor {
 
     /// `value` with every string (and key) that holds a secret redacted.
     /// A string that is itself JSON (an HTTP envelope's body) is redacted
-    /// as JSON and written again, so its text stays valid.
+    /// as JSON and written again, so its text stays valid. A number whose
+    /// digits hold a secret (a PIN echoed as a number) becomes the string
+    /// `***`.
     pub fn value(&self, value: Value) -> Value {
         match value {
             Value::String(text) if self.finds(&text) => Value::String(self.text_or_json(&text)),
+            Value::Number(number) if self.finds(&number.to_string()) => {
+                Value::String("***".to_owned())
+            }
             Value::Array(items) => {
                 Value::Array(items.into_iter().map(|item| self.value(item)).collect())
             }
@@ -283,6 +288,19 @@ mod tests {
         let redacted = redactor.value(outer);
         let body: Value = serde_json::from_str(redacted["body"].as_str().unwrap()).unwrap();
         assert_eq!(body, serde_json::json!({"echo": "***", "n": 1}));
+    }
+
+    #[test]
+    fn a_secret_echoed_as_a_number_is_redacted() {
+        let secret = Secret::new("8675309123");
+        let redactor = Redactor::new([&secret]);
+        let answer = serde_json::json!({"pin": 8675309123u64, "n": 1, "list": [18675309123u64]});
+        let redacted = redactor.value(answer);
+        assert_eq!(
+            redacted,
+            serde_json::json!({"pin": "***", "n": 1, "list": ["***"]})
+        );
+        assert!(!redactor.finds(&redacted.to_string()));
     }
 
     #[test]
