@@ -29,6 +29,7 @@ use std::fmt;
 use std::str::FromStr;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::{filter_fn, FilterFn, LevelFilter};
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
@@ -67,14 +68,7 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>) {
     let installed = if json {
         registry.with(json_layer(std::io::stdout)).try_init()
     } else {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(false)
-                    .without_time()
-                    .with_writer(std::io::stdout),
-            )
-            .try_init()
+        registry.with(text_layer(std::io::stdout)).try_init()
     };
     // A process (a test, a user's own main) that has a subscriber keeps it.
     drop(installed);
@@ -91,6 +85,48 @@ const INVOCATION_SPANS: [&str; 2] = [
     "exh_task::invocation=info",
     "lambda_runtime::layers::trace=info",
 ];
+
+/// The text lines layer (the runtime's, without the time: CloudWatch
+/// stamps each line), writing to `writer`.
+fn text_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'writer> MakeWriter<'writer> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .without_time()
+        .fmt_fields(escaped_fields())
+        .with_writer(writer)
+}
+
+/// The text lines' fields, as `tracing_subscriber` writes them (the
+/// message as it is, then `name=value`, a string quoted), but with every
+/// control character escaped: a value written with `%` (an error quoting
+/// an event's text, an upstream's answer) cannot end the line and write
+/// one of its own, or colour the terminal.
+fn escaped_fields() -> impl for<'writer> FormatFields<'writer> + Clone + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        if field.name() != "message" {
+            write!(writer, "{}=", field.name())?;
+        }
+        write_escaped(writer, &format!("{value:?}"))
+    })
+    .delimited(" ")
+}
+
+/// `text` with `\n`, `\r`, `\t` and other control characters written as
+/// Rust escapes.
+fn write_escaped(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    let mut rest = text;
+    while let Some(at) = rest.find(char::is_control) {
+        writer.write_str(&rest[..at])?;
+        let control = rest[at..].chars().next().expect("a character at `at`");
+        write!(writer, "{}", control.escape_default())?;
+        rest = &rest[at + control.len_utf8()..];
+    }
+    writer.write_str(rest)
+}
 
 /// The JSON lines layer, writing to `writer`.
 fn json_layer<S, W>(writer: W) -> Layer<S, JsonFields, JsonLines, W>
@@ -218,17 +254,62 @@ mod tests {
 
     /// The JSON lines written while `log` runs, each parsed.
     fn json_lines(log: impl FnOnce()) -> Vec<Value> {
+        written(|writer| json_layer(writer), log)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// What the layer `layer` builds writes while `log` runs.
+    fn written<L>(layer: impl FnOnce(Arc<std::io::PipeWriter>) -> L, log: impl FnOnce()) -> String
+    where
+        L: tracing_subscriber::Layer<
+                tracing_subscriber::layer::Layered<
+                    FilterFn<fn(&Metadata<'_>) -> bool>,
+                    tracing_subscriber::Registry,
+                >,
+            > + Send
+            + Sync
+            + 'static,
+    {
         let (mut reader, writer) = std::io::pipe().unwrap();
         let subscriber = tracing_subscriber::registry()
             .with(without_runtime_debug_errors())
-            .with(json_layer(Arc::new(writer)));
+            .with(layer(Arc::new(writer)));
         // The subscriber, and with it the pipe's writer, is dropped after.
         tracing::subscriber::with_default(subscriber, log);
         let mut text = String::new();
         std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+        text
+    }
+
+    #[test]
+    fn a_text_line_cannot_be_ended_by_a_value_it_quotes() {
+        let text = written(
+            |writer| text_layer(writer),
+            || {
+                let quoted = "unknown field `x\nFORGED INFO ok=true\r\u{1b}[31m`";
+                tracing::error!(errorType = "InvalidEvent", errorMessage = %quoted, "invocation failed");
+                tracing::warn!(reason = quoted, "request failed: {quoted}");
+                tracing::info!(ok = true, "plain");
+            },
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines.iter().all(|line| !line.starts_with("FORGED")),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            lines[0].ends_with(
+                "invocation failed errorType=\"InvalidEvent\" \
+                 errorMessage=unknown field `x\\nFORGED INFO ok=true\\r\\u{1b}[31m`"
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[2].ends_with("plain ok=true"), "{}", lines[2]);
     }
 
     #[test]
