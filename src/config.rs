@@ -77,10 +77,34 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The prefixes of the variables exh-task reads (besides Lambda's own).
+const PREFIXES: [&str; 3] = ["API_", "EXH_", "HEXONET_"];
+
+/// The process environment, to read as [`Config::from_lookup`] does, once
+/// no variable named with one of exh-task's prefixes (`API_`, `EXH_`,
+/// `HEXONET_`) holds bytes that are not UTF-8: read as unset, such a value
+/// would silently drop an allow-list, or let the Secrets Manager secret
+/// fill in a value the environment sets.
+pub fn environment() -> Result<impl Fn(&str) -> Option<String>, ConfigError> {
+    let unreadable = std::env::vars_os().find_map(|(name, value)| {
+        let name = name.into_string().ok()?;
+        (PREFIXES.iter().any(|prefix| name.starts_with(prefix)) && value.to_str().is_none())
+            .then_some(name)
+    });
+    match unreadable {
+        // Once, before the process ends: the name must outlive the error.
+        Some(name) => Err(ConfigError {
+            variable: Box::leak(name.into_boxed_str()),
+            problem: "the value is not UTF-8 text".to_owned(),
+        }),
+        None => Ok(|name: &str| std::env::var(name).ok()),
+    }
+}
+
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment ([`environment`]).
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_lookup(environment()?)
     }
 
     /// Reads the variables through `lookup`, so tests and the CLI can supply

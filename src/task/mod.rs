@@ -200,10 +200,8 @@ pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub async fn start() -> Result<Handler, BoxError> {
     let http = crate::http::client()?;
     // Read once, before the first invocation; the environment always wins.
-    let config = match secrets_manager::overlay(|name| std::env::var(name).ok())
-        .await
-        .and_then(Config::from_lookup)
-    {
+    let read = async { secrets_manager::overlay(crate::config::environment()?).await };
+    let config = match read.await.and_then(Config::from_lookup) {
         Ok(config) => config,
         Err(error) => {
             let report = LambdaError {
