@@ -18,6 +18,11 @@ use serde_json::{Map, Value};
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most batch items that may run at once.
 pub const MAX_CONCURRENCY: usize = 16;
+/// The most requests one batch may hold: each has a result in the answer
+/// and a line in the log, so this bounds both (a 2 MB event of a million
+/// `1`s would otherwise take hundreds of MB). More are shared out over
+/// messages (`exh-task split`, SQS).
+pub const MAX_BATCH_ITEMS: usize = 1_000;
 
 /// What an event asks for: one request, or a batch of them.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +114,13 @@ fn batch_event(batch: &Value, concurrency: Option<&Value>) -> Result<Event, Erro
             kind_of(batch)
         )));
     };
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(Error::invalid_event(format!(
+            "a batch holds at most {MAX_BATCH_ITEMS} requests, not {}: share them out over \
+             messages (exh-task split, SQS)",
+            items.len()
+        )));
+    }
     let concurrency = match concurrency {
         None => DEFAULT_CONCURRENCY,
         Some(value) => value
@@ -242,6 +254,22 @@ mod tests {
         assert_eq!(request.command["COMMAND"], "QueryDomainList");
         assert!(request.all_pages);
         assert_eq!(request.subuser.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn a_batch_over_the_item_cap_is_refused_before_its_items_are_read() {
+        let at_cap =
+            json!({"batch": vec![json!({"exh": {"path": "/users/v1/me"}}); MAX_BATCH_ITEMS]});
+        assert!(Event::parse(&at_cap).is_ok());
+        let over = json!({"batch": vec![json!(1); MAX_BATCH_ITEMS + 1]});
+        let error = Event::parse(&over).unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(
+            error
+                .to_string()
+                .contains("at most 1000 requests, not 1001"),
+            "{error}"
+        );
     }
 
     #[test]

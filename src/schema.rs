@@ -5,7 +5,7 @@
 //! Horizon task's `data`, an HTTP body, an EventBridge `detail` or an SQS
 //! record body holds); `$defs/Result` is the result document.
 
-use crate::event::MAX_CONCURRENCY;
+use crate::event::{MAX_BATCH_ITEMS, MAX_CONCURRENCY};
 use crate::{exh, hexonet, outcome};
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
@@ -26,7 +26,8 @@ pub struct EventShape {
     /// A HEXONET command.
     hexonet: Option<hexonet::Request>,
     /// Requests run concurrently, answered in input order; an item cannot
-    /// be a batch itself.
+    /// be a batch itself. At most 1,000.
+    #[schemars(length(max = MAX_BATCH_ITEMS))]
     batch: Option<Vec<EventShape>>,
     /// How many batch items run at once. Default: 4.
     #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
