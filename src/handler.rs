@@ -51,9 +51,11 @@ impl Handler {
     /// this handler shares one limit.
     pub fn new(config: Config, http: reqwest::Client) -> Handler {
         let http = Upstream::new(http, config.limits);
+        // Each client's debug log masks the other side's secrets too.
+        let secrets = config.secrets();
         let exh = config
             .exh()
-            .map(|exh| exh::Client::new(http.clone(), exh.clone(), config.debug));
+            .map(|exh| exh::Client::redacting(http.clone(), exh.clone(), config.debug, &secrets));
         let hexonet = config.hexonet().and_then(|hexonet| {
             let http = match &hexonet.proxy {
                 None => http.clone(),
@@ -66,10 +68,15 @@ impl Handler {
                     })?)
                 }
             };
-            Ok(hexonet::Client::new(http, hexonet.clone(), config.debug))
+            Ok(hexonet::Client::redacting(
+                http,
+                hexonet.clone(),
+                config.debug,
+                &secrets,
+            ))
         });
         warn_if_open(&config);
-        let redactor = Redactor::new(&config.secrets());
+        let redactor = Redactor::new(&secrets);
         Handler {
             inner: Arc::new(Inner {
                 exh,

@@ -9,6 +9,7 @@ use crate::http::{Failure, Received, Upstream};
 use crate::limits::{check_pages, PageTally, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
+use crate::secret::Secret;
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
@@ -70,13 +71,25 @@ impl Client {
     /// own). With `debug`, every request and response is logged, secrets
     /// masked.
     pub fn new(http: impl Into<Upstream>, config: ExhConfig, debug: bool) -> Client {
+        Client::redacting(http, config, debug, &[])
+    }
+
+    /// [`Client::new`], also masking `others` (the other side's secrets,
+    /// which an answer may echo) in its debug log.
+    pub(crate) fn redacting(
+        http: impl Into<Upstream>,
+        config: ExhConfig,
+        debug: bool,
+        others: &[Secret],
+    ) -> Client {
         let credentials = config.credentials;
-        let redactor = Redactor::new([
+        let own = [
             &credentials.consumer_key,
             &credentials.consumer_secret,
             &credentials.token,
             &credentials.token_secret,
-        ]);
+        ];
+        let redactor = Redactor::new(own.into_iter().chain(others));
         Client {
             inner: Arc::new(Inner {
                 http: http.into(),

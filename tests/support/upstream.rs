@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 /// What [`Upstream`] does with each request it reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Behaviour {
     /// Answers `200` with [`UPSTREAM_USER`] after the delay, keeping the
     /// connection open for the next request.
@@ -42,6 +42,30 @@ pub enum Behaviour {
     /// Answers the first request `503 Service Unavailable`, every later
     /// one as [`Behaviour::Api`]: one retry's worth of trouble.
     UnavailableOnce,
+    /// Answers each request as the script says.
+    Script(Script),
+}
+
+/// What a test answers each request with: `(status, content type, body)`
+/// for the request and its number (from 0).
+#[derive(Clone)]
+pub struct Script(Arc<ScriptFn>);
+
+type ScriptFn = dyn Fn(&Seen, usize) -> (&'static str, &'static str, String) + Send + Sync;
+
+impl Script {
+    /// A script of `answer`.
+    pub fn new(
+        answer: impl Fn(&Seen, usize) -> (&'static str, &'static str, String) + Send + Sync + 'static,
+    ) -> Script {
+        Script(Arc::new(answer))
+    }
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Script(..)")
+    }
 }
 
 /// The body [`Behaviour::AnswerAfter`] answers with.
@@ -118,7 +142,7 @@ impl Upstream {
             let mut connections = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 counted.connections.fetch_add(1, Ordering::SeqCst);
-                connections.spawn(serve(stream, behaviour, counted.clone()));
+                connections.spawn(serve(stream, behaviour.clone(), counted.clone()));
                 while connections.try_join_next().is_some() {}
             }
         });
@@ -166,25 +190,30 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
     while let Some(seen) = read_request(&mut stream, &mut buffer).await {
         let head_only = seen.method == "HEAD";
         let target = seen.target.clone();
+        let index = stats.requests.fetch_add(1, Ordering::SeqCst);
+        let scripted = match &behaviour {
+            Behaviour::Script(script) => Some((script.0)(&seen, index)),
+            _ => None,
+        };
         stats
             .seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(seen);
-        let index = stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
         // One retry's worth of trouble, then the APIs' answers.
-        let behaviour = match behaviour {
-            Behaviour::UnavailableOnce if index > 0 => Behaviour::Api,
+        let behaviour = match &behaviour {
+            Behaviour::UnavailableOnce if index > 0 => &Behaviour::Api,
             other => other,
         };
         let hexonet = target.starts_with(HEXONET_PATH);
         let (status, content_type, body) = match behaviour {
+            Behaviour::Script(_) => scripted.expect("answered by the script"),
             Behaviour::Never => std::future::pending().await,
             Behaviour::HangUp => return,
             Behaviour::AnswerAfter(delay) => {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(*delay).await;
                 ("200 OK", "application/json", UPSTREAM_USER.to_owned())
             }
             Behaviour::Api if hexonet => ("200 OK", "text/plain", HEXONET_OK.to_owned()),
@@ -214,7 +243,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, stats: Arc<Stats>) {
                 r#"{"code":16,"name":"RESOURCE_UNKNOWN_EXCEPTION","message":"gone"}"#.to_owned(),
             ),
             Behaviour::ListAfter(delay) => {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(*delay).await;
                 let (content_type, body) = list_page(&target, 60, 20);
                 ("200 OK", content_type, body)
             }
