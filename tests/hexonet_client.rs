@@ -448,7 +448,6 @@ async fn a_session_the_api_cannot_start_for_now_is_a_transport_error_not_unautho
             .send(&prepared(&status, &options), soon())
             .await
             .unwrap_err();
-        let error = exh_task::Error::from(error);
         assert_eq!(error.error_type(), error_type, "{code}: {error}");
         assert!(error.to_string().contains(&code.to_string()), "{error}");
     }

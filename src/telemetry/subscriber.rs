@@ -254,7 +254,7 @@ mod tests {
 
     /// The JSON lines written while `log` runs, each parsed.
     fn json_lines(log: impl FnOnce()) -> Vec<Value> {
-        written(|writer| json_layer(writer), log)
+        written(json_layer, log)
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
@@ -285,15 +285,12 @@ mod tests {
 
     #[test]
     fn a_text_line_cannot_be_ended_by_a_value_it_quotes() {
-        let text = written(
-            |writer| text_layer(writer),
-            || {
-                let quoted = "unknown field `x\nFORGED INFO ok=true\r\u{1b}[31m`";
-                tracing::error!(errorType = "InvalidEvent", errorMessage = %quoted, "invocation failed");
-                tracing::warn!(reason = quoted, "request failed: {quoted}");
-                tracing::info!(ok = true, "plain");
-            },
-        );
+        let text = written(text_layer, || {
+            let quoted = "unknown field `x\nFORGED INFO ok=true\r\u{1b}[31m`";
+            tracing::error!(errorType = "InvalidEvent", errorMessage = %quoted, "invocation failed");
+            tracing::warn!(reason = quoted, "request failed: {quoted}");
+            tracing::info!(ok = true, "plain");
+        });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(
