@@ -20,7 +20,7 @@
 //!   unknown).
 
 use crate::error::Error;
-use crate::limits::{body_over, Limits};
+use crate::limits::{body_over, pages_over, Limits, PageBudget};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::sync::Arc;
@@ -196,6 +196,9 @@ pub(crate) enum Failure {
     Reading(reqwest::Error),
     /// The body is over the cap of this many bytes.
     TooLarge(usize),
+    /// The pages of an `all_pages` request are over this many bytes
+    /// together ([`crate::limits::PageBudget`]).
+    PagesTooLarge(usize),
 }
 
 impl Failure {
@@ -210,6 +213,9 @@ impl Failure {
             }
             Failure::TooLarge(limit) => {
                 Error::InvalidResponse(format!("{what}: {}", body_over(limit)))
+            }
+            Failure::PagesTooLarge(limit) => {
+                Error::InvalidResponse(format!("{what}: {}", pages_over(limit)))
             }
         }
     }
@@ -235,6 +241,7 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
         if body.len() + chunk.len() > limit {
             return Err(Failure::TooLarge(limit));
         }
+        PageBudget::take(chunk.len()).map_err(Failure::PagesTooLarge)?;
         body.extend_from_slice(&chunk);
     }
     Ok(body)

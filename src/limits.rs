@@ -13,6 +13,9 @@
 
 use crate::envelope::MAX_RESULT_BYTES;
 use crate::error::Error;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The most pages one `all_pages` request fetches, on either side; a list
 /// that needs more is refused before the second page.
@@ -76,31 +79,60 @@ pub(crate) fn check_pages(what: &str, figures: &str, pages: u64, items: u64) -> 
     Ok(())
 }
 
-/// The bytes the pages of one `all_pages` request hold so far, held to the
-/// body cap: however many pages there are, together they cannot hold more
-/// than one answer may.
-pub(crate) struct PageTally {
-    bytes: usize,
+/// The bytes the pages of one `all_pages` request may take together: each
+/// page's body is taken from it chunk by chunk as it arrives
+/// ([`crate::http::Upstream::exchange`] within [`PageBudget::spend_in`]),
+/// so the pages read at once cannot pass it together before any of them
+/// is counted. A page read again after a broken connection counts twice:
+/// the budget errs on the side of memory.
+#[derive(Debug)]
+pub(crate) struct PageBudget {
+    left: AtomicUsize,
     limit: usize,
 }
 
-impl PageTally {
-    /// An empty tally for pages of at most `limit` bytes together.
-    pub(crate) fn new(limit: usize) -> PageTally {
-        PageTally { bytes: 0, limit }
+tokio::task_local! {
+    /// The budget of the `all_pages` request this task is reading, if any.
+    static PAGES: Arc<PageBudget>;
+}
+
+impl PageBudget {
+    /// Runs `pages` (the requests after the first page, which took
+    /// `first` bytes), every body read in it taken from one budget of
+    /// `limit` bytes.
+    pub(crate) async fn spend_in<T>(
+        limit: usize,
+        first: usize,
+        pages: impl Future<Output = T>,
+    ) -> T {
+        let budget = PageBudget {
+            left: AtomicUsize::new(limit.saturating_sub(first)),
+            limit,
+        };
+        PAGES.scope(Arc::new(budget), pages).await
     }
 
-    /// Adds a page of `bytes`; fails once the pages are over the limit.
-    pub(crate) fn add(&mut self, what: &str, bytes: usize) -> Result<(), Error> {
-        self.bytes = self.bytes.saturating_add(bytes);
-        if self.bytes > self.limit {
-            return Err(Error::InvalidResponse(format!(
-                "{what} all_pages: the pages are over {} bytes together (EXH_TASK_MAX_BODY_BYTES)",
-                self.limit
-            )));
-        }
-        Ok(())
+    /// Takes `bytes` from the budget of the pages being read, if any; the
+    /// budget's limit once the pages are over it together.
+    pub(crate) fn take(bytes: usize) -> Result<(), usize> {
+        PAGES
+            .try_with(|budget| {
+                budget
+                    .left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                        left.checked_sub(bytes)
+                    })
+                    .map(drop)
+                    .map_err(|_| budget.limit)
+            })
+            .unwrap_or(Ok(()))
     }
+}
+
+/// What an `all_pages` request fails with when its pages are over `limit`
+/// bytes together.
+pub(crate) fn pages_over(limit: usize) -> String {
+    format!("all_pages: the pages are over {limit} bytes together (EXH_TASK_MAX_BODY_BYTES)")
 }
 
 #[cfg(test)]
@@ -128,12 +160,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pages_over_the_byte_limit_together_are_an_invalid_response() {
-        let mut tally = PageTally::new(10);
-        assert!(tally.add("x", 6).is_ok());
-        let error = tally.add("x", 5).unwrap_err();
-        assert_eq!(error.error_type(), "InvalidResponse");
-        assert!(error.to_string().contains("over 10 bytes"), "{error}");
+    #[tokio::test]
+    async fn pages_take_from_one_budget_and_nothing_else_does() {
+        assert_eq!(
+            PageBudget::take(usize::MAX),
+            Ok(()),
+            "no budget outside all_pages"
+        );
+        let taken = PageBudget::spend_in(10, 4, async {
+            [
+                PageBudget::take(5),
+                PageBudget::take(1),
+                PageBudget::take(1),
+            ]
+        })
+        .await;
+        assert_eq!(taken, [Ok(()), Ok(()), Err(10)]);
+        assert!(pages_over(10).contains("over 10 bytes together"));
     }
 }

@@ -21,7 +21,7 @@ use exh_task_sandbox::runtime_api::{Function, Invocation, Invoke, RuntimeApi};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use support::bootstrap::{assert_no_secret_in, with_secrets, Mode, Secrets};
-use support::upstream::{Behaviour, Upstream, HEXONET_PATH};
+use support::upstream::{Behaviour, Script, Upstream, HEXONET_PATH};
 
 /// Bound for every wait; none should come near it.
 const BOUND: Duration = Duration::from_secs(20);
@@ -181,6 +181,62 @@ async fn endless_huge_and_billion_item_answers_fail_clearly_within_bounded_memor
     function.assert_no_secret_in_output();
     billion_function.stop();
     billion_function.assert_no_secret_in_output();
+}
+
+/// A page of about `bytes` bytes of a list of 9,000 at 1,000 a page, as
+/// `target` asks it of: HEXONET's, or Extra Horizon's (`data` of `0`s, two
+/// bytes an item, some 16 times more once read as JSON values).
+fn big_page(target: &str, bytes: usize) -> String {
+    let (mut page, item, end) = if target.starts_with(HEXONET_PATH) {
+        let head = "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[TOTAL][0]=9000\r\n\
+                    PROPERTY[LIMIT][0]=1000\r\nPROPERTY[DOMAIN][0]=a.com\r\n";
+        (head.to_owned(), "PROPERTY[DOMAIN][0]=b.com\r\n", "EOF\r\n")
+    } else {
+        let head = r#"{"page":{"total":9000,"offset":0,"limit":1000},"data":[0"#;
+        (head.to_owned(), ",0", "]}")
+    };
+    while page.len() + item.len() + end.len() < bytes {
+        page.push_str(item);
+    }
+    page.push_str(end);
+    page
+}
+
+/// A small first page, then pages of 5.9 MB each (each within the body
+/// cap, the second already over it with the first): the pages in flight
+/// were read and parsed before the cap was counted, in order, so 8 of them
+/// took 455 MB; each chunk is now taken from the pages' budget as it
+/// arrives.
+#[tokio::test]
+async fn the_pages_read_at_once_are_held_to_the_body_cap_together() {
+    let script = Script::new(|seen, index| {
+        let content_type = if seen.target.starts_with(HEXONET_PATH) {
+            "text/plain"
+        } else {
+            "application/json"
+        };
+        let bytes = if index == 0 { 0 } else { 5_900_000 };
+        ("200 OK", content_type, big_page(&seen.target, bytes))
+    });
+    for event in [
+        json!({"exh": {"path": "/users/v1/", "all_pages": true}}),
+        json!({"hexonet": {"command": {"COMMAND": "QueryDomainList"}, "all_pages": true}}),
+    ] {
+        let upstream = Upstream::start(Behaviour::Script(script.clone())).await;
+        let runtime = RuntimeApi::start().await;
+        let mut function = against_upstream(&runtime, &upstream);
+        let (error_type, message) = error_of(&runtime, event.clone()).await;
+        assert_eq!(error_type, "InvalidResponse", "{event}: {message}");
+        assert!(message.contains("bytes together"), "{event}: {message}");
+        let peak = memory_kb(&function, "VmHWM");
+        function.stop();
+        println!("{event}: VmHWM {peak} kB after pages of 5.9 MB, 8 at once");
+        assert!(
+            peak < 256 * 1024,
+            "{event}: VmHWM {peak} kB (the deployed memory is 256 MB) for pages held to \
+             6 MB together"
+        );
+    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use super::ApiHost;
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
 use crate::http::{Failure, Received, Upstream};
-use crate::limits::{check_pages, PageTally, MAX_ITEMS};
+use crate::limits::{check_pages, PageBudget, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
@@ -134,8 +134,6 @@ impl Client {
             return Ok(first);
         }
         let what = format!("Extra Horizon GET {}", request.path);
-        let mut tally = PageTally::new(self.inner.http.limits().max_body_bytes);
-        tally.add(&what, bytes)?;
         let page = Page::take(&mut first.body)?;
         let items = page.total.saturating_sub(page.offset);
         check_pages(
@@ -159,21 +157,28 @@ impl Client {
         // Each page's items are moved, not copied, into the first page's
         // list; leaving the loop early drops the pages still in flight.
         let mut items = page.data;
-        while let Some(answer) = rest.next().await {
-            let (mut answer, bytes) = answer?;
-            telemetry::record_pages(Side::Exh, 1);
-            if !answer.is_ok() {
-                return Ok(answer);
+        let limit = self.inner.http.limits().max_body_bytes;
+        let not_ok = PageBudget::spend_in(limit, bytes, async {
+            while let Some(answer) = rest.next().await {
+                let (mut answer, _) = answer?;
+                telemetry::record_pages(Side::Exh, 1);
+                if !answer.is_ok() {
+                    return Ok(Some(answer));
+                }
+                items.append(&mut Page::take(&mut answer.body)?.data);
+                if items.len() as u64 > MAX_ITEMS {
+                    return Err(Error::InvalidResponse(format!(
+                        "{what} all_pages: the pages hold more than the cap of {MAX_ITEMS} items, \
+                         though the first page announced {}",
+                        page.total.saturating_sub(page.offset)
+                    )));
+                }
             }
-            tally.add(&what, bytes)?;
-            items.append(&mut Page::take(&mut answer.body)?.data);
-            if items.len() as u64 > MAX_ITEMS {
-                return Err(Error::InvalidResponse(format!(
-                    "{what} all_pages: the pages hold more than the cap of {MAX_ITEMS} items, \
-                     though the first page announced {}",
-                    page.total.saturating_sub(page.offset)
-                )));
-            }
+            Ok(None)
+        })
+        .await?;
+        if let Some(answer) = not_ok {
+            return Ok(answer);
         }
         first.body["page"] =
             json!({"total": page.total, "offset": page.offset, "limit": items.len()});
@@ -239,9 +244,9 @@ impl Client {
             .await
         {
             Ok(received) => received,
-            Err(failure @ (Failure::Timeout(_) | Failure::TooLarge(_))) => {
-                return Attempt::Done(Err(failure.into_error(what)))
-            }
+            Err(
+                failure @ (Failure::Timeout(_) | Failure::TooLarge(_) | Failure::PagesTooLarge(_)),
+            ) => return Attempt::Done(Err(failure.into_error(what))),
             Err(failure) => {
                 // A connection that was never made carried nothing: safe to retry.
                 let retry = idempotent || failure.nothing_sent();

@@ -17,7 +17,7 @@ use super::request::Options;
 use super::response::Writer;
 use super::{Client, Command, Error, Page, Response};
 use crate::http::PAGE_CONCURRENCY;
-use crate::limits::{check_pages, PageTally};
+use crate::limits::{check_pages, PageBudget};
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use indexmap::IndexSet;
@@ -181,8 +181,6 @@ impl Client {
             total.div_ceil(limit),
             total,
         )?;
-        let mut tally = PageTally::new(self.inner.http.limits().max_body_bytes);
-        tally.add(&what, first.plain().len())?;
         let rest = remaining(&command, &first)?;
         let command = &command;
         let mut pages = futures::stream::iter(rest)
@@ -198,17 +196,20 @@ impl Client {
             .buffered(PAGE_CONCURRENCY);
         telemetry::record_pages(Side::Hexonet, 1);
         // Leaving the loop early drops the pages still in flight.
-        let mut rest = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page?;
-            telemetry::record_pages(Side::Hexonet, 1);
-            if !page.is_success() {
-                return Ok(page);
+        let limit = self.inner.http.limits().max_body_bytes;
+        PageBudget::spend_in(limit, first.plain().len(), async {
+            let mut rest = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                telemetry::record_pages(Side::Hexonet, 1);
+                if !page.is_success() {
+                    return Ok(page);
+                }
+                rest.push(page);
             }
-            tally.add(&what, page.plain().len())?;
-            rest.push(page);
-        }
-        Ok(merge(first, rest))
+            Ok(merge(first, rest))
+        })
+        .await
     }
 }
 
