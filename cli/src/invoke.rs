@@ -156,13 +156,11 @@ impl Invoke {
         for file in &self.files {
             let name = file.display().to_string();
             let text = if name == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|error| format!("standard input: {error}"))?;
-                text
+                read_event(std::io::stdin(), "standard input")?
             } else {
-                std::fs::read_to_string(file).map_err(|error| format!("{name}: {error}"))?
+                let opened =
+                    std::fs::File::open(file).map_err(|error| format!("{name}: {error}"))?;
+                read_event(opened, &name)?
             };
             inputs.push(Input {
                 event: parse(&name, &text)?,
@@ -174,6 +172,23 @@ impl Invoke {
         }
         Ok(inputs)
     }
+}
+
+/// The text of the event `name`, refused past the largest payload the
+/// Runtime API hands out (`/dev/zero` would otherwise fill the memory).
+fn read_event(source: impl Read, name: &str) -> Result<String, String> {
+    let most = exh_task::runtime::payload::MAX_PAYLOAD_BYTES;
+    let mut text = String::new();
+    source
+        .take(most as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|error| format!("{name}: {error}"))?;
+    if text.len() > most {
+        return Err(format!(
+            "{name}: over {most} bytes, more than Lambda hands a function as one event"
+        ));
+    }
+    Ok(text)
 }
 
 fn parse(name: &str, text: &str) -> Result<Value, String> {

@@ -205,6 +205,14 @@ fn an_unknown_fault_is_a_usage_error_that_lists_the_faults() {
 }
 
 #[test]
+fn an_event_file_larger_than_lambda_hands_out_is_refused_unread() {
+    let output = exh_task().args(["invoke", "/dev/zero"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/dev/zero: over"), "{stderr}");
+}
+
+#[test]
 fn a_timeout_lambda_could_not_have_is_a_usage_error() {
     for timeout in ["0", "901", "18446744073709551615"] {
         let output = exh_task()
