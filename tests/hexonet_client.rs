@@ -19,6 +19,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::log::Captured;
 use tokio::time::Instant;
 
 const PASSWORD: &str = "pa55 w&rd";
@@ -623,20 +624,6 @@ async fn next_page_follows_the_sdk() {
     assert!(error.to_string().contains("LAST"), "{error}");
 }
 
-/// Captures what `tracing` writes while it lives.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_debug_log_shows_every_call_with_password_otp_and_session_masked() {
     use lambda_runtime::tracing::subscriber;
@@ -669,7 +656,7 @@ async fn the_debug_log_shows_every_call_with_password_otp_and_session_masked() {
         .send(json!({"COMMAND": "ModifyContact", "PASSWORD": "contact-secret"}))
         .await;
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("HEXONET request") && log.contains("HEXONET response"),
         "{log}"

@@ -10,8 +10,8 @@ use exh_task::config::Config;
 use exh_task::Handler;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::log::Captured;
 use support::upstream::{Behaviour, Script, Upstream};
 use tokio::time::Instant;
 
@@ -222,29 +222,6 @@ async fn the_password_echoed_as_it_was_sent_is_kept_out_of_the_result() {
     assert_eq!(result["hexonet"]["records"][0]["ECHO"], "***", "{result}");
 }
 
-/// What the log subscriber wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 /// Extra Horizon echoes the HEXONET password, HEXONET the OAuth1 token
 /// secret: each client's debug log masked only its own side's secrets.
 #[test]
@@ -283,7 +260,7 @@ fn a_secret_of_the_other_side_echoed_in_an_answer_stays_out_of_the_debug_log() {
             }
         })
     });
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     assert!(
         log.contains("Extra Horizon response") && log.contains("response"),
         "{log}"

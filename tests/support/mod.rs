@@ -8,6 +8,8 @@ pub mod events;
 #[allow(dead_code)]
 pub mod hexonet;
 #[allow(dead_code)]
+pub mod log;
+#[allow(dead_code)]
 pub mod python;
 #[allow(dead_code)]
 pub mod upstream;
