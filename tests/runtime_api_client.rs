@@ -29,9 +29,10 @@ async fn answered_at(
     let endpoint = Endpoint::parse(address).expect("an address");
     let client = Client::new(&endpoint).expect("a client");
     let pending = runtime.submit(json!({}));
-    let next = tokio::time::timeout(BOUND, client.next())
+    let next = tokio::time::timeout(BOUND, client.next_until(std::future::pending()))
         .await
         .expect("an invocation")
+        .expect("not stopped")
         .expect("a usable one");
     client
         .fail(&next.request_id, next.invocation_id.as_deref(), &error)

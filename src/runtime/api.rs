@@ -21,6 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// `Lambda-Runtime-Aws-Request-Id`: the invocation's id, part of the paths.
 pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
@@ -34,6 +35,12 @@ const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
 
 /// The path of every Runtime API request.
 const BASE_PATH: &str = "/2018-06-01/runtime";
+
+/// The most of the Runtime API's reply to an answer that is read, and how
+/// long it may take once its head came: the reply says no more than
+/// `{"status":"OK"}`, and one that never ends must not hold the worker.
+const MAX_REPLY_BYTES: usize = 64 * 1024;
+const REPLY_TIME: Duration = Duration::from_secs(2);
 
 /// A client of the Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
 ///
@@ -134,13 +141,32 @@ impl RuntimeApi {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(connection);
     }
 
-    /// Long-polls `/next` for the next invocation.
-    pub async fn next(&self) -> Result<Next, NextError> {
+    /// Long-polls `/next` for the next invocation, until `stop` resolves:
+    /// `None` if it does before an invocation's head came. The payload of
+    /// one whose head came must arrive before its deadline (less
+    /// [`ANSWER_TIME`]) and before `stop`; otherwise the invocation comes
+    /// with the payload's error, to be answered, not dropped.
+    pub async fn next_until(
+        &self,
+        stop: impl Future<Output = ()>,
+    ) -> Option<Result<Next, NextError>> {
+        let mut stop = std::pin::pin!(stop);
         let request = self.request(http::Method::GET, "/invocation/next");
-        let response = self
-            .call(request, Bytes::new())
-            .await
-            .map_err(NextError::Unreachable)?;
+        let response = tokio::select! {
+            response = self.call(request, Bytes::new()) => response,
+            () = &mut stop => return None,
+        };
+        Some(self.invocation(response, stop).await)
+    }
+
+    /// The invocation `/next` answered with `response`, its payload read
+    /// until its deadline or `stop`.
+    async fn invocation(
+        &self,
+        response: Result<http::Response<hyper::body::Incoming>, String>,
+        stop: Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Next, NextError> {
+        let response = response.map_err(NextError::Unreachable)?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(NextError::Status(status));
@@ -151,16 +177,24 @@ impl RuntimeApi {
             .filter(|id| is_path_segment(id))
             .ok_or(NextError::NoRequestId)?;
         let invocation_id = header_text(&headers, INVOCATION_ID);
-        if header_text(&headers, DEADLINE_MS)
-            .and_then(|ms| ms.parse::<u64>().ok())
-            .is_none()
-        {
+        let Some(deadline_ms) =
+            header_text(&headers, DEADLINE_MS).and_then(|ms| ms.parse::<u64>().ok())
+        else {
             return Err(NextError::NoDeadline {
                 request_id,
                 invocation_id,
             });
-        }
-        let payload = read_capped(&headers, body).await;
+        };
+        let payload = tokio::select! {
+            biased;
+            payload = read_capped(&headers, body) => payload,
+            () = tokio::time::sleep_until(arrival_deadline(deadline_ms)) => Err(
+                "the event did not arrive whole before the invocation's deadline".to_owned()
+            ),
+            () = stop => Err(
+                "the event had not arrived whole when the function was shut down".to_owned()
+            ),
+        };
         Ok(Next {
             request_id,
             invocation_id,
@@ -217,7 +251,15 @@ impl RuntimeApi {
         match self.call(request, body).await {
             Ok(response) => {
                 let status = response.status();
-                let _ = response.into_body().collect().await;
+                let reply = Limited::new(response.into_body(), MAX_REPLY_BYTES).collect();
+                if !matches!(tokio::time::timeout(REPLY_TIME, reply).await, Ok(Ok(_))) {
+                    // Dropped with its connection: the next `/next` goes out on another.
+                    tracing::warn!(
+                        request_id,
+                        "the Runtime API's reply to the invocation's {what} was not read whole \
+                         (over {MAX_REPLY_BYTES} bytes, broken, or slower than {REPLY_TIME:?})"
+                    );
+                }
                 if !status.is_success() {
                     tracing::error!(
                         request_id,
@@ -331,6 +373,32 @@ impl tower_service::Service<http::Uri> for Connector {
         let connecting = self.http.call(uri);
         Box::pin(async move { connecting.await.map_err(Into::into) })
     }
+}
+
+/// The time kept from an invocation's deadline to answer it: a payload
+/// that has not arrived by then is answered as an error.
+pub const ANSWER_TIME: Duration = Duration::from_millis(200);
+
+/// When an invocation due at `deadline_ms` (Unix epoch milliseconds) must
+/// be answered: [`ANSWER_TIME`] before it (now, if that has passed), and at
+/// most an hour from now (Lambda's longest timeout is 15 minutes), so that
+/// no deadline, however far, overflows the clock.
+pub fn answer_by(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+        .saturating_sub(ANSWER_TIME)
+        .min(Duration::from_secs(3600));
+    tokio::time::Instant::now() + left
+}
+
+/// When the payload of an invocation due at `deadline_ms` must have
+/// arrived: by [`answer_by`], yet at least [`ANSWER_TIME`] from now, so
+/// that an invocation already late is still read (and the function
+/// answers its `Timeout`).
+fn arrival_deadline(deadline_ms: u64) -> tokio::time::Instant {
+    answer_by(deadline_ms).max(tokio::time::Instant::now() + ANSWER_TIME)
 }
 
 /// An error and its causes, as one line.

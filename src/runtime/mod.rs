@@ -52,13 +52,21 @@ use tracing::Instrument;
 
 /// `AWS_LAMBDA_MAX_CONCURRENCY` as Lambda Managed Instances set it (and as
 /// `lambda_runtime` reads it): how many invocations may be in flight at
-/// once; 1 when unset, 0 or not a number.
+/// once; 1 when unset, 0 or not a number; at most [`MAX_WORKERS`].
 pub fn max_concurrency() -> usize {
+    requested_concurrency().unwrap_or(1).min(MAX_WORKERS)
+}
+
+/// The most invocations served at once, whatever `AWS_LAMBDA_MAX_CONCURRENCY`
+/// asks: each is a worker holding a connection to the Runtime API, and
+/// Lambda allows a process 1,024 open files.
+pub const MAX_WORKERS: usize = 1024;
+
+fn requested_concurrency() -> Option<usize> {
     std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
         .ok()
         .and_then(|value| value.parse::<usize>().ok())
         .filter(|&limit| limit > 0)
-        .unwrap_or(1)
 }
 
 /// What the loop runs for each invocation: `bootstrap`'s [`Handler`], or a
@@ -100,6 +108,13 @@ pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
         shutdown,
     };
     let concurrency = max_concurrency();
+    if let Some(requested) = requested_concurrency().filter(|&n| n > MAX_WORKERS) {
+        tracing::warn!(
+            requested,
+            workers = MAX_WORKERS,
+            "AWS_LAMBDA_MAX_CONCURRENCY is above the most workers served at once"
+        );
+    }
     if concurrency == 1 {
         // Boxed, as each worker's future is when spawned: built on the
         // stack and moved into this one, it would cost a cold start pages.
@@ -191,23 +206,17 @@ impl<F: Function> Worker<F> {
     /// The next `/next` answer; `None` once the shutdown signal has come.
     /// A poll under way at the signal gets [`shutdown::IN_TRANSIT`] more:
     /// it may be reading an invocation the Runtime API already handed out,
-    /// which must be answered rather than dropped with the connection.
+    /// which must be answered rather than dropped with the connection (one
+    /// whose payload is still on its way then comes with that error).
     async fn poll(&self) -> Option<Result<Next, NextError>> {
         if self.shutdown.is_started() {
             return None;
         }
-        let mut next = std::pin::pin!(self.api.next());
-        tokio::select! {
-            biased;
-            signalled = self.shutdown.started() => {
-                let in_transit = tokio::time::sleep_until(signalled + shutdown::IN_TRANSIT);
-                tokio::select! {
-                    next = &mut next => Some(next),
-                    _ = in_transit => None,
-                }
-            }
-            next = &mut next => Some(next),
-        }
+        let in_transit_over = async {
+            let signalled = self.shutdown.started().await;
+            tokio::time::sleep_until(signalled + shutdown::IN_TRANSIT).await;
+        };
+        self.api.next_until(in_transit_over).await
     }
 
     /// Runs one invocation and posts its answer.
@@ -268,10 +277,16 @@ impl<F: Function> Worker<F> {
     }
 
     /// The function's answer; a panic is an error answer, not the end of
-    /// the worker, and after a shutdown signal it has [`shutdown::GRACE`].
+    /// the worker. It must come by the invocation's deadline (less
+    /// [`api::ANSWER_TIME`]), and after a shutdown signal within
+    /// [`shutdown::GRACE`]: a function that never ends cannot hold its
+    /// worker.
     async fn answer(&self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
+        let answer_by = api::answer_by(event.context.deadline);
         let handled = AssertUnwindSafe(self.function.clone().call(event)).catch_unwind();
         let failure = tokio::select! {
+            // An answer the function has wins over a timer due at once.
+            biased;
             handled = handled => match handled {
                 Ok(answer) => return answer,
                 Err(_) => Error::InvalidResponse(
@@ -281,6 +296,9 @@ impl<F: Function> Worker<F> {
             // Whether a request went out is not known here: say it may have.
             _ = self.shutdown.grace_over() => Error::timeout_sent(
                 "the function was shut down (SIGTERM) before an answer came; a request may have been sent",
+            ),
+            _ = tokio::time::sleep_until(answer_by) => Error::timeout_sent(
+                "the function did not answer before the invocation deadline; a request may have been sent",
             ),
         };
         Err(LambdaError::from(&logged(failure)))

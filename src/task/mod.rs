@@ -217,6 +217,7 @@ pub async fn start() -> Result<Handler, BoxError> {
             return Err(error.into());
         }
     };
+    telemetry::panic::log_panics(crate::mask::Redactor::new(&config.secrets()));
     Ok(Handler::new(config, http))
 }
 
