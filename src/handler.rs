@@ -156,6 +156,9 @@ impl Handler {
                     }
                     Err(error) => Err(error),
                 };
+                // Redacted before the answer cuts a long message: a secret
+                // cut in two would no longer be found.
+                let outcome = outcome.map_err(|error| self.inner.redactor.error(error));
                 match &outcome {
                     Ok(outcome) => telemetry::record::set_ok(outcome.is_ok()),
                     Err(error) => telemetry::record_error(error),

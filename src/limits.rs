@@ -83,8 +83,11 @@ pub(crate) fn check_pages(what: &str, figures: &str, pages: u64, items: u64) -> 
 /// page's body is taken from it chunk by chunk as it arrives
 /// ([`crate::http::Upstream::exchange`] within [`PageBudget::spend_in`]),
 /// so the pages read at once cannot pass it together before any of them
-/// is counted. A page read again after a broken connection counts twice:
-/// the budget errs on the side of memory.
+/// is counted. Every body read counts: a page asked again (after a broken
+/// connection, a 429 or a 5xx) counts each time, and a page that is not
+/// ok counts too, so near the cap such a page may end the request as
+/// over it rather than as the answer: the budget errs on the side of
+/// memory.
 #[derive(Debug)]
 pub(crate) struct PageBudget {
     left: AtomicUsize,

@@ -174,7 +174,7 @@ impl SecretValues {
 /// ```no_run
 /// # async fn start() -> Result<(), exh_task::config::ConfigError> {
 /// use exh_task::config::Config;
-/// let lookup = exh_task::secrets_manager::overlay(|name| std::env::var(name).ok()).await?;
+/// let lookup = exh_task::secrets_manager::overlay(exh_task::config::environment()?).await?;
 /// let config = Config::from_lookup(lookup)?;
 /// # Ok(()) }
 /// ```

@@ -104,6 +104,37 @@ async fn a_sparse_hexonet_answer_of_many_rows_and_columns_is_answered_in_its_val
     assert_eq!(records[1].as_object().unwrap().len(), 1);
 }
 
+/// Merged by asking every page for every column, 1,000 pages of 250
+/// columns of their own took 25 s (a release build); merged over the
+/// columns each page has, the time of their values.
+#[tokio::test]
+async fn pages_of_columns_of_their_own_are_merged_in_their_values_time() {
+    let upstream = answering(|body| {
+        let body = String::from_utf8_lossy(body);
+        // `s_command` is form-encoded: `…%0AFIRST%3D7%0A…`.
+        let first: String = body
+            .split_once("FIRST%3D")
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        let mut page = String::from(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[TOTAL][0]=1000\r\n\
+             PROPERTY[LIMIT][0]=1\r\n",
+        );
+        for column in 0..250 {
+            page.push_str(&format!("PROPERTY[P{first}C{column}][0]=v\r\n"));
+        }
+        page.push_str("EOF\r\n");
+        ("200 OK", "text/plain", page)
+    })
+    .await;
+    let event = json!({"hexonet": {"command": {"COMMAND": "QueryDomainList"}, "all_pages": true,
+                                   "view": "properties"}});
+    let result = handled(handler(&upstream, &[]), event).await.unwrap();
+    let properties = result["hexonet"]["properties"].as_object().unwrap();
+    assert_eq!(properties.len(), 1000 * 250 + 5, "{}", properties.len());
+    assert_eq!(properties["P999C249"], json!(["v"]));
+}
+
 /// The merged list's LAST is FIRST + rows - 1, FIRST the upstream's own.
 #[tokio::test]
 async fn a_first_of_i64_max_neither_panics_nor_wraps_the_merged_pages() {
@@ -117,8 +148,9 @@ async fn a_first_of_i64_max_neither_panics_nor_wraps_the_merged_pages() {
     let event = json!({"hexonet": {"command": {"COMMAND": "QueryDomainList"}, "all_pages": true}});
     let result = handled(handler(&upstream, &[]), event).await.unwrap();
     let pagination = &result["hexonet"]["pagination"];
-    assert!(
-        pagination["last"].as_i64() >= pagination["first"].as_i64(),
+    assert_eq!(
+        (pagination["first"].as_i64(), pagination["last"].as_i64()),
+        (Some(i64::MAX), Some(i64::MAX)),
         "{pagination}"
     );
 }
@@ -262,7 +294,7 @@ fn a_secret_of_the_other_side_echoed_in_an_answer_stays_out_of_the_debug_log() {
     });
     let log = captured.text();
     assert!(
-        log.contains("Extra Horizon response") && log.contains("response"),
+        log.contains("Extra Horizon response") && log.contains("HEXONET response"),
         "{log}"
     );
     for secret in [PASSWORD, TOKEN_SECRET] {

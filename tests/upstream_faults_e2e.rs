@@ -203,7 +203,7 @@ fn big_page(target: &str, bytes: usize) -> String {
 }
 
 /// A small first page, then pages of 5.9 MB each (each within the body
-/// cap, the second already over it with the first): the pages in flight
+/// cap, the third already over it with the others): the pages in flight
 /// were read and parsed before the cap was counted, in order, so 8 of them
 /// took 455 MB; each chunk is now taken from the pages' budget as it
 /// arrives.

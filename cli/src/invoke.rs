@@ -178,17 +178,17 @@ impl Invoke {
 /// Runtime API hands out (`/dev/zero` would otherwise fill the memory).
 fn read_event(source: impl Read, name: &str) -> Result<String, String> {
     let most = exh_task::runtime::payload::MAX_PAYLOAD_BYTES;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     source
         .take(most as u64 + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|error| format!("{name}: {error}"))?;
-    if text.len() > most {
+    if bytes.len() > most {
         return Err(format!(
             "{name}: over {most} bytes, more than Lambda hands a function as one event"
         ));
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|error| format!("{name}: not UTF-8 text: {error}"))
 }
 
 fn parse(name: &str, text: &str) -> Result<Value, String> {

@@ -23,10 +23,13 @@
 //! file together, at most [`MAX_BYTES`]. Every body is checked to be a
 //! request the function accepts before anything is written.
 
-use exh_task::event::Event;
+use exh_task::event::{Event, MAX_BATCH_ITEMS};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The most requests a message may hold: a batch's most.
+const MAX_PER_MESSAGE: i64 = MAX_BATCH_ITEMS as i64;
 
 /// The largest SQS message, and the largest `SendMessageBatch` payload.
 pub const MAX_BYTES: usize = 256 * 1024;
@@ -46,10 +49,10 @@ pub struct SplitArgs {
     /// The command key whose list is split.
     #[arg(long, default_value = "DOMAIN")]
     list_key: String,
-    /// Requests (batch items, or list entries) per message, at most; fewer
-    /// when a message would exceed 256 KiB. Lower it when a message takes
-    /// too long for the function's timeout.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests (batch items, or list entries) per message, at most (1 to
+    /// 1,000, a batch's most); fewer when a message would exceed 256 KiB.
+    /// Lower it when a message takes too long for the function's timeout.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=MAX_PER_MESSAGE))]
     per_message: u32,
     /// The folder the entry files are written to (created; must hold none yet).
     #[arg(long, short, default_value = "sqs-messages")]

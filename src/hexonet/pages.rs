@@ -20,7 +20,7 @@ use crate::http::PAGE_CONCURRENCY;
 use crate::limits::{check_pages, PageBudget};
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
-use indexmap::IndexSet;
+use indexmap::IndexMap;
 use tokio::time::Instant;
 
 /// The most pages one `all_pages` request fetches; a list that needs more
@@ -87,12 +87,22 @@ pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
             attributes.insert(name.to_owned(), float_str((sum * 1000.0).round() / 1000.0));
         }
     }
-    // The pages' columns in the order they first appear, then the paging
-    // columns none of them had.
-    let mut columns: IndexSet<&str> = pages.iter().flat_map(Response::columns).collect();
-    columns.extend(PAGING_COLUMNS);
-    let length = |column: &str| -> usize {
-        pages
+    // The pages' columns in the order they first appear, each with the
+    // pages that have it, in order, then the paging columns none of them
+    // had: one walk over each page's columns (asking every page for every
+    // column would be columns × pages, 1,000 pages of 250 columns of their
+    // own took 25 s).
+    let mut columns: IndexMap<&str, Vec<&Response>> = IndexMap::new();
+    for page in &pages {
+        for column in page.columns() {
+            columns.entry(column).or_default().push(page);
+        }
+    }
+    for column in PAGING_COLUMNS {
+        columns.entry(column).or_default();
+    }
+    let values = |column: &str, holders: &[&Response]| -> usize {
+        holders
             .iter()
             .filter_map(|page| page.values(column))
             .map(|values| values.len())
@@ -100,8 +110,8 @@ pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
     };
     let rows = columns
         .iter()
-        .filter(|column| !PAGING_COLUMNS.contains(column))
-        .map(|column| length(column))
+        .filter(|(column, _)| !PAGING_COLUMNS.contains(column))
+        .map(|(column, holders)| values(column, holders))
         .max()
         .unwrap_or(0) as i64;
     let first_row = paging.first.unwrap_or(0);
@@ -115,13 +125,13 @@ pub fn merge(first: Response, mut rest: Vec<Response>) -> Response {
     };
     let capacity = pages.iter().map(|page| page.plain().len()).sum();
     let mut merged = Writer::new(attributes, capacity);
-    for column in columns {
+    for (column, holders) in &columns {
         merged.column(column);
-        if PAGING_COLUMNS.contains(&column) {
+        if PAGING_COLUMNS.contains(column) {
             merged.value(&figure(column).to_string());
             continue;
         }
-        for values in pages.iter().filter_map(|page| page.values(column)) {
+        for values in holders.iter().filter_map(|page| page.values(column)) {
             for value in values {
                 merged.value(value);
             }
