@@ -12,6 +12,7 @@ use crate::event::{Event, Request, DEFAULT_CONCURRENCY};
 use crate::exh;
 use crate::hexonet;
 use crate::http::{describe, Upstream};
+use crate::limits::{BodyBudget, Spent};
 use crate::mask::Redactor;
 use crate::outcome::{EventOutcome, Outcome};
 use crate::telemetry;
@@ -42,6 +43,9 @@ struct Inner {
     allowed_commands: Option<CommandAllowList>,
     /// Every configured secret, kept out of every answer and error.
     redactor: Redactor,
+    /// The most bytes the answers of one request may take together
+    /// ([`Spent::Request`]): the body cap.
+    request_bytes: usize,
 }
 
 impl Handler {
@@ -84,6 +88,7 @@ impl Handler {
                 redactor,
                 allowed_paths: config.allowed_paths,
                 allowed_commands: config.allowed_commands,
+                request_bytes: config.limits.max_body_bytes,
             }),
         }
     }
@@ -137,7 +142,9 @@ impl Handler {
         telemetry::record::correlate(correlation);
         match opened? {
             Opened::Request(event) => {
-                let outcome = self.event(&event, Caller::Invoker, deadline).await?;
+                let outcome = self
+                    .within_budget(self.event(&event, Caller::Invoker, deadline))
+                    .await?;
                 telemetry::record::set_ok(outcome.is_ok());
                 envelope::result(&outcome)
             }
@@ -150,7 +157,7 @@ impl Handler {
                 let span = tracing::info_span!("http", ?kind, requesting_user);
                 let outcome = match request {
                     Ok(event) => {
-                        self.event(&event, Caller::Http, deadline)
+                        self.within_budget(self.event(&event, Caller::Http, deadline))
                             .instrument(span)
                             .await
                     }
@@ -223,11 +230,20 @@ impl Handler {
 
     /// Runs each record; the message ids of those that fail or answer not
     /// ok, so SQS retries only them.
+    /// `work`, one request's (an event's, an SQS record's), with the bodies
+    /// its answers are read from held to [`Spent::Request`]'s budget.
+    async fn within_budget<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work).await
+    }
+
     async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Vec<String> {
         futures::stream::iter(records)
             .map(|record| async move {
                 let outcome = match record.request {
-                    Ok(event) => self.event(&event, Caller::Invoker, deadline).await,
+                    Ok(event) => {
+                        self.within_budget(self.event(&event, Caller::Invoker, deadline))
+                            .await
+                    }
                     Err(error) => Err(error),
                 };
                 match outcome {

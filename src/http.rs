@@ -20,7 +20,7 @@
 //!   unknown).
 
 use crate::error::Error;
-use crate::limits::{body_over, pages_over, Limits, PageBudget};
+use crate::limits::{body_over, BodyBudget, Limits};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::sync::Arc;
@@ -196,9 +196,9 @@ pub(crate) enum Failure {
     Reading(reqwest::Error),
     /// The body is over the cap of this many bytes.
     TooLarge(usize),
-    /// The pages of an `all_pages` request are over this many bytes
-    /// together ([`crate::limits::PageBudget`]).
-    PagesTooLarge(usize),
+    /// The bodies read together are over a budget
+    /// ([`crate::limits::BodyBudget`]): why.
+    OverBudget(String),
 }
 
 impl Failure {
@@ -214,9 +214,7 @@ impl Failure {
             Failure::TooLarge(limit) => {
                 Error::InvalidResponse(format!("{what}: {}", body_over(limit)))
             }
-            Failure::PagesTooLarge(limit) => {
-                Error::InvalidResponse(format!("{what}: {}", pages_over(limit)))
-            }
+            Failure::OverBudget(why) => Error::InvalidResponse(format!("{what}: {why}")),
         }
     }
 
@@ -241,7 +239,7 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
         if body.len() + chunk.len() > limit {
             return Err(Failure::TooLarge(limit));
         }
-        PageBudget::take(chunk.len()).map_err(Failure::PagesTooLarge)?;
+        BodyBudget::take(chunk.len()).map_err(Failure::OverBudget)?;
         body.extend_from_slice(&chunk);
     }
     Ok(body)

@@ -5,8 +5,10 @@
 //!   `EXH_TASK_MAX_BODY_BYTES`): a longer one fails with
 //!   [`Error::InvalidResponse`] before more of it is buffered.
 //! - `all_pages` fetches at most [`MAX_PAGES`] pages and [`MAX_ITEMS`] items,
-//!   checked from the first page's figures before any further request, and
-//!   the pages together are held to the body cap as well.
+//!   checked from the first page's figures before any further request.
+//! - The answers of one request (its pages, a batch's items, an SQS
+//!   record's) are held to the body cap together, chunk by chunk as they
+//!   arrive (`BodyBudget`).
 //! - At most [`Limits::max_in_flight`] upstream requests
 //!   (`EXH_TASK_MAX_IN_FLIGHT`) are in flight at once, however many SQS
 //!   records, batch items and pages ask for them ([`crate::http::Upstream`]).
@@ -79,63 +81,96 @@ pub(crate) fn check_pages(what: &str, figures: &str, pages: u64, items: u64) -> 
     Ok(())
 }
 
-/// The bytes the pages of one `all_pages` request may take together: each
-/// page's body is taken from it chunk by chunk as it arrives
-/// ([`crate::http::Upstream::exchange`] within [`PageBudget::spend_in`]),
-/// so the pages read at once cannot pass it together before any of them
-/// is counted. Every body read counts: a page asked again (after a broken
-/// connection, a 429 or a 5xx) counts each time, and a page that is not
-/// ok counts too, so near the cap such a page may end the request as
-/// over it rather than as the answer: the budget errs on the side of
-/// memory.
+/// Bytes that the bodies read within one scope may take together: the
+/// pages of one `all_pages` request ([`Spent::Pages`], the body cap), and
+/// all the answers of one request, a batch's included ([`Spent::Request`],
+/// the body cap as well: a result holds every answer, so more could not be
+/// returned). Each body's chunks are taken
+/// from the budgets of every scope it is read in (a page from its pages'
+/// and from its request's) as they arrive, through
+/// [`crate::http::Upstream::exchange`], so bodies read at once cannot pass
+/// a budget together before any of them is counted.
+///
+/// Every body read counts: one asked again (after a broken connection, a
+/// 429 or a 5xx) counts each time, and one that is not ok counts too, so
+/// near a limit such a page may end the request as over it rather than
+/// as the answer: the budget errs on the side of memory.
 #[derive(Debug)]
-pub(crate) struct PageBudget {
+pub(crate) struct BodyBudget {
     left: AtomicUsize,
     limit: usize,
+    of: Spent,
+    /// The budget of the scope this one is in, if any.
+    within: Option<Arc<BodyBudget>>,
+}
+
+/// What a [`BodyBudget`] bounds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Spent {
+    /// The pages of one `all_pages` request.
+    Pages,
+    /// One request's answers (a batch's items, one SQS record's).
+    Request,
 }
 
 tokio::task_local! {
-    /// The budget of the `all_pages` request this task is reading, if any.
-    static PAGES: Arc<PageBudget>;
+    /// The innermost budget of the bodies this task is reading, if any.
+    static BUDGET: Arc<BodyBudget>;
 }
 
-impl PageBudget {
-    /// Runs `pages` (the requests after the first page, which took
-    /// `first` bytes), every body read in it taken from one budget of
-    /// `limit` bytes.
+impl BodyBudget {
+    /// Runs `work`, every body read in it taken from a budget of `limit`
+    /// bytes for `of`, less `spent` already (a first page's), and from the
+    /// budgets `work` is already within.
     pub(crate) async fn spend_in<T>(
+        of: Spent,
         limit: usize,
-        first: usize,
-        pages: impl Future<Output = T>,
+        spent: usize,
+        work: impl Future<Output = T>,
     ) -> T {
-        let budget = PageBudget {
-            left: AtomicUsize::new(limit.saturating_sub(first)),
+        let budget = BodyBudget {
+            left: AtomicUsize::new(limit.saturating_sub(spent)),
             limit,
+            of,
+            within: BUDGET.try_with(Arc::clone).ok(),
         };
-        PAGES.scope(Arc::new(budget), pages).await
+        BUDGET.scope(Arc::new(budget), work).await
     }
 
-    /// Takes `bytes` from the budget of the pages being read, if any; the
-    /// budget's limit once the pages are over it together.
-    pub(crate) fn take(bytes: usize) -> Result<(), usize> {
-        PAGES
-            .try_with(|budget| {
-                budget
-                    .left
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                        left.checked_sub(bytes)
-                    })
-                    .map(drop)
-                    .map_err(|_| budget.limit)
-            })
+    /// Takes `bytes` from every budget of the bodies being read; the error
+    /// of the first one they would pass.
+    pub(crate) fn take(bytes: usize) -> Result<(), String> {
+        BUDGET
+            .try_with(|budget| budget.take_here(bytes))
             .unwrap_or(Ok(()))
     }
-}
 
-/// What an `all_pages` request fails with when its pages are over `limit`
-/// bytes together.
-pub(crate) fn pages_over(limit: usize) -> String {
-    format!("all_pages: the pages are over {limit} bytes together (EXH_TASK_MAX_BODY_BYTES)")
+    fn take_here(&self, bytes: usize) -> Result<(), String> {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .map_err(|_| self.over())?;
+        match &self.within {
+            Some(within) => within.take_here(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// What the work fails with once its bodies are over this budget.
+    fn over(&self) -> String {
+        let limit = self.limit;
+        match self.of {
+            Spent::Pages => format!(
+                "all_pages: the pages are over {limit} bytes together (EXH_TASK_MAX_BODY_BYTES)"
+            ),
+            Spent::Request => format!(
+                "the answers of this request are over {limit} bytes together \
+                 (EXH_TASK_MAX_BODY_BYTES), more than its result could hold: ask for less \
+                 (select(), limit(), fewer batch items)"
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,21 +199,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pages_take_from_one_budget_and_nothing_else_does() {
+    async fn bodies_take_from_every_budget_they_are_read_within() {
         assert_eq!(
-            PageBudget::take(usize::MAX),
+            BodyBudget::take(usize::MAX),
             Ok(()),
-            "no budget outside all_pages"
+            "no budget outside one"
         );
-        let taken = PageBudget::spend_in(10, 4, async {
-            [
-                PageBudget::take(5),
-                PageBudget::take(1),
-                PageBudget::take(1),
-            ]
+        let taken = BodyBudget::spend_in(Spent::Request, 10, 0, async {
+            let pages = BodyBudget::spend_in(Spent::Pages, 8, 4, async {
+                [
+                    BodyBudget::take(3),
+                    BodyBudget::take(1),
+                    BodyBudget::take(1),
+                ]
+            })
+            .await;
+            (pages, BodyBudget::take(5), BodyBudget::take(2))
         })
         .await;
-        assert_eq!(taken, [Ok(()), Ok(()), Err(10)]);
-        assert!(pages_over(10).contains("over 10 bytes together"));
+        let (pages, after_pages, over) = taken;
+        assert_eq!(pages[..2], [Ok(()), Ok(())]);
+        assert!(pages[2]
+            .as_ref()
+            .unwrap_err()
+            .contains("pages are over 8 bytes together"));
+        assert_eq!(after_pages, Ok(()));
+        assert!(over
+            .unwrap_err()
+            .contains("answers of this request are over 10 bytes"));
     }
 }

@@ -6,7 +6,7 @@ use super::ApiHost;
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
 use crate::http::{Failure, Received, Upstream};
-use crate::limits::{check_pages, PageBudget, MAX_ITEMS};
+use crate::limits::{check_pages, BodyBudget, Spent, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
@@ -158,7 +158,7 @@ impl Client {
         // list; leaving the loop early drops the pages still in flight.
         let mut items = page.data;
         let limit = self.inner.http.limits().max_body_bytes;
-        let not_ok = PageBudget::spend_in(limit, bytes, async {
+        let not_ok = BodyBudget::spend_in(Spent::Pages, limit, bytes, async {
             while let Some(answer) = rest.next().await {
                 let (mut answer, _) = answer?;
                 telemetry::record_pages(Side::Exh, 1);
@@ -245,7 +245,7 @@ impl Client {
         {
             Ok(received) => received,
             Err(
-                failure @ (Failure::Timeout(_) | Failure::TooLarge(_) | Failure::PagesTooLarge(_)),
+                failure @ (Failure::Timeout(_) | Failure::TooLarge(_) | Failure::OverBudget(_)),
             ) => return Attempt::Done(Err(failure.into_error(what))),
             Err(failure) => {
                 // A connection that was never made carried nothing: safe to retry.

@@ -41,7 +41,7 @@ use super::session::is_session_not_found;
 use super::{Client, Command, PostBody, Response, SocketConfig, Template};
 use crate::error::Error;
 use crate::http::{describe, Failure};
-use crate::limits::{body_over, pages_over};
+use crate::limits::body_over;
 use crate::mask::hexonet as mask;
 use crate::retry::{retrying, Attempt};
 use crate::secret::Secret;
@@ -207,9 +207,7 @@ impl Client {
             Err(Failure::TooLarge(limit)) => {
                 return Attempt::Done(Err(invalid(what, &body_over(limit))))
             }
-            Err(Failure::PagesTooLarge(limit)) => {
-                return Attempt::Done(Err(invalid(what, &pages_over(limit))))
-            }
+            Err(Failure::OverBudget(why)) => return Attempt::Done(Err(invalid(what, &why))),
             Err(Failure::Sending(error)) => {
                 let failure = http_error(what, &describe(&error));
                 return failed(failure, error.is_connect(), &no_headers);

@@ -21,9 +21,9 @@ pub enum Error {
     MissingCommand,
     /// Occurs when `COMMAND` is empty or not a single string/number.
     InvalidCommandName,
-    /// Occurs when a parameter name is empty or holds `=` or anything but
-    /// visible ASCII, which would let it inject another parameter into
-    /// `s_command` or pass for another one once the API trims it.
+    /// Occurs when a parameter name is empty or contains `=`, whitespace
+    /// or a control character, which would let it inject another parameter
+    /// into `s_command` or pass for another one once the API trims it.
     InvalidKey {
         /// The parameter name as given.
         key: String,
@@ -80,7 +80,7 @@ impl fmt::Display for Error {
             }
             Error::InvalidKey { key } => write!(
                 f,
-                "hexonet parameter name {key:?} is invalid: it must be non-empty visible ASCII, without `=`"
+                "hexonet parameter name {key:?} is invalid: it must be non-empty and hold no `=`, whitespace or control character"
             ),
             Error::NestedObject { key } => write!(
                 f,

@@ -17,7 +17,7 @@ use super::request::Options;
 use super::response::Writer;
 use super::{Client, Command, Error, Page, Response};
 use crate::http::PAGE_CONCURRENCY;
-use crate::limits::{check_pages, PageBudget};
+use crate::limits::{check_pages, BodyBudget, Spent};
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use indexmap::IndexMap;
@@ -207,7 +207,7 @@ impl Client {
         telemetry::record_pages(Side::Hexonet, 1);
         // Leaving the loop early drops the pages still in flight.
         let limit = self.inner.http.limits().max_body_bytes;
-        PageBudget::spend_in(limit, first.plain().len(), async {
+        BodyBudget::spend_in(Spent::Pages, limit, first.plain().len(), async {
             let mut rest = Vec::new();
             while let Some(page) = pages.next().await {
                 let page = page?;

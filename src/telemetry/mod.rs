@@ -7,7 +7,7 @@
 //! - [`summary`]: the one summary line per invocation, and the error lines.
 //! - [`metrics`]: the same record as CloudWatch Embedded Metric Format
 //!   documents on stdout (opt-in: `EXH_TASK_METRICS_NAMESPACE`).
-//! - [`panic`]: a panic as one `ERROR` line, its secrets masked.
+//! - [`panic`](mod@panic): a panic as one `ERROR` line, its secrets masked.
 //! - [`subscriber`]: the `tracing` subscriber of `bootstrap`, with the
 //!   Lambda runtime's `AWS_LAMBDA_LOG_FORMAT` / `AWS_LAMBDA_LOG_LEVEL` /
 //!   `RUST_LOG` semantics; JSON lines carry the runtime span's `requestId`
