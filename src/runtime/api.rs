@@ -8,6 +8,7 @@
 //! 1.5, whose `Context` building `expect`s both headers).
 
 use crate::error::LambdaError;
+use crate::handler::DEADLINE_MARGIN;
 use crate::runtime::endpoint::Endpoint;
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -144,8 +145,8 @@ impl RuntimeApi {
     /// Long-polls `/next` for the next invocation, until `stop` resolves:
     /// `None` if it does before an invocation's head came. The payload of
     /// one whose head came must arrive before its deadline (less
-    /// [`ANSWER_TIME`]) and before `stop`; otherwise the invocation comes
-    /// with the payload's error, to be answered, not dropped.
+    /// [`DEADLINE_MARGIN`]) and before `stop`; otherwise the invocation
+    /// comes with the payload's error, to be answered, not dropped.
     pub async fn next_until(
         &self,
         stop: impl Future<Output = ()>,
@@ -375,30 +376,14 @@ impl tower_service::Service<http::Uri> for Connector {
     }
 }
 
-/// The time kept from an invocation's deadline to answer it: a payload
-/// that has not arrived by then is answered as an error.
-pub const ANSWER_TIME: Duration = Duration::from_millis(200);
-
-/// When an invocation due at `deadline_ms` (Unix epoch milliseconds) must
-/// be answered: [`ANSWER_TIME`] before it (now, if that has passed), and at
-/// most an hour from now (Lambda's longest timeout is 15 minutes), so that
-/// no deadline, however far, overflows the clock.
-pub fn answer_by(deadline_ms: u64) -> tokio::time::Instant {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-        .saturating_sub(ANSWER_TIME)
-        .min(Duration::from_secs(3600));
-    tokio::time::Instant::now() + left
-}
-
 /// When the payload of an invocation due at `deadline_ms` must have
-/// arrived: by [`answer_by`], yet at least [`ANSWER_TIME`] from now, so
-/// that an invocation already late is still read (and the function
-/// answers its `Timeout`).
+/// arrived: when the function must answer it
+/// ([`crate::handler::instant_of_epoch_ms`]), yet at least
+/// [`DEADLINE_MARGIN`] from now, so that an invocation already late is
+/// still read (and the function answers its `Timeout`).
 fn arrival_deadline(deadline_ms: u64) -> tokio::time::Instant {
-    answer_by(deadline_ms).max(tokio::time::Instant::now() + ANSWER_TIME)
+    let now = tokio::time::Instant::now();
+    crate::handler::instant_of_epoch_ms(deadline_ms).max(now + DEADLINE_MARGIN)
 }
 
 /// An error and its causes, as one line.

@@ -277,12 +277,15 @@ impl<F: Function> Worker<F> {
     }
 
     /// The function's answer; a panic is an error answer, not the end of
-    /// the worker. It must come by the invocation's deadline (less
-    /// [`api::ANSWER_TIME`]), and after a shutdown signal within
+    /// the worker. It must come by the invocation's deadline less half of
+    /// [`crate::handler::DEADLINE_MARGIN`] (after the deadline the handler
+    /// keeps itself, so that its own `Timeout` and summary line come
+    /// first), and after a shutdown signal within
     /// [`shutdown::GRACE`]: a function that never ends cannot hold its
     /// worker.
     async fn answer(&self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
-        let answer_by = api::answer_by(event.context.deadline);
+        let answer_by = crate::handler::instant_of_epoch_ms(event.context.deadline)
+            + crate::handler::DEADLINE_MARGIN / 2;
         let handled = AssertUnwindSafe(self.function.clone().call(event)).catch_unwind();
         let failure = tokio::select! {
             // An answer the function has wins over a timer due at once.
