@@ -289,19 +289,24 @@ async fn an_endless_reply_to_an_answer_neither_fills_the_memory_nor_stops_the_po
     );
 }
 
+/// A fake that hands out `request_id`, due at `deadline`, announcing a
+/// payload of 100 bytes and sending 2, then nothing.
+async fn stalling(request_id: &str, deadline: u64) -> Fake {
+    let mut stalled = next_head(request_id, deadline, "Content-Length: 100\r\n\r\n").into_bytes();
+    stalled.extend_from_slice(b"{\"");
+    Fake::start(
+        vec![NextAnswer::BytesThenStall(stalled)],
+        PostAnswer::Accepted,
+    )
+    .await
+}
+
 /// A `/next` answer whose payload stops arriving (Content-Length 100, 2
 /// bytes sent) is answered by its deadline: it was waited for forever, and
 /// no other invocation was polled for.
 #[tokio::test]
 async fn a_payload_that_stops_arriving_is_answered_by_its_deadline() {
-    let deadline = deadline_in(Duration::from_secs(1));
-    let mut stalled = next_head("stall-1", deadline, "Content-Length: 100\r\n\r\n").into_bytes();
-    stalled.extend_from_slice(b"{\"");
-    let fake = Fake::start(
-        vec![NextAnswer::BytesThenStall(stalled)],
-        PostAnswer::Accepted,
-    )
-    .await;
+    let fake = stalling("stall-1", deadline_in(Duration::from_secs(1))).await;
     let mut function = bootstrap_at(&fake, &[]).await;
     let answered = fake
         .wait_for(
@@ -322,14 +327,7 @@ async fn a_payload_that_stops_arriving_is_answered_by_its_deadline() {
 /// it was dropped with its connection.
 #[tokio::test]
 async fn sigterm_while_a_payload_is_on_its_way_still_answers_the_invocation() {
-    let deadline = deadline_in(Duration::from_secs(30));
-    let mut stalled = next_head("term-1", deadline, "Content-Length: 100\r\n\r\n").into_bytes();
-    stalled.extend_from_slice(b"{\"");
-    let fake = Fake::start(
-        vec![NextAnswer::BytesThenStall(stalled)],
-        PostAnswer::Accepted,
-    )
-    .await;
+    let fake = stalling("term-1", deadline_in(Duration::from_secs(30))).await;
     let mut function = bootstrap_at(&fake, &[]).await;
     assert!(
         fake.wait_for(|fake| fake.polls() >= 1, Duration::from_secs(10))
