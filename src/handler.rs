@@ -55,11 +55,12 @@ impl Handler {
     /// this handler shares one limit.
     pub fn new(config: Config, http: reqwest::Client) -> Handler {
         let http = Upstream::new(http, config.limits);
-        // Each client's debug log masks the other side's secrets too.
-        let secrets = config.secrets();
-        let exh = config
-            .exh()
-            .map(|exh| exh::Client::redacting(http.clone(), exh.clone(), config.debug, &secrets));
+        // One redactor of every secret, for the answers and for each
+        // client's debug log and errors (which may echo the other side's).
+        let redactor = Redactor::new(&config.secrets());
+        let exh = config.exh().map(|exh| {
+            exh::Client::redacting(http.clone(), exh.clone(), config.debug, redactor.clone())
+        });
         let hexonet = config.hexonet().and_then(|hexonet| {
             let http = match &hexonet.proxy {
                 None => http.clone(),
@@ -76,11 +77,10 @@ impl Handler {
                 http,
                 hexonet.clone(),
                 config.debug,
-                &secrets,
+                redactor.clone(),
             ))
         });
         warn_if_open(&config);
-        let redactor = Redactor::new(&secrets);
         Handler {
             inner: Arc::new(Inner {
                 exh,

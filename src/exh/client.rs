@@ -9,7 +9,6 @@ use crate::http::{Failure, Received, Upstream};
 use crate::limits::{check_pages, BodyBudget, Spent, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
-use crate::secret::Secret;
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
@@ -71,25 +70,26 @@ impl Client {
     /// own). With `debug`, every request and response is logged, secrets
     /// masked.
     pub fn new(http: impl Into<Upstream>, config: ExhConfig, debug: bool) -> Client {
-        Client::redacting(http, config, debug, &[])
-    }
-
-    /// [`Client::new`], also masking `others` (the other side's secrets,
-    /// which an answer may echo) in its debug log.
-    pub(crate) fn redacting(
-        http: impl Into<Upstream>,
-        config: ExhConfig,
-        debug: bool,
-        others: &[Secret],
-    ) -> Client {
-        let credentials = config.credentials;
-        let own = [
+        let credentials = &config.credentials;
+        let redactor = Redactor::new([
             &credentials.consumer_key,
             &credentials.consumer_secret,
             &credentials.token,
             &credentials.token_secret,
-        ];
-        let redactor = Redactor::new(own.into_iter().chain(others));
+        ]);
+        Client::redacting(http, config, debug, redactor)
+    }
+
+    /// [`Client::new`], masking what `redactor` knows (its own secrets
+    /// among them) in its debug log and errors: the handler's, which also
+    /// knows the other side's secrets, which an answer may echo.
+    pub(crate) fn redacting(
+        http: impl Into<Upstream>,
+        config: ExhConfig,
+        debug: bool,
+        redactor: Redactor,
+    ) -> Client {
+        let credentials = config.credentials;
         Client {
             inner: Arc::new(Inner {
                 http: http.into(),

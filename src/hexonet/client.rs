@@ -65,22 +65,23 @@ impl Client {
     /// With `debug`, every request and response is logged
     /// (`tracing::info!`), password, one-time password and session masked.
     pub fn new(http: impl Into<Upstream>, config: Settings, debug: bool) -> Client {
-        Client::redacting(http, config, debug, &[])
+        // Every redactor also masks the password as it travels, encoded as
+        // `urllib.parse.quote` does (`crate::mask::forms`).
+        let redactor = Redactor::new([&config.password])
+            .with(&crate::mask::url::credentials(config.url.as_ref()));
+        Client::redacting(http, config, debug, redactor)
     }
 
-    /// [`Client::new`], also masking `others` (the other side's secrets,
-    /// which an answer may echo) in its debug log and errors.
+    /// [`Client::new`], masking what `redactor` knows (its own secrets
+    /// among them) in its debug log and errors: the handler's, which also
+    /// knows the other side's secrets, which an answer may echo.
     pub(crate) fn redacting(
         http: impl Into<Upstream>,
         config: Settings,
         debug: bool,
-        others: &[Secret],
+        redactor: Redactor,
     ) -> Client {
         let endpoint = Endpoint::of(&config);
-        // Every redactor also masks the password as it travels, encoded as
-        // `urllib.parse.quote` does (`crate::mask::forms`).
-        let redactor = Redactor::new(std::iter::once(&config.password).chain(others))
-            .with(&crate::mask::url::credentials(config.url.as_ref()));
         Client {
             inner: Arc::new(Inner {
                 http: http.into(),

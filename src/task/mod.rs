@@ -217,8 +217,9 @@ pub async fn start() -> Result<Handler, BoxError> {
             return Err(error.into());
         }
     };
-    telemetry::panic::log_panics(crate::mask::Redactor::new(&config.secrets()));
-    Ok(Handler::new(config, http))
+    let handler = Handler::new(config, http);
+    telemetry::panic::log_panics(handler.redactor().clone());
+    Ok(handler)
 }
 
 /// The runtime loop: every invocation's payload read as `P`, then
