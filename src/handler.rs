@@ -228,14 +228,14 @@ impl Handler {
         }
     }
 
-    /// Runs each record; the message ids of those that fail or answer not
-    /// ok, so SQS retries only them.
     /// `work`, one request's (an event's, an SQS record's), with the bodies
     /// its answers are read from held to [`Spent::Request`]'s budget.
     async fn within_budget<T>(&self, work: impl std::future::Future<Output = T>) -> T {
         BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work).await
     }
 
+    /// Runs each record; the message ids of those that fail or answer not
+    /// ok, so SQS retries only them.
     async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Vec<String> {
         futures::stream::iter(records)
             .map(|record| async move {

@@ -110,22 +110,26 @@ fn escaped_fields() -> impl for<'writer> FormatFields<'writer> + Clone + 'static
         if field.name() != "message" {
             write!(writer, "{}=", field.name())?;
         }
-        write_escaped(writer, &format!("{value:?}"))
+        fmt::Write::write_fmt(&mut Escaping(writer), format_args!("{value:?}"))
     })
     .delimited(" ")
 }
 
-/// `text` with `\n`, `\r`, `\t` and other control characters written as
-/// Rust escapes.
-fn write_escaped(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    let mut rest = text;
-    while let Some(at) = rest.find(char::is_control) {
-        writer.write_str(&rest[..at])?;
-        let control = rest[at..].chars().next().expect("a character at `at`");
-        write!(writer, "{}", control.escape_default())?;
-        rest = &rest[at + control.len_utf8()..];
+/// A writer that writes `\n`, `\r`, `\t` and every other control
+/// character as its Rust escape, straight through to the one it wraps.
+struct Escaping<'w, W>(&'w mut W);
+
+impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut rest = text;
+        while let Some(at) = rest.find(char::is_control) {
+            self.0.write_str(&rest[..at])?;
+            let control = rest[at..].chars().next().expect("a character at `at`");
+            write!(self.0, "{}", control.escape_default())?;
+            rest = &rest[at + control.len_utf8()..];
+        }
+        self.0.write_str(rest)
     }
-    writer.write_str(rest)
 }
 
 /// The JSON lines layer, writing to `writer`.
