@@ -1,7 +1,8 @@
 //! End-to-end tests of `bootstrap` under a hostile Lambda runtime: events
 //! that are not one JSON value, `/next` answers that break the protocol, a
 //! Runtime API that fails or hangs up, SIGTERM in the middle of an
-//! invocation (and a second one while its answer is never taken), and
+//! invocation (and a second one while its answer is never taken), an
+//! answer whose reply never comes, and
 //! `RUST_LOG=trace` with secrets in the event.
 //!
 //! Each runs the real binary against the Runtime API emulator (or a TCP
@@ -37,6 +38,7 @@ in_both_modes!(
     sigterm_during_an_invocation_answers_it_flushes_the_log_and_exits_cleanly,
     sigterm_coming_twice_within_the_grace_is_taken_as_one,
     a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_takes,
+    a_worker_whose_answer_is_never_replied_to_gives_up_and_serves_the_next,
 );
 
 async fn events_that_are_not_one_json_value_are_invalid_events_and_the_function_lives(mode: Mode) {
@@ -255,6 +257,27 @@ async fn a_second_signal_ends_a_function_whose_answer_the_runtime_api_never_take
         function.output_contains("a second signal"),
         "the forced exit was not logged"
     );
+}
+
+async fn a_worker_whose_answer_is_never_replied_to_gives_up_and_serves_the_next(mode: Mode) {
+    let runtime = RuntimeApi::start().await;
+    runtime.hold_answers();
+    let mut function = mode.function(&runtime).spawn();
+    // One more than there are workers: the last is only taken by a worker
+    // that gave up waiting for the reply to its answer.
+    let events = (0..=mode.concurrency()).map(|_| Invoke::new(json!({})));
+    for invocation in runtime.invoke_all(events, BOUND).await {
+        let (error_type, message) = invocation.expect_error();
+        assert_eq!(error_type, "MissingConfig", "{message}");
+    }
+    for says in ["could not be sent to the Runtime API", "no reply within"] {
+        assert!(
+            function.output_contains(says),
+            "the abandoned post was not logged ({says:?})"
+        );
+    }
+    assert!(function.try_status().is_none(), "the function ended");
+    function.stop();
 }
 
 #[tokio::test]

@@ -43,6 +43,12 @@ const BASE_PATH: &str = "/2018-06-01/runtime";
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 const REPLY_TIME: Duration = Duration::from_secs(2);
 
+/// How long a post (an answer, or the start-up's error) may take from its
+/// first byte to its reply's head. The service is local and answers as
+/// soon as it has read the body (at most 6 MB): one that takes a post and
+/// never answers must not hold the worker, or the shutdown, for good.
+const POST_TIME: Duration = Duration::from_secs(5);
+
 /// A client of the Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
 ///
 /// It speaks plain HTTP/1.1 through hyper's pooled client (as
@@ -226,7 +232,7 @@ impl RuntimeApi {
     pub async fn init_error(&self, error: &LambdaError) {
         let request = self.request(http::Method::POST, "/init/error");
         let (request, body) = error_post(request, error);
-        match self.call(request, body).await {
+        match self.post_within(request, body).await {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => tracing::error!(
                 status = response.status().as_u16(),
@@ -249,7 +255,7 @@ impl RuntimeApi {
         request_id: &str,
         what: &str,
     ) {
-        match self.call(request, body).await {
+        match self.post_within(request, body).await {
             Ok(response) => {
                 let status = response.status();
                 let reply = Limited::new(response.into_body(), MAX_REPLY_BYTES).collect();
@@ -275,6 +281,18 @@ impl RuntimeApi {
                 "the invocation's {what} could not be sent to the Runtime API"
             ),
         }
+    }
+
+    /// [`Self::call`], given up after [`POST_TIME`] (the connection then
+    /// dropped with it).
+    async fn post_within(
+        &self,
+        request: http::request::Builder,
+        body: Bytes,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        tokio::time::timeout(POST_TIME, self.call(request, body))
+            .await
+            .unwrap_or_else(|_| Err(format!("no reply within {POST_TIME:?}")))
     }
 
     /// `request` with `body` sent; the answer's head, or why none came.
