@@ -12,6 +12,8 @@
 //!   few unmeasured ones), per-invocation latency and throughput;
 //! - the same cold starts against a Rust stand-in upstream, with a hello
 //!   world that makes the same GET beside them: the first call's share;
+//!   and, in the same turns, exh-task answering `{"batch": []}`, which
+//!   calls nothing: its start-up alone, like for like with the hello world;
 //! - exh-task's own work per warm invocation: against a Rust stand-in
 //!   upstream that answers at once, invoked in turn with the hello-world
 //!   function and a hello world that makes the same GET (`benches/hello-get`);
@@ -85,6 +87,9 @@ const PAGE_RUNS_SDK: usize = 3;
 enum Answer {
     /// exh-task's result for `{}`: `{"ok": true, "exh": {"status": 200}}`.
     ExhOk,
+    /// exh-task's result for `{"batch": []}`, which calls nothing:
+    /// `{"ok": true, "batch": []}`.
+    EmptyBatch,
     /// The hello world's `{"hello": "world"}`.
     Greeting,
     /// The hello world making the same GET: `{"status": 200}`.
@@ -102,6 +107,17 @@ struct Subject {
     answer: Answer,
     /// Whether each `{}` invocation calls `GET /users/v1/me` on the sandbox.
     calls_upstream: bool,
+}
+
+impl Subject {
+    /// The event of its cold start: `{"batch": []}` for the subject that
+    /// answers it, `{}` for every other.
+    fn event(&self) -> Value {
+        match self.answer {
+            Answer::EmptyBatch => json!({"batch": []}),
+            _ => json!({}),
+        }
+    }
 }
 
 /// What was measured of one subject.
@@ -408,7 +424,7 @@ async fn invoke(runtime: &RuntimeApi, function: &Function, event: Value) -> Invo
         .unwrap_or_else(|error| panic!("no answer: {error}\n{}", function.stderr()))
 }
 
-/// Spawns the subject with `{}` already queued; returns it, the time to
+/// Spawns the subject with its [`Subject::event`] already queued; returns it, the time to
 /// the end of its init phase (the invocation handed out) and the time to
 /// its first answer.
 async fn cold_start(
@@ -416,7 +432,7 @@ async fn cold_start(
     runtime: &RuntimeApi,
     env: &[(&'static str, String)],
 ) -> (Function, Duration, Duration) {
-    let pending = runtime.submit(json!({}));
+    let pending = runtime.submit(subject.event());
     let start = Instant::now();
     let function = spawn(subject, runtime, env);
     let invocation = pending.wait(BOUND).await.unwrap_or_else(|error| {
@@ -459,6 +475,7 @@ fn check(subject: &Subject, invocation: Invocation, function: &Function) {
     let expected: fn(&Value) -> bool = match subject.answer {
         Answer::Any => return,
         Answer::ExhOk => |result| result["ok"] == true && result["exh"]["status"] == 200,
+        Answer::EmptyBatch => |result| result["ok"] == true && result["batch"] == json!([]),
         Answer::Greeting => |result| result["hello"] == "world",
         Answer::Fetched => |result| result["status"] == 200,
     };
@@ -592,18 +609,22 @@ async fn own_work(
     }
 }
 
-/// Cold starts against the stand-in, in turn: exh-task, the hello world
-/// and the hello world making the same GET.
+/// Cold starts against the stand-in, in turn: exh-task, the hello world,
+/// the hello world making the same GET, and exh-task answering an event
+/// that calls nothing.
 struct FirstCall {
     ours: ColdStarts,
     hello: ColdStarts,
     hello_get: ColdStarts,
+    /// exh-task answering `{"batch": []}`: its start-up, like for like
+    /// with the hello world, which calls nothing either.
+    start_up: ColdStarts,
 }
 
 /// [`FirstCall`]: `count` cold starts of each against the stand-in, which
 /// shows how much of a cold start is the first upstream call (a new
-/// connection and a GET) that any function calling an API pays. None
-/// without the two hello worlds.
+/// connection and a GET) that any function calling an API pays, and what
+/// is left without it. None without the two hello worlds.
 async fn first_call(
     rust: &Subject,
     hello: Option<&Subject>,
@@ -613,19 +634,27 @@ async fn first_call(
     count: usize,
 ) -> Option<FirstCall> {
     eprintln!(
-        "measuring {count} cold starts of exh-task and both hello worlds against the stand-in, \
-         in turn…"
+        "measuring {count} cold starts of exh-task (`{{}}` and an empty batch) and both hello \
+         worlds against the stand-in, in turn…"
     );
-    let subjects = [rust, hello?, hello_get?];
+    let start_up = Subject {
+        name: "exh-task answering an empty batch".into(),
+        program: rust.program.clone(),
+        args: rust.args.clone(),
+        answer: Answer::EmptyBatch,
+        calls_upstream: false,
+    };
+    let subjects = [rust, hello?, hello_get?, &start_up];
     let (cold, last) = cold_starts_in_turn(&subjects, &stand_in.env(env), count).await;
     for (_runtime, mut function) in last {
         function.stop();
     }
-    let [ours, hello, hello_get]: [ColdStarts; 3] = cold.try_into().ok()?;
+    let [ours, hello, hello_get, start_up]: [ColdStarts; 4] = cold.try_into().ok()?;
     Some(FirstCall {
         ours,
         hello,
         hello_get,
+        start_up,
     })
 }
 
@@ -941,6 +970,20 @@ fn report(table: &mut Table, r: &Report<'_>) {
             &|cold| &cold.init,
             "",
         );
+        let (start_up, hello) = (&first.start_up.answered, &first.hello.answered);
+        table.row([
+            "start-up alone: cold start answering `{\"batch\": []}` (no upstream call, as the \
+             hello world makes none), median, in the same turns"
+                .into(),
+            millis(median(start_up)),
+            millis(median(hello)),
+            "-".into(),
+            format!(
+                "{:.2}× the hello world's{}",
+                times(median(start_up), median(hello)),
+                per_round_note(start_up, hello)
+            ),
+        ]);
     }
     time_row(
         table,

@@ -107,8 +107,9 @@ pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
         config,
         shutdown,
     };
-    let concurrency = max_concurrency();
-    if let Some(requested) = requested_concurrency().filter(|&n| n > MAX_WORKERS) {
+    let requested = requested_concurrency();
+    let concurrency = requested.unwrap_or(1).min(MAX_WORKERS);
+    if let Some(requested) = requested.filter(|&n| n > MAX_WORKERS) {
         tracing::warn!(
             requested,
             workers = MAX_WORKERS,
