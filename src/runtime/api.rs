@@ -43,10 +43,11 @@ const BASE_PATH: &str = "/2018-06-01/runtime";
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 const REPLY_TIME: Duration = Duration::from_secs(2);
 
-/// How long a post (an answer, or the start-up's error) may take from its
-/// first byte to its reply's head. The service is local and answers as
-/// soon as it has read the body (at most 6 MB): one that takes a post and
-/// never answers must not hold the worker, or the shutdown, for good.
+/// How long a post (an answer, or the start-up's error) may take to its
+/// reply's head, its connection and the writing of its body included. The
+/// service is local and answers as soon as it has read the body (at most
+/// 6 MB): one that takes a post and never answers must not hold the
+/// worker, or the shutdown, for good.
 const POST_TIME: Duration = Duration::from_secs(5);
 
 /// A client of the Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
