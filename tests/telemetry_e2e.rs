@@ -175,8 +175,8 @@ fn assert_absent(lines: &[Value], needles: &[&str]) {
 /// The EMF documents among `lines`, each checked against the Embedded
 /// Metric Format specification: `_aws` with an integer `Timestamp` and a
 /// `CloudWatchMetrics` list of directives, each with a `Namespace`,
-/// `Dimensions` (lists of at most 30 names) and `Metrics` (`Name`, optional
-/// `Unit`), every dimension a string member and every metric a number (or
+/// `Dimensions` (lists of at most 30 names) and `Metrics` (at most 100:
+/// `Name`, optional `Unit`), every dimension a string member and every metric a number (or
 /// a list of at most 100 numbers) member of the document.
 #[track_caller]
 fn emf_documents(lines: &[Value]) -> Vec<&Value> {
@@ -199,7 +199,9 @@ fn emf_documents(lines: &[Value]) -> Vec<&Value> {
                     assert!(document[name].is_string(), "dimension {name} in {document}");
                 }
             }
-            for metric in directive["Metrics"].as_array().expect("Metrics") {
+            let metrics = directive["Metrics"].as_array().expect("Metrics");
+            assert!(metrics.len() <= 100, "{document}");
+            for metric in metrics {
                 let name = metric["Name"].as_str().expect("a metric name");
                 let value = &document[name];
                 let numbers = match value {
@@ -233,6 +235,7 @@ fn metric_sum(documents: &[&Value], side: Option<&str>, name: &str) -> u64 {
 in_both_modes!(
     every_envelope_writes_one_json_summary_line_with_the_ids_it_carries,
     a_503_then_an_answer_is_one_call_of_two_attempts_in_the_line_and_the_metrics,
+    more_than_a_hundred_calls_are_spread_over_documents_within_the_emf_limits,
 );
 
 async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mode: Mode) {
@@ -542,6 +545,40 @@ async fn a_503_then_an_answer_is_one_call_of_two_attempts_in_the_line_and_the_me
     assert_eq!(latencies, BTreeMap::from([("exh", 1), ("hexonet", 1)]));
     assert_absent(&lines, &["a@b.example", "a%40b.example"]);
     assert_errors_are_fields(&lines);
+    function.assert_no_secret_in_output();
+}
+
+/// EMF takes at most 100 values per metric (and 100 metrics per
+/// directive): a batch of 250 calls, one latency each, is spread over
+/// documents that keep within the specification and together count
+/// every call once.
+async fn more_than_a_hundred_calls_are_spread_over_documents_within_the_emf_limits(mode: Mode) {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("the sandbox starts on 127.0.0.1");
+    let runtime = RuntimeApi::start().await;
+    let mut function = observed(mode.function(&runtime), &sandbox.env()).spawn();
+    const CALLS: usize = 250;
+    let batch = json!({"batch": vec![json!({}); CALLS], "concurrency": 16});
+    let invocation = runtime
+        .invoke(Invoke::new(batch).trace_id(trace_id(0)), BOUND)
+        .await;
+    let lines = json_lines(&mut function);
+    assert_eq!(summary_of(&lines, &invocation, 0)["upstream_calls"], CALLS);
+
+    let documents = emf_documents(&lines);
+    assert_eq!(metric_sum(&documents, None, "Invocations"), 1);
+    assert_eq!(
+        metric_sum(&documents, Some("exh"), "UpstreamCalls"),
+        CALLS as u64
+    );
+    let latencies: usize = documents
+        .iter()
+        .filter(|document| document["Side"] == "exh")
+        .filter_map(|document| document["UpstreamLatency"].as_array())
+        .map(Vec::len)
+        .sum();
+    assert_eq!(latencies, CALLS);
     function.assert_no_secret_in_output();
 }
 

@@ -10,6 +10,11 @@
 //!   `UpstreamCalls`, `Retries`, `PagesFetched`, `UpstreamLatency` (every
 //!   call's duration, in ms) and, for HEXONET, `HexonetCode.<code>`.
 //!
+//! A metric has at most 100 values in a document, and a document defines
+//! at most 100 metrics, as the specification requires: a side with more
+//! calls has its further latencies in further documents (the same
+//! dimensions, no counts), which CloudWatch adds to the first.
+//!
 //! Dimensions are kept to these two, as CloudWatch bills each combination
 //! of dimension values as a metric of its own; error types and HEXONET
 //! codes are few, fixed sets, so they are metric names.
@@ -70,7 +75,7 @@ impl Metrics {
         for (error_type, count) in &record.errors {
             invocation.count(&format!("Errors.{error_type}"), *count);
         }
-        let mut documents = vec![invocation.finish()];
+        let mut documents = invocation.finish();
         for side in [Side::Exh, Side::Hexonet] {
             let calls: Vec<_> = record.calls_of(Some(side)).collect();
             if calls.is_empty() {
@@ -84,7 +89,7 @@ impl Metrics {
                 record.pages.get(&side).copied().unwrap_or(0),
             );
             let latencies = calls.iter().map(|call| json!(call.duration_ms)).collect();
-            upstream.metric("UpstreamLatency", "Milliseconds", Value::Array(latencies));
+            upstream.list("UpstreamLatency", "Milliseconds", latencies);
             let mut codes: BTreeMap<i64, u64> = BTreeMap::new();
             for code in calls.iter().filter_map(|call| call.code) {
                 *codes.entry(code).or_default() += 1;
@@ -92,19 +97,33 @@ impl Metrics {
             for (code, count) in codes {
                 upstream.count(&format!("HexonetCode.{code}"), count);
             }
-            documents.push(upstream.finish());
+            documents.extend(upstream.finish());
         }
         documents
     }
 }
 
-/// One EMF document being written: its members and its metric definitions.
+/// The most values one metric may carry in a document, and the most
+/// metrics one directive may define, per the EMF specification.
+const MAX_PER_DOCUMENT: usize = 100;
+
+/// The documents of one dimension set being written: its members and its
+/// metrics, each with every value it has.
 struct Document {
     root: Map<String, Value>,
-    definitions: Vec<Value>,
+    metrics: Vec<Metric>,
     dimensions: Vec<&'static str>,
     namespace: String,
     timestamp: u64,
+}
+
+/// One metric and all of its values: a count is one number, a list
+/// (latencies) is written as a list even of one value.
+struct Metric {
+    name: String,
+    unit: &'static str,
+    values: Vec<Value>,
+    list: bool,
 }
 
 impl Document {
@@ -118,7 +137,7 @@ impl Document {
         }
         Document {
             root,
-            definitions: Vec::new(),
+            metrics: Vec::new(),
             dimensions,
             namespace: metrics.namespace.clone(),
             timestamp,
@@ -126,16 +145,51 @@ impl Document {
     }
 
     fn count(&mut self, name: &str, value: u64) {
-        self.metric(name, "Count", json!(value));
+        self.metrics.push(Metric {
+            name: name.to_owned(),
+            unit: "Count",
+            values: vec![json!(value)],
+            list: false,
+        });
     }
 
-    fn metric(&mut self, name: &str, unit: &str, value: Value) {
-        self.definitions.push(json!({"Name": name, "Unit": unit}));
-        self.root.insert(name.to_owned(), value);
+    fn list(&mut self, name: &str, unit: &'static str, values: Vec<Value>) {
+        self.metrics.push(Metric {
+            name: name.to_owned(),
+            unit,
+            values,
+            list: true,
+        });
     }
 
-    /// The document: the `_aws` metadata first, then the members it names.
-    fn finish(self) -> Value {
+    /// The documents, as few as the specification allows: the first holds
+    /// every metric with its first 100 values, the next ones the values
+    /// after those (CloudWatch adds them up), and none defines more than
+    /// 100 metrics. A metric of one value is a number, of several a list.
+    fn finish(self) -> Vec<Value> {
+        let mut rounds: Vec<Vec<(&Metric, &[Value])>> = Vec::new();
+        for metric in &self.metrics {
+            for (round, values) in metric.values.chunks(MAX_PER_DOCUMENT).enumerate() {
+                if rounds.len() == round {
+                    rounds.push(Vec::new());
+                }
+                rounds[round].push((metric, values));
+            }
+        }
+        rounds
+            .iter()
+            .flat_map(|round| round.chunks(MAX_PER_DOCUMENT))
+            .map(|metrics| self.document(metrics))
+            .collect()
+    }
+
+    /// One document of `metrics`: the `_aws` metadata first, then the
+    /// dimensions and the metrics' values.
+    fn document(&self, metrics: &[(&Metric, &[Value])]) -> Value {
+        let definitions: Vec<Value> = metrics
+            .iter()
+            .map(|(metric, _)| json!({"Name": metric.name, "Unit": metric.unit}))
+            .collect();
         let mut document = Map::new();
         document.insert(
             "_aws".into(),
@@ -144,11 +198,18 @@ impl Document {
                 "CloudWatchMetrics": [{
                     "Namespace": self.namespace,
                     "Dimensions": [self.dimensions],
-                    "Metrics": self.definitions,
+                    "Metrics": definitions,
                 }],
             }),
         );
-        document.extend(self.root);
+        document.extend(self.root.clone());
+        for (metric, values) in metrics {
+            let value = match values {
+                [value] if !metric.list => value.clone(),
+                values => Value::Array(values.to_vec()),
+            };
+            document.insert(metric.name.clone(), value);
+        }
         Value::Object(document)
     }
 }
@@ -232,5 +293,45 @@ mod tests {
         assert_eq!(hexonet["PagesFetched"], 2);
         assert_eq!(hexonet["HexonetCode.200"], 2);
         assert_eq!(hexonet["UpstreamLatency"], json!([1.5, 1.5]));
+    }
+
+    #[test]
+    fn no_document_carries_more_than_a_hundred_values_or_metrics() {
+        let record = Record {
+            calls: (0..250)
+                .map(|code| call(Side::Hexonet, Some(code), 1))
+                .collect(),
+            ..Record::default()
+        };
+        let documents = metrics().documents(&record, 7);
+        let hexonet: Vec<&Value> = documents
+            .iter()
+            .filter(|document| document["Side"] == "hexonet")
+            .collect();
+        let mut latencies = 0;
+        let mut codes = 0;
+        for document in &hexonet {
+            let definitions = document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap();
+            assert!(definitions.len() <= MAX_PER_DOCUMENT, "{document}");
+            for definition in definitions {
+                let value = &document[definition["Name"].as_str().unwrap()];
+                assert!(value.is_number() || value.is_array(), "{document}");
+            }
+            let values = document["UpstreamLatency"].as_array().map_or(0, Vec::len);
+            assert!(values <= MAX_PER_DOCUMENT, "{document}");
+            latencies += values;
+            codes += (0..250)
+                .filter(|code| document[format!("HexonetCode.{code}")] == 1)
+                .count();
+            assert_eq!(document["Side"], "hexonet");
+        }
+        assert_eq!((latencies, codes), (250, 250));
+        let counted: u64 = hexonet
+            .iter()
+            .filter_map(|document| document["UpstreamCalls"].as_u64())
+            .sum();
+        assert_eq!(counted, 250, "the counts are in one document only");
     }
 }
