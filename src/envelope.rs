@@ -44,7 +44,8 @@ pub enum Opened {
         /// The body as JSON (`{}` when empty), or why it is not a request.
         request: Result<Value, Error>,
         /// The Extra Horizon user who called an API function
-        /// ([`EXH_USER_HEADER`]), for the logs.
+        /// ([`EXH_USER_HEADER`]), for the logs: cut as the summary's ids
+        /// are, since every line of the request carries it.
         requesting_user: Option<String>,
     },
     /// SQS records: each body is a request, failures are reported by id.
@@ -173,14 +174,15 @@ pub struct Correlation {
 /// The longest id kept, so an odd event cannot blow up its log line.
 const MAX_ID_CHARS: usize = 128;
 
+/// `id` as the logs carry it: its first [`MAX_ID_CHARS`] characters.
+pub(crate) fn logged_id(id: &str) -> String {
+    id.chars().take(MAX_ID_CHARS).collect()
+}
+
 impl Correlation {
     /// The ids of `event`, which came in `envelope`.
     pub fn of(event: &Value, envelope: Envelope) -> Correlation {
-        let id = |value: &Value| {
-            value
-                .as_str()
-                .map(|id| id.chars().take(MAX_ID_CHARS).collect())
-        };
+        let id = |value: &Value| value.as_str().map(logged_id);
         let mut correlation = Correlation {
             envelope,
             ..Correlation::default()
@@ -286,7 +288,7 @@ fn v2(event: Value, kind: HttpKind) -> Result<Opened, Error> {
     let requesting_user = request
         .headers
         .get(EXH_USER_HEADER)
-        .map(|user| String::from_utf8_lossy(user.as_bytes()).into_owned());
+        .map(|user| logged_id(&String::from_utf8_lossy(user.as_bytes())));
     Ok(Opened::Http {
         kind,
         request: body_request(request.body, request.is_base64_encoded),
@@ -636,6 +638,27 @@ mod tests {
         let task = json!({"id": "x".repeat(1000), "functionName": "f"});
         let correlation = Correlation::of(&task, detect(&task));
         assert_eq!(correlation.task_id.map(|id| id.len()), Some(MAX_ID_CHARS));
+    }
+
+    #[test]
+    fn an_overlong_requesting_user_is_cut_for_every_line_that_carries_it() {
+        let user = "u".repeat(100_000);
+        let api_function = json!({"version": "2.0", "routeKey": "$default", "rawPath": "/",
+            "headers": {EXH_USER_HEADER: user},
+            "requestContext": {"requestId": "r1", "http": {"method": "POST", "path": "/"}},
+            "isBase64Encoded": false});
+        let (correlation, opened) = open_correlated(api_function);
+        let Ok(Opened::Http {
+            requesting_user, ..
+        }) = opened
+        else {
+            panic!("not http: {opened:?}")
+        };
+        assert_eq!(
+            requesting_user.as_ref().map(String::len),
+            Some(MAX_ID_CHARS)
+        );
+        assert_eq!(requesting_user, correlation.requesting_user);
     }
 
     #[test]

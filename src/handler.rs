@@ -250,9 +250,10 @@ impl Handler {
                     Ok(outcome) if outcome.is_ok() => None,
                     Ok(_) => Some(record.message_id),
                     Err(error) => {
-                        // The record's id on its error line.
-                        let span =
-                            tracing::info_span!("sqs_record", message_id = %record.message_id);
+                        // The record's id on its error line, cut as the
+                        // summary's (the answer names it exactly).
+                        let message_id = envelope::logged_id(&record.message_id);
+                        let span = tracing::info_span!("sqs_record", message_id);
                         span.in_scope(|| telemetry::record_error(&error));
                         Some(record.message_id)
                     }

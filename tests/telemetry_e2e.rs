@@ -582,6 +582,55 @@ async fn more_than_a_hundred_calls_are_spread_over_documents_within_the_emf_limi
     function.assert_no_secret_in_output();
 }
 
+/// An id an event carries is cut to 128 characters on every line that
+/// names it, not only on the summary: a batch's error lines carry the
+/// API function's requesting user, an SQS record's its `messageId`. The
+/// answer still names the record by its id exactly.
+#[tokio::test]
+async fn overlong_ids_are_cut_on_every_line_and_exact_in_the_answer() {
+    let runtime = RuntimeApi::start().await;
+    let mut function = observed(Mode::Sequential.function(&runtime), &[]).spawn();
+    let long = |letter: char| letter.to_string().repeat(50_000);
+    let bad_items = json!({"batch": [{"exh": {"path": "x"}}, {"exh": {"path": "y"}}]});
+    let mut api_function = read_sample("envelope-exh-api-function.json");
+    api_function["headers"]["x-exh-requesting-user-id"] = json!(long('u'));
+    api_function["body"] = json!(bad_items.to_string());
+    api_function["isBase64Encoded"] = json!(false);
+    let mut sqs = read_sample("envelope-sqs.json");
+    sqs["Records"][0]["messageId"] = json!(long('m'));
+    sqs["Records"][0]["body"] = json!("not json");
+    let invocations = runtime
+        .invoke_all(traced(vec![api_function, sqs]), BOUND)
+        .await;
+    let answers: Vec<Value> = invocations
+        .into_iter()
+        .map(Invocation::expect_response)
+        .collect();
+    assert_eq!(
+        answers[1]["batchItemFailures"][0]["itemIdentifier"],
+        long('m')
+    );
+    let lines = json_lines(&mut function);
+    let warned = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "request failed")
+        .count();
+    assert!(
+        warned >= 3,
+        "the items' and the record's error lines: {lines:?}"
+    );
+    for line in &lines {
+        let text = line.to_string();
+        for letter in ['u', 'm'] {
+            assert!(
+                !text.contains(&letter.to_string().repeat(129)),
+                "an id of over 128 characters in {}…",
+                &text[..300.min(text.len())]
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn text_logs_are_one_readable_line_per_invocation_and_metrics_are_off_by_default() {
     let runtime = RuntimeApi::start().await;
