@@ -222,10 +222,18 @@ impl Handler {
                 outcomes
                     .iter()
                     .filter_map(|outcome| outcome.as_ref().err())
-                    .for_each(telemetry::record_error);
+                    .for_each(|error| self.record_error(error));
                 Ok(EventOutcome::Batch(outcomes))
             }
         }
+    }
+
+    /// Logs and counts an error that ended one request of the invocation
+    /// (a batch item, an SQS record), cleared of every secret first: the
+    /// answer is redacted as a whole later, but the line is written now,
+    /// and an event may quote a secret (one pasted into the wrong field).
+    fn record_error(&self, error: &Error) {
+        telemetry::record_error(&self.inner.redactor.error(error.clone()));
     }
 
     /// `work`, one request's (an event's, an SQS record's), with the bodies
@@ -254,7 +262,7 @@ impl Handler {
                         // summary's (the answer names it exactly).
                         let message_id = envelope::logged_id(&record.message_id);
                         let span = tracing::info_span!("sqs_record", message_id);
-                        span.in_scope(|| telemetry::record_error(&error));
+                        span.in_scope(|| self.record_error(&error));
                         Some(record.message_id)
                     }
                 }

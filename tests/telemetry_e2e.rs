@@ -631,6 +631,52 @@ async fn overlong_ids_are_cut_on_every_line_and_exact_in_the_answer() {
     }
 }
 
+/// A configured secret that an event quotes (pasted into the wrong field,
+/// so the error message repeats it) is masked on every line: the error
+/// lines of a batch's items and of SQS records too, not only the
+/// invocation's own error and the answer.
+#[tokio::test]
+async fn a_secret_an_event_quotes_is_masked_on_every_error_line() {
+    const SECRET: &str = "telemetry-pasted-secret-of-the-token";
+    let secrets: Secrets = vec![
+        ("API_OAUTH_CONSUMER_KEY", "telemetry-quoted-key".into()),
+        (
+            "API_OAUTH_CONSUMER_SECRET",
+            "telemetry-quoted-secret".into(),
+        ),
+        ("API_OAUTH_TOKEN", "telemetry-quoted-token".into()),
+        ("API_OAUTH_TOKEN_SECRET", SECRET.into()),
+    ];
+    let runtime = RuntimeApi::start().await;
+    let function = observed(Mode::Sequential.function(&runtime), &[]);
+    let mut function = with_secrets(function, "http://127.0.0.1:9", &secrets).spawn();
+    // `all_pages` takes a boolean: the error quotes the string it got.
+    let quoting = json!({"exh": {"path": "/users/v1/", "all_pages": SECRET}});
+    let batch = json!({"batch": [quoting.clone(), quoting.clone()]});
+    let mut sqs = read_sample("envelope-sqs.json");
+    sqs["Records"][0]["body"] = json!(quoting.to_string());
+    sqs["Records"][1]["body"] = json!(batch.to_string());
+    let invocations = runtime
+        .invoke_all(traced(vec![quoting, batch, sqs]), BOUND)
+        .await;
+    for invocation in &invocations {
+        assert!(!invocation.body.contains(SECRET), "{}", invocation.body);
+    }
+    let lines = json_lines(&mut function);
+    let warned = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "request failed")
+        .count();
+    assert!(
+        warned >= 4,
+        "the items' and the records' error lines: {lines:?}"
+    );
+    for line in &lines {
+        assert!(!line.to_string().contains(SECRET), "{line}");
+    }
+    function.assert_no_secret_in_output();
+}
+
 #[tokio::test]
 async fn text_logs_are_one_readable_line_per_invocation_and_metrics_are_off_by_default() {
     let runtime = RuntimeApi::start().await;
