@@ -12,7 +12,7 @@
 //! | Extra Horizon task | `functionName` (the Task object) | `data` | result (the task's `result`) |
 //! | direct invocation | anything else | the event | result |
 
-use crate::error::{shortened, Error, LambdaError};
+use crate::error::{abridged, Error, LambdaError};
 use crate::mask::Redactor;
 use crate::outcome::EventOutcome;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
@@ -392,18 +392,15 @@ impl HttpKind {
 
     fn error_response(self, error: &Error) -> Reply {
         let mut body = LambdaError::from(error);
-        if let Cow::Owned(cut) = shortened(&body.error_message, MAX_ERROR_MESSAGE_CHARS) {
+        if let Cow::Owned(cut) = abridged(&body.error_message) {
             body.error_message = cut;
         }
-        // Cut as it is, the message is at most a few hundred KB once
-        // escaped twice (JSON in the `body` string): far below the limit.
+        // Abridged, the message is at most a few hundred KB once escaped
+        // twice (JSON in the `body` string): far below the limit.
         Reply::of(&HttpResponse::new(self.status_of(error), &body))
             .expect("an error answer is far below the limit")
     }
 }
-
-/// The most characters of an error message an HTTP envelope answers with.
-const MAX_ERROR_MESSAGE_CHARS: usize = 64 * 1024;
 
 /// The largest answer a synchronous Lambda invocation may return (6 MB),
 /// less room for the runtime's own framing.

@@ -85,6 +85,32 @@ impl Error {
         }
     }
 
+    /// This error with its message changed by `change` (a
+    /// [`Error::MissingConfig`] names variables, and is kept as it is).
+    pub fn map_message(self, change: impl FnOnce(String) -> String) -> Error {
+        match self {
+            Error::InvalidEvent(message) => Error::InvalidEvent(change(message)),
+            Error::MissingConfig(names) => Error::MissingConfig(names),
+            Error::Forbidden(message) => Error::Forbidden(change(message)),
+            Error::Unauthorized(message) => Error::Unauthorized(change(message)),
+            Error::Timeout { message, sent } => Error::Timeout {
+                message: change(message),
+                sent,
+            },
+            Error::Transport(message) => Error::Transport(change(message)),
+            Error::InvalidResponse(message) => Error::InvalidResponse(change(message)),
+        }
+    }
+
+    /// This error with its message [`abridged`]: as it may leave the
+    /// function, in an answer or a log line. Abridge only after redacting.
+    pub fn abridged(self) -> Error {
+        self.map_message(|message| match abridged(&message) {
+            Cow::Owned(cut) => cut,
+            Cow::Borrowed(_) => message,
+        })
+    }
+
     /// Shorthand for [`Error::InvalidEvent`].
     pub(crate) fn invalid_event(message: impl Into<String>) -> Self {
         Error::InvalidEvent(message.into())
@@ -167,6 +193,33 @@ pub fn shortened(text: &str, chars: usize) -> Cow<'_, str> {
     }
 }
 
+/// The most characters of an error message that leaves the function (a
+/// Lambda error, an HTTP error answer, a log line): an error quoting an
+/// event's text (a string of megabytes where a boolean belongs) would
+/// otherwise be refused by the Runtime API, and split by CloudWatch.
+pub const MAX_MESSAGE_CHARS: usize = 8 * 1024;
+
+/// `message` in at most [`MAX_MESSAGE_CHARS`] characters: a longer one
+/// keeps its beginning and its end, which names the problem (`…, expected a
+/// boolean`), around a `…`. Cut only after redacting.
+pub fn abridged(message: &str) -> Cow<'_, str> {
+    if message.chars().nth(MAX_MESSAGE_CHARS).is_none() {
+        return Cow::Borrowed(message);
+    }
+    // Both exist: the message is longer than both halves.
+    let half = MAX_MESSAGE_CHARS / 2;
+    let head_end = message.char_indices().nth(half).map_or(0, |(at, _)| at);
+    let tail_start = message
+        .char_indices()
+        .nth_back(half - 1)
+        .map_or(0, |(at, _)| at);
+    Cow::Owned(format!(
+        "{}…{}",
+        &message[..head_end],
+        &message[tail_start..]
+    ))
+}
+
 /// An error with a stable `errorType`, as an invocation fails with it:
 /// Extra Horizon's `retryPolicy` and Lambda's destinations match that name,
 /// so it must not be a Rust type name (which `lambda_runtime` would use).
@@ -246,6 +299,24 @@ mod tests {
         assert_eq!(shortened("abcd", 3), "abc…");
         assert_eq!(shortened("ééé", 2), "éé…");
         assert_eq!(shortened("", 0), "");
+    }
+
+    #[test]
+    fn a_long_message_keeps_its_beginning_and_its_end() {
+        let short = "x".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(abridged(&short), short.as_str());
+        let long = format!(
+            "invalid type: string \"{}\", expected a boolean",
+            "é".repeat(100_000)
+        );
+        let cut = abridged(&long);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.starts_with("invalid type: string \"éé"), "{cut}");
+        assert!(cut.ends_with("éé\", expected a boolean"), "{cut}");
+        assert!(cut.contains("é…é"), "one mark where it was cut");
+        let error = Error::invalid_event(long).abridged();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(error.to_string().ends_with("expected a boolean"));
     }
 
     macro_rules! error_type {

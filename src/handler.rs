@@ -129,7 +129,7 @@ impl Handler {
         telemetry::observe(Box::pin(async {
             match self.answer(event, deadline).await {
                 Ok(reply) => reply.redacted(&self.inner.redactor),
-                Err(error) => Err(self.inner.redactor.error(error)),
+                Err(error) => Err(self.cleared(error)),
             }
         }))
         .await
@@ -163,9 +163,7 @@ impl Handler {
                     }
                     Err(error) => Err(error),
                 };
-                // Redacted before the answer cuts a long message: a secret
-                // cut in two would no longer be found.
-                let outcome = outcome.map_err(|error| self.inner.redactor.error(error));
+                let outcome = outcome.map_err(|error| self.cleared(error));
                 match &outcome {
                     Ok(outcome) => telemetry::record::set_ok(outcome.is_ok()),
                     Err(error) => telemetry::record_error(error),
@@ -229,11 +227,19 @@ impl Handler {
     }
 
     /// Logs and counts an error that ended one request of the invocation
-    /// (a batch item, an SQS record), cleared of every secret first: the
+    /// (a batch item, an SQS record), [cleared](Self::cleared) first: the
     /// answer is redacted as a whole later, but the line is written now,
     /// and an event may quote a secret (one pasted into the wrong field).
     fn record_error(&self, error: &Error) {
-        telemetry::record_error(&self.inner.redactor.error(error.clone()));
+        telemetry::record_error(&self.cleared(error.clone()));
+    }
+
+    /// `error` as it may leave the function: redacted, then abridged (a
+    /// secret cut in two would no longer be found), so an error quoting
+    /// megabytes of its event is still one the Runtime API takes and one
+    /// log line.
+    fn cleared(&self, error: Error) -> Error {
+        self.inner.redactor.error(error).abridged()
     }
 
     /// `work`, one request's (an event's, an SQS record's), with the bodies

@@ -677,6 +677,74 @@ async fn a_secret_an_event_quotes_is_masked_on_every_error_line() {
     function.assert_no_secret_in_output();
 }
 
+/// An error that quotes a megabyte of its event (a string where a boolean
+/// belongs) is cut in its middle wherever it leaves: every log line stays
+/// far below CloudWatch's 256 KiB event limit (beyond it a line is split,
+/// and no longer JSON), and the message still ends by naming the problem.
+#[tokio::test]
+async fn an_error_quoting_megabytes_of_the_event_is_cut_and_still_names_the_problem() {
+    const LINE_BYTES: usize = 256 * 1024;
+    let runtime = RuntimeApi::start().await;
+    let mut function = observed(Mode::Sequential.function(&runtime), &[]).spawn();
+    // Quotes and control characters: each grows when escaped, twice on
+    // the ERROR line (Debug, then JSON).
+    let quoting = json!({"exh": {"path": "/users/v1/", "all_pages": "\"\u{1}".repeat(500_000)}});
+    let batch = json!({"batch": [quoting.clone()]});
+    let mut url = read_sample("envelope-function-url.json");
+    url["body"] = json!(quoting.to_string());
+    let mut sqs = read_sample("envelope-sqs.json");
+    sqs["Records"][0]["body"] = json!(quoting.to_string());
+    let mut invocations = runtime
+        .invoke_all(traced(vec![quoting, batch, url, sqs]), BOUND)
+        .await
+        .into_iter();
+    let (error_type, message) = invocations.next().unwrap().expect_error();
+    assert_eq!(error_type, "InvalidEvent");
+    assert!(message.len() < LINE_BYTES / 8, "{} bytes", message.len());
+    assert!(
+        message.ends_with("expected a boolean"),
+        "{}",
+        &message[message.len() - 100..]
+    );
+    let batch = invocations.next().unwrap().expect_response();
+    assert_eq!(
+        batch["batch"][0]["error"]["type"], "InvalidEvent",
+        "{batch}"
+    );
+    let (status, body) = {
+        let response = invocations.next().unwrap().expect_response();
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        (response["statusCode"].clone(), body)
+    };
+    assert_eq!(status, 400);
+    let answered = body["errorMessage"].as_str().unwrap();
+    assert!(
+        answered.ends_with("expected a boolean"),
+        "{}",
+        &answered[answered.len() - 100..]
+    );
+    function.stop();
+    let stdout = function.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    for line in &lines {
+        assert!(
+            line.len() < LINE_BYTES,
+            "a line of {} bytes: {}…",
+            line.len(),
+            &line[..300]
+        );
+        serde_json::from_str::<Value>(line).expect("every line is JSON");
+    }
+    let warned = lines
+        .iter()
+        .filter(|line| line.contains("\"request failed\""))
+        .count();
+    assert!(
+        warned >= 3,
+        "the item's, the HTTP request's and the record's error lines"
+    );
+}
+
 #[tokio::test]
 async fn text_logs_are_one_readable_line_per_invocation_and_metrics_are_off_by_default() {
     let runtime = RuntimeApi::start().await;

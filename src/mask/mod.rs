@@ -182,19 +182,7 @@ impl Redactor {
 
     /// `error` with its message redacted.
     pub fn error(&self, error: Error) -> Error {
-        let redact = |message: String| self.redact(&message);
-        match error {
-            Error::InvalidEvent(message) => Error::InvalidEvent(redact(message)),
-            Error::MissingConfig(names) => Error::MissingConfig(names),
-            Error::Forbidden(message) => Error::Forbidden(redact(message)),
-            Error::Unauthorized(message) => Error::Unauthorized(redact(message)),
-            Error::Timeout { message, sent } => Error::Timeout {
-                message: redact(message),
-                sent,
-            },
-            Error::Transport(message) => Error::Transport(redact(message)),
-            Error::InvalidResponse(message) => Error::InvalidResponse(redact(message)),
-        }
+        error.map_message(|message| self.redact(&message))
     }
 
     /// `value` with every string (and key) that holds a secret redacted.

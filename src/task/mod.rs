@@ -97,7 +97,7 @@ pub use failure::{Failure, TaskError};
 
 use crate::config::Config;
 use crate::envelope::{self, Correlation, Reply};
-use crate::error::LambdaError;
+use crate::error::{abridged, LambdaError};
 use crate::{init_error, secrets_manager, telemetry, Handler};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -349,7 +349,7 @@ impl<P: FromPayload + Send + 'static, F: TaskFn<P>> crate::runtime::Function for
                     Ok(reply)
                 }
                 Err(error) => Err(LambdaError {
-                    error_message: redactor.redact(&error.error_message),
+                    error_message: abridged(&redactor.redact(&error.error_message)).into_owned(),
                     ..error
                 }),
             }
