@@ -173,6 +173,7 @@ impl Handler {
             Opened::Sqs(records) => {
                 let failed = self.sqs(records, deadline).await;
                 telemetry::record::set_ok(failed.is_empty());
+                telemetry::record::record_sqs_failures(&failed);
                 envelope::batch_item_failures(failed)
             }
         }

@@ -306,6 +306,13 @@ async fn every_envelope_writes_one_json_summary_line_with_the_ids_it_carries(mod
             ]),
         ),
         (
+            // Its second record asks for an unknown user: answered 404, so
+            // it is in batchItemFailures, and the log says which it was.
+            "envelope-sqs.json",
+            "sqs_failed_message_ids",
+            json!(["2e1424d4-f796-459a-8184-9c92662be6da"]),
+        ),
+        (
             "envelope-exh-api-function.json",
             "envelope",
             json!("exh_api_function"),

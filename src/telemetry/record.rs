@@ -11,7 +11,7 @@
 //! a task of its own, so records never mix. Outside [`observe`] (a client
 //! used as a library) reporting does nothing.
 
-use crate::envelope::Correlation;
+use crate::envelope::{logged_id, Correlation};
 use crate::error::{Error, LambdaError, TaskError};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -158,6 +158,9 @@ pub struct Record {
     pub errors: BTreeMap<Cow<'static, str>, u64>,
     /// The error the invocation failed with: what the Runtime API received.
     pub error: Option<LambdaError>,
+    /// The `messageId` of each SQS record named in `batchItemFailures`
+    /// (cut for the logs as the envelope's ids are).
+    pub failed_message_ids: Vec<String>,
     /// Whether the answer was ok (every request answered 2xx).
     pub ok: bool,
     /// Whether this was the first invocation of the process.
@@ -235,6 +238,14 @@ pub async fn observe<T, E: TaskError>(work: impl Future<Output = Result<T, E>>) 
 /// Notes the envelope the current invocation came in and its ids.
 pub fn correlate(correlation: Correlation) {
     with_current(|record| record.correlation = correlation);
+}
+
+/// Notes the SQS records the current invocation answers as failed, by
+/// `messageId`.
+pub fn record_sqs_failures(message_ids: &[String]) {
+    with_current(|record| {
+        record.failed_message_ids = message_ids.iter().map(|id| logged_id(id)).collect();
+    });
 }
 
 /// Notes whether the current invocation's answer is ok.

@@ -11,12 +11,13 @@
 //! `side`, `method`, `path` without the query, HEXONET `command`, `status`
 //! or `code` or `errorType`, `attempts`, `duration_ms`), the envelope's ids
 //! (`exh_task_id`, `exh_function_name`, `sqs_message_ids`, `http_request_id`,
-//! `requesting_user_id`, `eventbridge_id`), `errors` (count by `errorType`)
+//! `requesting_user_id`, `eventbridge_id`), `sqs_failed_message_ids` (the
+//! records `batchItemFailures` names), `errors` (count by `errorType`)
 //! and, for a failed invocation, the `errorType` and `errorMessage` the
 //! Runtime API received. The Lambda `requestId` and `xrayTraceId` come from
 //! the runtime's span around it.
 //!
-//! `calls`, `requests`, `errors` and `sqs_message_ids` are JSON text; the
+//! `calls`, `requests`, `errors` and the SQS id lists are JSON text; the
 //! JSON lines of [`super::subscriber`] embed them as JSON.
 
 use super::record::{millis, Record};
@@ -58,6 +59,7 @@ pub fn emit(record: &Record) {
         exh_task_id = ids.task_id.as_deref(),
         exh_function_name = ids.function_name.as_deref(),
         sqs_message_ids = listed(&ids.message_ids),
+        sqs_failed_message_ids = listed(&record.failed_message_ids),
         http_request_id = ids.http_request_id.as_deref(),
         requesting_user_id = ids.requesting_user.as_deref(),
         eventbridge_id = ids.event_id.as_deref(),
