@@ -3,7 +3,7 @@
 //!
 //! | envelope | detected by | request | answer |
 //! | --- | --- | --- | --- |
-//! | SQS | `Records[].eventSource == "aws:sqs"` | each record's body | `batchItemFailures` |
+//! | SQS | `Records[].eventSource == "aws:sqs"` | each record's body | `batchItemFailures` (a FIFO queue's: from its first failure on) |
 //! | API Gateway REST (v1) | `httpMethod` + `requestContext` | JSON body | HTTP response |
 //! | Extra Horizon API function | v2 format + `x-exh-requesting-user-id` | JSON body | HTTP response, status 200–499 |
 //! | Lambda Function URL | v2 format, `*.lambda-url.*` domain | JSON body | HTTP response |
@@ -72,6 +72,9 @@ pub struct SqsRecord {
     pub message_id: String,
     /// The body as JSON.
     pub request: Result<Value, Error>,
+    /// Whether the record came from a FIFO queue (its `eventSourceARN`
+    /// ends in `.fifo`), whose order a failure must not be overtaken in.
+    pub fifo: bool,
 }
 
 /// Which envelope an event came in, as detected by [`detect`].
@@ -310,6 +313,9 @@ fn sqs(event: Value) -> Result<Opened, Error> {
                 record.body.as_deref().unwrap_or_default(),
                 "SQS message body",
             ),
+            fifo: record
+                .event_source_arn
+                .is_some_and(|arn| arn.ends_with(".fifo")),
         })
         .collect();
     Ok(Opened::Sqs(records))

@@ -250,34 +250,52 @@ impl Handler {
     }
 
     /// Runs each record; the message ids of those that fail or answer not
-    /// ok, so SQS retries only them.
+    /// ok, so SQS retries only them. A FIFO queue's records run one after
+    /// the other, and the first that fails ends the run: it and every
+    /// record after it are failed back, unrun, so that none overtakes it
+    /// (as AWS asks of partial batch responses from FIFO queues).
     async fn sqs(&self, records: Vec<SqsRecord>, deadline: Instant) -> Vec<String> {
-        futures::stream::iter(records)
-            .map(|record| async move {
-                let outcome = match record.request {
-                    Ok(event) => {
-                        self.within_budget(self.event(&event, Caller::Invoker, deadline))
-                            .await
-                    }
-                    Err(error) => Err(error),
-                };
-                match outcome {
-                    Ok(outcome) if outcome.is_ok() => None,
-                    Ok(_) => Some(record.message_id),
-                    Err(error) => {
-                        // The record's id on its error line, cut as the
-                        // summary's (the answer names it exactly).
-                        let message_id = envelope::logged_id(&record.message_id);
-                        let span = tracing::info_span!("sqs_record", message_id);
-                        span.in_scope(|| self.record_error(&error));
-                        Some(record.message_id)
-                    }
+        if records.iter().any(|record| record.fifo) {
+            let mut records = records.into_iter();
+            let mut failed = Vec::new();
+            for record in records.by_ref() {
+                if let Some(id) = self.sqs_record(record, deadline).await {
+                    failed.push(id);
+                    break;
                 }
-            })
+            }
+            failed.extend(records.map(|record| record.message_id));
+            return failed;
+        }
+        futures::stream::iter(records)
+            .map(|record| self.sqs_record(record, deadline))
             .buffered(DEFAULT_CONCURRENCY)
             .filter_map(|failure| async move { failure })
             .collect()
             .await
+    }
+
+    /// Runs one SQS record: its message id if it failed or answered not ok.
+    async fn sqs_record(&self, record: SqsRecord, deadline: Instant) -> Option<String> {
+        let outcome = match record.request {
+            Ok(event) => {
+                self.within_budget(self.event(&event, Caller::Invoker, deadline))
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(outcome) if outcome.is_ok() => None,
+            Ok(_) => Some(record.message_id),
+            Err(error) => {
+                // The record's id on its error line, cut as the
+                // summary's (the answer names it exactly).
+                let message_id = envelope::logged_id(&record.message_id);
+                let span = tracing::info_span!("sqs_record", message_id);
+                span.in_scope(|| self.record_error(&error));
+                Some(record.message_id)
+            }
+        }
     }
 
     async fn exh(

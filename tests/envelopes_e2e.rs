@@ -10,6 +10,8 @@
 //!   always answers within 200–499.
 //! - SQS names exactly the records that failed (an error, or a result that
 //!   is not ok), and refused records never reach the upstream.
+//! - A FIFO queue's records run in order; the first that fails and every
+//!   record after it are failed back, and those after it never run.
 //! - The plain envelopes (Extra Horizon task, EventBridge) fail as Lambda
 //!   errors; an event of no accepted shape says which shapes are accepted.
 //! - Over HTTP a side without an allow-list refuses every request (403)
@@ -352,6 +354,7 @@ in_both_modes!(
     every_sample_envelope_gets_the_answer_its_envelope_expects,
     each_http_envelope_answers_each_error_with_its_status_and_a_json_body,
     sqs_names_exactly_the_records_that_failed_and_refused_ones_never_reach_upstream,
+    a_fifo_queue_keeps_its_order_the_records_after_a_failure_are_not_run_and_failed_back,
     plain_envelopes_fail_as_lambda_errors_and_unknown_shapes_name_the_accepted_ones,
 );
 
@@ -893,6 +896,58 @@ async fn sqs_names_exactly_the_records_that_failed_and_refused_ones_never_reach_
             request.target
         );
     }
+    runtime.assert_no_rejections();
+    function.stop();
+    function.assert_no_secret_in_output();
+}
+
+/// A FIFO queue's records are in order, and a failure must not be
+/// overtaken (AWS: stop at the first failure, report it and every record
+/// after it): they run one after the other, and the records after the
+/// first that fails are not run but named in `batchItemFailures` too.
+async fn a_fifo_queue_keeps_its_order_the_records_after_a_failure_are_not_run_and_failed_back(
+    mode: Mode,
+) {
+    let sandbox = start_sandbox().await;
+    let vars = side(&sandbox, "API_");
+    let secrets = secrets_in(&[&vars]);
+    let runtime = RuntimeApi::start().await;
+    let mut function = configured(mode.function(&runtime), &vars).spawn();
+    let record = |id: &str, path: &str, arn: &str| {
+        json!({"messageId": id, "receiptHandle": "h", "body": json!({"exh": {"path": path}}).to_string(),
+            "attributes": {"MessageGroupId": "g1", "SequenceNumber": "1"}, "messageAttributes": {},
+            "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "eu-west-1"})
+    };
+    let queue = |arn: &str| {
+        json!({"Records": [
+            record("first", "/users/v1/me", arn),
+            record("second-fails", "/users/v1/no-such-user", arn),
+            record("third", "/users/v1/me", arn),
+            record("fourth", "/users/v1/me", arn),
+        ]})
+    };
+    let fifo = queue("arn:aws:sqs:eu-west-1:123456789012:exh-task-queue.fifo");
+    let answer = response(runtime.invoke(fifo, BOUND).await, &secrets);
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "second-fails"},
+            {"itemIdentifier": "third"}, {"itemIdentifier": "fourth"}]})
+    );
+    assert_eq!(
+        sandbox.recorded_requests().len(),
+        2,
+        "the records after the failure ran"
+    );
+
+    // A standard queue has no order to keep: every record runs.
+    sandbox.clear_recorded_requests();
+    let standard = queue("arn:aws:sqs:eu-west-1:123456789012:exh-task-queue");
+    let answer = response(runtime.invoke(standard, BOUND).await, &secrets);
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "second-fails"}]})
+    );
+    assert_eq!(sandbox.recorded_requests().len(), 4);
     runtime.assert_no_rejections();
     function.stop();
     function.assert_no_secret_in_output();
