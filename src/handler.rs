@@ -171,7 +171,11 @@ impl Handler {
                 Ok(kind.response(outcome.as_ref()))
             }
             Opened::Sqs(records) => {
-                let failed = self.sqs(records, deadline).await;
+                let mut failed = self.sqs(records, deadline).await;
+                // Each once: a standard queue may deliver a message twice
+                // in one batch.
+                let mut named = std::collections::HashSet::new();
+                failed.retain(|id| named.insert(id.clone()));
                 telemetry::record::set_ok(failed.is_empty());
                 telemetry::record::record_sqs_failures(&failed);
                 envelope::batch_item_failures(failed)
@@ -505,6 +509,17 @@ mod tests {
         assert_eq!(
             response,
             json!({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_delivered_twice_is_named_once() {
+        let record = json!({"messageId": "twice", "eventSource": "aws:sqs", "body": "{}"});
+        let event = json!({"Records": [record, {"messageId": "once", "eventSource": "aws:sqs", "body": "{}"}, record]});
+        let response = handler(&[]).handle(event, soon()).await.unwrap().to_value();
+        assert_eq!(
+            response,
+            json!({"batchItemFailures": [{"itemIdentifier": "twice"}, {"itemIdentifier": "once"}]})
         );
     }
 
