@@ -752,6 +752,60 @@ async fn an_error_quoting_megabytes_of_the_event_is_cut_and_still_names_the_prob
     );
 }
 
+/// However much an invocation does, its summary is one line CloudWatch
+/// takes as one event (256 KiB): an SQS batch of 3 records of 1,000
+/// requests each, on paths of 2,000 characters, lists the first calls and
+/// requests and counts the rest under `omitted`; the counts cover all.
+#[tokio::test]
+async fn the_summary_of_thousands_of_calls_on_long_paths_stays_one_cloudwatch_event() {
+    const LINE_BYTES: usize = 256 * 1024;
+    const CALLS: usize = 3_000;
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("the sandbox starts on 127.0.0.1");
+    let runtime = RuntimeApi::start().await;
+    let mut function = observed(Mode::Sequential.function(&runtime), &sandbox.env()).spawn();
+    let path = format!("/users/v1/{}", "p".repeat(2_000));
+    let batch = json!({"batch": vec![json!({"exh": {"path": path}}); 1_000], "concurrency": 16});
+    let mut sqs = read_sample("envelope-sqs.json");
+    let template = sqs["Records"][0].clone();
+    sqs["Records"] = (0..3)
+        .map(|index| {
+            let mut record = template.clone();
+            record["messageId"] = json!(format!("record-{index}"));
+            record["body"] = json!(batch.to_string());
+            record
+        })
+        .collect();
+    let invocation = runtime
+        .invoke(Invoke::new(sqs).trace_id(trace_id(0)), BOUND)
+        .await;
+    let lines = json_lines(&mut function);
+    let summary = summary_of(&lines, &invocation, 0);
+    assert_eq!(summary["upstream_calls"], CALLS);
+    let listed = summary["calls"].as_array().unwrap().len();
+    assert!(listed < CALLS, "{listed} calls listed");
+    assert_eq!(summary["omitted"]["calls"], CALLS - listed);
+    let requests = summary["requests"].as_array().unwrap().len();
+    assert_eq!(summary["omitted"]["requests"], CALLS - requests);
+    assert_eq!(
+        summary["sqs_failed_message_ids"].as_array().unwrap().len(),
+        3
+    );
+    for call in summary["calls"].as_array().unwrap() {
+        let path = call["path"].as_str().unwrap();
+        assert!(
+            path.chars().count() <= 257,
+            "a path of {} characters",
+            path.len()
+        );
+    }
+    for line in &lines {
+        let bytes = line.to_string().len();
+        assert!(bytes < LINE_BYTES, "a line of {bytes} bytes");
+    }
+}
+
 #[tokio::test]
 async fn text_logs_are_one_readable_line_per_invocation_and_metrics_are_off_by_default() {
     let runtime = RuntimeApi::start().await;

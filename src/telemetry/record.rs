@@ -49,7 +49,8 @@ pub struct UpstreamCall {
     /// The HTTP method.
     pub method: String,
     /// The URL path, never the query: RQL and query values can carry
-    /// personal data such as e-mail addresses.
+    /// personal data such as e-mail addresses. Cut at
+    /// [`MAX_RECORDED_CHARS`], as is `command`.
     pub path: String,
     /// The HEXONET command name (`QueryDomainList`; `login` for
     /// CentralNic's session login); its parameters are never recorded.
@@ -91,13 +92,22 @@ pub struct Call {
     attempts: AtomicU32,
 }
 
+/// The most characters of a path or a command name a call is recorded
+/// with (an event chooses both): a longer one is cut, with `…`.
+pub const MAX_RECORDED_CHARS: usize = 256;
+
+/// `text` as a call records it.
+fn recorded(text: &str) -> String {
+    crate::error::shortened(text, MAX_RECORDED_CHARS).into_owned()
+}
+
 impl Call {
     /// A call to `side` with `method` on `path` (a URL path, no query).
     pub fn start(side: Side, method: &str, path: &str) -> Call {
         Call {
             side,
             method: method.to_owned(),
-            path: path.to_owned(),
+            path: recorded(path),
             command: None,
             started: Instant::now(),
             attempts: AtomicU32::new(0),
@@ -106,7 +116,7 @@ impl Call {
 
     /// The HEXONET command this call sends.
     pub fn command(mut self, name: &str) -> Call {
-        self.command = Some(name.to_owned());
+        self.command = Some(recorded(name));
         self
     }
 
