@@ -5,7 +5,7 @@
 //! or a typo in `--data` (exit 2) never leaves half of a run behind.
 
 use crate::invoke_bin::Binary;
-use crate::output::{self, Closed, Mode};
+use crate::output::{self, Mode, Stopped};
 use exh_task::config::Config;
 use exh_task::error::LambdaError;
 use exh_task::Handler;
@@ -18,8 +18,8 @@ use std::time::Duration;
 
 /// The exit status when every answer was had and ok.
 pub const EXIT_OK: u8 = 0;
-/// An invocation failed (an `errorType`), or with `--fail-on-not-ok` an
-/// answer was not ok.
+/// An invocation failed (an `errorType`), with `--fail-on-not-ok` an
+/// answer was not ok, or the answers could not be written to stdout.
 pub const EXIT_FAILED: u8 = 1;
 /// Usage, file or set-up errors: nothing ran, nothing was printed on stdout.
 pub const EXIT_USAGE: u8 = 2;
@@ -119,9 +119,16 @@ impl Invoke {
                     );
                 }
             }
-            if let Err(Closed) = output::result(self.mode, &input.name, &answer) {
-                status = EXIT_OK;
-                break;
+            match output::result(self.mode, &input.name, &answer) {
+                Ok(()) => {}
+                Err(Stopped::Closed) => {
+                    status = EXIT_OK;
+                    break;
+                }
+                Err(Stopped::Failed) => {
+                    status = EXIT_FAILED;
+                    break;
+                }
             }
         }
         if let Runner::Binary(binary) = runner {

@@ -10,7 +10,8 @@
 //!
 //! Results go to stdout, everything else to stderr; exit status 0 when
 //! every answer was had (and ok, with `--fail-on-not-ok`), 1 when an
-//! invocation failed, 2 for usage and file errors.
+//! invocation failed or the answers could not be written, 2 for usage and
+//! file errors.
 
 mod invoke;
 mod invoke_bin;
@@ -157,8 +158,10 @@ async fn main() -> ExitCode {
             let schema = exh_task::schema::document();
             let text = serde_json::to_string_pretty(&schema).expect("JSON values print");
             // A closed pipe (`| head`) is a reader that has seen enough.
-            let _ = output::line(&text);
-            ExitCode::SUCCESS
+            match output::line(&text) {
+                Ok(()) | Err(output::Stopped::Closed) => ExitCode::SUCCESS,
+                Err(output::Stopped::Failed) => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -30,29 +30,36 @@ impl Mode {
     }
 }
 
-/// Standard output was closed by its reader (`| head`): the run stops, and
-/// that is a success.
-#[derive(Debug)]
-pub struct Closed;
+/// Why standard output takes no more: either way the run stops writing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Closed by its reader (`| head`): a reader that has seen enough, so
+    /// that is a success.
+    Closed,
+    /// Writing failed otherwise (a full disk): what was to be printed is
+    /// lost, so the run fails; the error is reported on stderr.
+    Failed,
+}
 
 /// Writes `text` and a newline to stdout; a reader that went away is
-/// [`Closed`], any other failure is reported on stderr and also ends output.
-pub fn line(text: &str) -> Result<(), Closed> {
+/// [`Stopped::Closed`], any other failure is reported on stderr and is
+/// [`Stopped::Failed`].
+pub fn line(text: &str) -> Result<(), Stopped> {
     let mut stdout = io::stdout().lock();
     let written = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
     match written {
         Ok(()) => Ok(()),
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Err(Closed),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Err(Stopped::Closed),
         Err(error) => {
             eprintln!("exh-task: cannot write to standard output: {error}");
-            Err(Closed)
+            Err(Stopped::Failed)
         }
     }
 }
 
 /// Prints one input's result in `mode`; `name` is the input's name (a file,
 /// `-` for standard input, `--data`).
-pub fn result(mode: Mode, name: &str, result: &Value) -> Result<(), Closed> {
+pub fn result(mode: Mode, name: &str, result: &Value) -> Result<(), Stopped> {
     let text = match mode {
         Mode::Pretty => serde_json::to_string_pretty(result),
         Mode::Compact => serde_json::to_string(result),

@@ -43,10 +43,10 @@ pub async fn serve(
             eprintln!("exh-task sandbox: cannot write {}: {error}", path.display());
         }),
         // A closed stdout only means nobody reads the exports: keep serving.
-        None => {
-            let _ = output::line(exports.trim_end());
-            Ok(())
-        }
+        None => match output::line(exports.trim_end()) {
+            Ok(()) | Err(output::Stopped::Closed) => Ok(()),
+            Err(output::Stopped::Failed) => Err(()),
+        },
     };
     if announced.is_err() {
         return ExitCode::from(crate::invoke::EXIT_USAGE);

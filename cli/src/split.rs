@@ -62,10 +62,11 @@ pub struct SplitArgs {
 /// Runs `exh-task split`.
 pub fn run(args: SplitArgs) -> ExitCode {
     match split(&args) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
+        // The files are written: a closed pipe only means nobody reads the summary.
+        Ok(summary) => match crate::output::line(&summary) {
+            Ok(()) | Err(crate::output::Stopped::Closed) => ExitCode::SUCCESS,
+            Err(crate::output::Stopped::Failed) => ExitCode::FAILURE,
+        },
         Err(message) => {
             eprintln!("exh-task split: {message}");
             ExitCode::FAILURE

@@ -419,6 +419,38 @@ fn schema_stops_quietly_when_the_reader_goes_away() {
     stops_quietly_when_the_reader_goes_away(&["schema"]);
 }
 
+/// Output that cannot be written for another reason than a reader gone
+/// away (a full disk: `/dev/full`) is lost: the run must fail, saying so.
+fn fails_when_stdout_cannot_be_written(args: &[&str]) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = exh_task()
+        .args(args)
+        .current_dir(workspace())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invoke_fails_when_its_answers_cannot_be_written() {
+    fails_when_stdout_cannot_be_written(&["invoke", "--data", "{}"]);
+}
+
+#[test]
+fn schema_fails_when_it_cannot_be_written() {
+    fails_when_stdout_cannot_be_written(&["schema"]);
+}
+
 #[test]
 fn sandbox_writes_its_exports_to_an_env_file_once_listening() {
     let dir = std::env::temp_dir().join(format!("exh-task-env-file-{}", std::process::id()));

@@ -233,3 +233,38 @@ fn files_of_an_earlier_run_are_never_overwritten() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("send or remove them first"));
     assert_eq!(sent_bodies(&dir).len(), 2);
 }
+
+#[test]
+fn a_summary_that_cannot_be_written_fails_without_a_panic_and_a_closed_reader_is_enough() {
+    let dir = scratch("stdout");
+    let file = dir.join("request.json");
+    std::fs::write(&file, json!({"batch": [{}, {}]}).to_string()).unwrap();
+    let run = |out: &str, stdout: std::process::Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_exh-task"))
+            .arg("split")
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join(out))
+            .stdout(stdout)
+            .output()
+            .unwrap()
+    };
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = run("full", full.into());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = run("closed", writer.into());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
