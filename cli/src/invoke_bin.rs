@@ -35,6 +35,9 @@ impl Binary {
                 program.display()
             ));
         }
+        // The file just checked, not a namesake on PATH (`--bin bootstrap`).
+        let program = &std::path::absolute(program)
+            .map_err(|error| format!("{}: {error}", program.display()))?;
         let runtime = RuntimeApi::builder()
             .function_timeout(timeout)
             .start()
@@ -52,8 +55,14 @@ impl Binary {
             function = function.envs(sandbox.env_for(dialect));
             Some(sandbox)
         };
+        let function = function.try_spawn().map_err(|error| {
+            format!(
+                "{}: cannot start it as a function binary: {error}",
+                program.display()
+            )
+        })?;
         Ok(Binary {
-            function: function.spawn(),
+            function,
             runtime,
             timeout,
             _sandbox: sandbox,

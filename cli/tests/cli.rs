@@ -279,6 +279,32 @@ fn invoke_with_a_function_binary_that_is_not_there_exits_2_naming_it() {
 }
 
 #[test]
+fn invoke_with_a_function_binary_that_cannot_start_exits_2_and_never_runs_another() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bin-cannot-start");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Not executable; `true` is also a program on PATH, which must not be
+    // what runs in its place.
+    for name in ["true", "not-executable"] {
+        std::fs::write(dir.join(name), "{}").unwrap();
+    }
+    for bin in ["true", "./not-executable"] {
+        let output = exh_task()
+            .args(["invoke", "--timeout", "1", "--bin", bin, "--data", "{}"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "--bin {bin}: {stderr}");
+        assert!(output.stdout.is_empty(), "--bin {bin} ran");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains(bin.trim_start_matches("./")) && stderr.contains("cannot start"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn invoke_without_any_event_is_a_usage_error() {
     let output = exh_task().arg("invoke").output().unwrap();
     assert_eq!(output.status.code(), Some(2));

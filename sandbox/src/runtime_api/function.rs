@@ -69,6 +69,18 @@ impl FunctionBuilder {
     /// If the program cannot be started (the test cannot run at all).
     #[track_caller]
     pub fn spawn(self) -> Function {
+        let program = self.program.clone();
+        self.try_spawn()
+            .unwrap_or_else(|e| panic!("could not start the function {}: {e}", program.display()))
+    }
+
+    /// [`FunctionBuilder::spawn`], but a program that cannot be started
+    /// (missing, not executable) is an error rather than a panic, for a
+    /// caller that reports it (`exh-task invoke --bin`).
+    ///
+    /// # Errors
+    /// The operating system's reason the program did not start.
+    pub fn try_spawn(self) -> std::io::Result<Function> {
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
@@ -87,12 +99,7 @@ impl FunctionBuilder {
                 None => command.env_remove(name),
             };
         }
-        let mut child = command.spawn().unwrap_or_else(|e| {
-            panic!(
-                "could not start the function {}: {e}",
-                self.program.display()
-            )
-        });
+        let mut child = command.spawn()?;
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
@@ -102,7 +109,7 @@ impl FunctionBuilder {
         if let Some(pipe) = child.stderr.take() {
             readers.push(capture(pipe, stderr.clone()));
         }
-        Function {
+        Ok(Function {
             program: self.program,
             child,
             status: None,
@@ -110,7 +117,7 @@ impl FunctionBuilder {
             stderr,
             readers,
             secrets: self.secrets,
-        }
+        })
     }
 }
 
