@@ -160,6 +160,15 @@ impl Invoke {
                 event: parse("--data", data)?,
             });
         }
+        if self
+            .files
+            .iter()
+            .filter(|file| file.as_os_str() == "-")
+            .count()
+            > 1
+        {
+            return Err("`-` (standard input) given more than once: it holds one event".to_owned());
+        }
         for file in &self.files {
             let name = file.display().to_string();
             let text = if name == "-" {
@@ -199,6 +208,9 @@ fn read_event(source: impl Read, name: &str) -> Result<String, String> {
 }
 
 fn parse(name: &str, text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Err(format!("{name}: empty, where an event (JSON) was expected"));
+    }
     serde_json::from_str(text).map_err(|error| format!("{name}: not JSON: {error}"))
 }
 

@@ -344,6 +344,30 @@ fn standard_input_and_inline_data_are_events_too() {
 }
 
 #[test]
+fn standard_input_named_twice_is_a_usage_error_that_says_so() {
+    let output = run_with_stdin(&["invoke", "-", "-"], "{}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(stderr.contains("more than once"), "{stderr}");
+}
+
+#[test]
+fn an_empty_event_file_is_refused_as_empty() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-event");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("empty.json"), " \n").unwrap();
+    let output = exh_task()
+        .args(["invoke", "empty.json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("empty.json: empty"), "{stderr}");
+}
+
+#[test]
 fn compact_output_is_one_json_document_per_line_and_headers_go_to_stderr() {
     let output = exh_task()
         .args(["invoke", "--output", "compact", "--data", "{}"])
