@@ -237,23 +237,27 @@ async fn read(
         let retry = match &answer {
             Err(error) => error.is_connect(),
             // The extension answers so while it is still starting.
-            Ok((status, body)) => status.as_u16() == 400 && body.contains("not ready"),
+            Ok((status, body)) => {
+                status.as_u16() == 400 && String::from_utf8_lossy(body).contains("not ready")
+            }
         };
         if !retry || tokio::time::Instant::now() + delay > ready_by {
-            break answer.map_err(|error| {
-                problem(
-                    secret,
-                    format!(
-                        "cannot reach the AWS Parameters and Secrets Lambda Extension on \
-                         127.0.0.1:{port} (is its layer added?): {}",
-                        crate::http::describe(&error)
-                    ),
-                )
-            })?;
+            break answer.map_err(|error| unanswered(secret, port, &error))?;
         }
         tokio::time::sleep(delay).await;
         delay *= 2;
     };
+    if body.len() > MAX_ANSWER {
+        return Err(problem(
+            secret,
+            format!(
+                "the extension's answer (HTTP {}) is over {MAX_ANSWER} bytes, \
+                 far more than a secret holds (64 KiB)",
+                status.as_u16()
+            ),
+        ));
+    }
+    let body = String::from_utf8_lossy(&body);
     if !status.is_success() {
         return Err(refusal(secret, status, &body));
     }
@@ -269,22 +273,42 @@ async fn read(
     }
 }
 
-/// One GET: the status and up to [`MAX_ANSWER`] bytes of the body.
+/// One GET: the status and the body, read no further than one byte past
+/// [`MAX_ANSWER`] (so an answer longer than that is seen to be).
 async fn fetch(
     http: &reqwest::Client,
     url: url::Url,
     token: &str,
-) -> Result<(reqwest::StatusCode, String), reqwest::Error> {
+) -> Result<(reqwest::StatusCode, Vec<u8>), reqwest::Error> {
     let mut response = http.get(url).header(TOKEN_HEADER, token).send().await?;
     let status = response.status();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_ANSWER {
+        let room = MAX_ANSWER + 1 - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() > MAX_ANSWER {
             break;
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok((status, body))
+}
+
+/// The error for a request that got no whole answer: only a failed
+/// connection means the extension is not there; a timeout or an answer
+/// broken off come from an extension that was reached.
+fn unanswered(secret: &str, port: u16, error: &reqwest::Error) -> ConfigError {
+    let extension = format!("the AWS Parameters and Secrets Lambda Extension on 127.0.0.1:{port}");
+    let why = if error.is_connect() {
+        format!("cannot reach {extension} (is its layer added?)")
+    } else if error.is_timeout() {
+        format!(
+            "{extension} did not answer within {} s",
+            REQUEST_TIMEOUT.as_secs()
+        )
+    } else {
+        format!("{extension} was reached, but its answer broke off")
+    };
+    problem(secret, format!("{why}: {}", crate::http::describe(error)))
 }
 
 /// The error for an answer other than 2xx: the AWS error code when the body

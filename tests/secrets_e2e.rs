@@ -8,6 +8,7 @@ mod support;
 
 use std::time::Duration;
 
+use exh_task_sandbox::fault::Fault;
 use exh_task_sandbox::runtime_api::{FunctionBuilder, RuntimeApi};
 use exh_task_sandbox::secrets_extension::{SecretsExtension, Stored};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
@@ -178,6 +179,9 @@ enum Found {
     NoSecret,
     /// Nothing listening on the extension's port.
     NoExtension,
+    /// The extension, holding a valid secret, answering with this fault
+    /// (an `exh-task sandbox --fault` spec).
+    Faulty(&'static str),
 }
 
 /// Starts the function on `found` and returns the `/init/error` message,
@@ -195,6 +199,11 @@ async fn init_error_for(found: Found) -> String {
                 "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
                 closed_port().to_string(),
             )
+        }
+        Found::Faulty(spec) => {
+            let text = json!({"HEXONET_PASSWORD": LEAKABLE}).to_string();
+            extension.put(SECRET_ARN, Stored::Text(text));
+            extension.set_fault(Some(spec.parse::<Fault>().unwrap()));
         }
     }
     let mut function = builder.spawn();
@@ -256,4 +265,49 @@ start_up_fails! {
         Found::Secret(Stored::Binary) => "no SecretString";
     an_absent_extension_fails_start_up_asking_for_its_layer:
         Found::NoExtension => "is its layer added?";
+    an_answer_that_is_not_json_fails_start_up_saying_so:
+        Found::Faulty("garbage") => "the extension's answer is not JSON";
+    an_answer_larger_than_a_secret_fails_start_up_naming_the_limit:
+        Found::Faulty("huge=1MB") => "over 262144 bytes";
+    an_endless_answer_fails_start_up_naming_the_limit:
+        Found::Faulty("endless") => "over 262144 bytes";
+    an_answer_that_breaks_off_fails_start_up_without_blaming_the_layer:
+        Found::Faulty("truncate") => "its answer broke off";
+    an_answer_that_stalls_fails_start_up_saying_it_timed_out:
+        Found::Faulty("drip=1s") => "did not answer within 4 s";
+    a_redirect_fails_start_up_naming_the_status:
+        Found::Faulty("redirect=302:http://127.0.0.1:9/") => "HTTP 302";
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
+    let elsewhere = SecretsExtension::start(SESSION_TOKEN).await.unwrap();
+    elsewhere.put(SECRET_ARN, Stored::Text("{}".to_owned()));
+    let extension = SecretsExtension::start(SESSION_TOKEN).await.unwrap();
+    let location = format!(
+        "http://127.0.0.1:{}/secretsmanager/get?secretId=x",
+        elsewhere.port()
+    );
+    extension.set_fault(Some(format!("redirect=307:{location}").parse().unwrap()));
+    let runtime = RuntimeApi::start().await;
+    let mut function = reading_the_secret(Mode::Sequential.function(&runtime), &extension).spawn();
+    let init = runtime
+        .wait_for_init_error(BOUND)
+        .await
+        .expect("the function reported no init error");
+    assert!(
+        init.error_message.contains("HTTP 307"),
+        "{}",
+        init.error_message
+    );
+    function
+        .wait_exit(BOUND)
+        .await
+        .expect("the function kept running");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere.requests()
+    );
+    function.assert_no_secret_in_output();
 }

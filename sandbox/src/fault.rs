@@ -19,7 +19,8 @@
 //! | `redirect=302:http://127.0.0.1:9/x` | that 3xx status with `Location` (default `301:http://127.0.0.1:9/`) |
 //! | `garbage` | `200` with a body that is neither a HEXONET response nor the JSON it announces |
 //!
-//! Faults apply to the Extra Horizon and the HEXONET routes alike, before
+//! Faults apply to the Extra Horizon and the HEXONET routes alike (and to
+//! the [secrets extension](crate::secrets_extension)'s), before
 //! the emulation sees the request (except `latency`, `truncate` and `drip`,
 //! which pass it on), so a faulted request is recorded only when it is
 //! passed on.

@@ -15,6 +15,10 @@
 //!
 //! Every request is recorded ([`SecretsExtension::requests`]) so a test can
 //! check what was sent, and that nothing but the token came with it.
+//! [`SecretsExtension::set_fault`] makes it answer as a broken or hostile
+//! extension would (huge, endless or dripping bodies, resets, redirects,
+//! garbage: see [`fault`](crate::fault)); a faulted request is recorded
+//! only when the fault passes it on.
 
 use std::collections::HashMap;
 use std::io;
@@ -30,6 +34,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::fault::{self, Fault, FaultSwitch};
 use crate::lock;
 
 /// The header the extension reads the session token from.
@@ -74,6 +79,7 @@ struct Shared {
 pub struct SecretsExtension {
     addr: SocketAddr,
     shared: Shared,
+    fault: FaultSwitch,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -89,9 +95,11 @@ impl SecretsExtension {
             token: token.into().into(),
             inner: Arc::default(),
         };
+        let fault = FaultSwitch::default();
         let app = Router::new()
             .route("/secretsmanager/get", get(get_secret))
             .with_state(shared.clone());
+        let app = fault::layer(app, fault.clone());
         let (shutdown, signal) = oneshot::channel::<()>();
         tokio::spawn(async move {
             axum::serve(listener, app)
@@ -103,6 +111,7 @@ impl SecretsExtension {
         Ok(SecretsExtension {
             addr,
             shared,
+            fault,
             shutdown: Some(shutdown),
         })
     }
@@ -120,6 +129,12 @@ impl SecretsExtension {
     /// Answers the next `count` requests as a starting extension does.
     pub fn not_ready_for(&self, count: usize) {
         lock(&self.shared.inner).not_ready = count;
+    }
+
+    /// Puts `fault` in force for the requests from now on (`None`: answer
+    /// as usual).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.fault.set(fault);
     }
 
     /// Every request received so far, oldest first.
