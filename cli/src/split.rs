@@ -23,7 +23,7 @@
 //! file together, at most [`MAX_BYTES`]. Every body is checked to be a
 //! request the function accepts before anything is written.
 
-use exh_task::event::{Event, MAX_BATCH_ITEMS};
+use exh_task::event::{Event, Request, MAX_BATCH_ITEMS};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -217,18 +217,32 @@ impl Splittable {
     }
 }
 
-/// Fails unless the function accepts `message` and each request in it
-/// (`first` numbers them from 1 for the error).
+/// Fails unless the function accepts `message` and each request in it as
+/// far as it checks before any call: the event read, and each request
+/// prepared (a HEXONET command encoded, an Extra Horizon path checked).
+/// `first` numbers them from 1 for the error.
 fn check(message: &Value, first: usize) -> Result<(), String> {
     let invalid = |index: usize, error: exh_task::Error| {
         format!("request {} is not valid: {error}", first + index + 1)
     };
-    match Event::parse(message).map_err(|error| invalid(0, error))? {
-        Event::Batch { items, .. } => items
-            .into_iter()
-            .enumerate()
-            .try_for_each(|(index, item)| item.map(drop).map_err(|error| invalid(index, error))),
-        Event::Single(_) => Ok(()),
+    let requests = match Event::parse(message).map_err(|error| invalid(0, error))? {
+        Event::Batch { items, .. } => items,
+        Event::Single(request) => vec![Ok(request)],
+    };
+    requests
+        .into_iter()
+        .enumerate()
+        .try_for_each(|(index, item)| {
+            item.and_then(|request| prepare(&request))
+                .map_err(|error| invalid(index, error))
+        })
+}
+
+/// Prepares `request` as the handler does before it sends anything.
+fn prepare(request: &Request) -> Result<(), exh_task::Error> {
+    match request {
+        Request::Exh(request) => request.prepare().map(drop),
+        Request::Hexonet(request) => request.prepare().map(drop),
     }
 }
 

@@ -221,6 +221,25 @@ fn an_invalid_request_or_one_too_large_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn a_request_the_function_would_refuse_when_it_runs_is_refused_too() {
+    let dir = scratch("refused-when-run");
+    for request in [
+        // Nested objects are not HEXONET parameters.
+        json!({"hexonet": {"command": {"COMMAND": "CheckDomains", "X": {"a": 1}, "DOMAIN": ["a.com"]}}}),
+        json!({"batch": [{"exh": {"path": "//evil.example/x"}}]}),
+    ] {
+        let output = split(&dir, &request, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{request} was split");
+        assert!(stderr.contains("request 1 is not valid"), "{stderr}");
+        assert!(
+            !dir.join("out").exists(),
+            "files were written for {request}"
+        );
+    }
+}
+
+#[test]
 fn files_of_an_earlier_run_are_never_overwritten() {
     let dir = scratch("again");
     let request =
