@@ -46,7 +46,7 @@ pub struct SplitArgs {
     /// that becomes the command's list.
     #[arg(long)]
     domains: Option<PathBuf>,
-    /// The command key whose list is split.
+    /// The command key whose list is split (in any case: `domain` is `DOMAIN`).
     #[arg(long, default_value = "DOMAIN")]
     list_key: String,
     /// Requests (batch items, or list entries) per message, at most (1 to
@@ -179,7 +179,14 @@ impl Splittable {
                     .into(),
             );
         }
-        let items = match (list, request["hexonet"]["command"].get(key)) {
+        // The command's own spelling of the key: HEXONET names are
+        // case-insensitive (`domain` is `DOMAIN`), as the function reads them.
+        let key = request["hexonet"]["command"]
+            .as_object()
+            .and_then(|command| command.keys().find(|name| name.eq_ignore_ascii_case(key)))
+            .map_or(key, String::as_str)
+            .to_owned();
+        let items = match (list, request["hexonet"]["command"].get(&key)) {
             (Some(_), Some(_)) => {
                 return Err(format!(
                 "the command has a {key} list already: give it inline or with --domains, not both"
@@ -193,7 +200,6 @@ impl Splittable {
                 ))
             }
         };
-        let key = key.to_owned();
         Ok((Splittable::List { request, key }, items))
     }
 

@@ -240,6 +240,32 @@ fn a_request_the_function_would_refuse_when_it_runs_is_refused_too() {
 }
 
 #[test]
+fn the_list_key_is_found_whatever_its_case_as_the_function_reads_it() {
+    let dir = scratch("lower-case");
+    let request = json!({"hexonet": {"command": {"command": "CheckDomains", "domain": ["a.com", "b.net", "c.org"]}}});
+    let output = split(&dir, &request, &["--per-message", "2"]);
+    assert!(output.status.success(), "{output:?}");
+    let bodies = sent_bodies(&dir);
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        bodies[1]["hexonet"]["command"],
+        json!({"command": "CheckDomains", "domain": ["c.org"]})
+    );
+    // With --domains, an inline list under any case is one list too many.
+    let dir = scratch("lower-case-and-file");
+    std::fs::write(dir.join("domains.txt"), "x.com\n").unwrap();
+    let output = split(
+        &dir,
+        &request,
+        &["--domains", dir.join("domains.txt").to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("list already"), "{stderr}");
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
 fn files_of_an_earlier_run_are_never_overwritten() {
     let dir = scratch("again");
     let request =
