@@ -293,12 +293,15 @@ async fn fetch(
     Ok((status, body))
 }
 
-/// The error for a request that got no whole answer: only a failed
-/// connection means the extension is not there; a timeout or an answer
-/// broken off come from an extension that was reached.
+/// The error for a request that got no whole answer: a token that cannot
+/// be a header never left; only a failed connection means the extension is
+/// not there; a timeout or an answer broken off come from an extension that
+/// was reached.
 fn unanswered(secret: &str, port: u16, error: &reqwest::Error) -> ConfigError {
     let extension = format!("the AWS Parameters and Secrets Lambda Extension on 127.0.0.1:{port}");
-    let why = if error.is_connect() {
+    let why = if error.is_builder() {
+        format!("{SESSION_TOKEN} cannot be sent as the {TOKEN_HEADER} header (is it one line of visible text?)")
+    } else if error.is_connect() {
         format!("cannot reach {extension} (is its layer added?)")
     } else if error.is_timeout() {
         format!(

@@ -311,3 +311,28 @@ async fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
     );
     function.assert_no_secret_in_output();
 }
+
+#[tokio::test]
+async fn a_session_token_that_cannot_be_a_header_fails_start_up_naming_it() {
+    let extension = SecretsExtension::start(SESSION_TOKEN).await.unwrap();
+    let runtime = RuntimeApi::start().await;
+    let mut function = reading_the_secret(Mode::Sequential.function(&runtime), &extension)
+        .secret_env("AWS_SESSION_TOKEN", "two\nlines")
+        .spawn();
+    let init = runtime
+        .wait_for_init_error(BOUND)
+        .await
+        .expect("the function reported no init error");
+    let message = &init.error_message;
+    assert!(
+        message.contains("AWS_SESSION_TOKEN cannot be sent"),
+        "{message}"
+    );
+    assert!(!message.contains("was reached"), "{message}");
+    assert!(extension.requests().is_empty());
+    function
+        .wait_exit(BOUND)
+        .await
+        .expect("the function kept running");
+    function.assert_no_secret_in_output();
+}
