@@ -169,7 +169,9 @@ impl Splittable {
             if list.is_some() {
                 return Err("--domains goes with a hexonet request, not a batch".into());
             }
-            let items = batch.as_array().cloned().unwrap_or_default();
+            let Value::Array(items) = batch.clone() else {
+                return Err("nothing to split: batch is not an array of requests".into());
+            };
             let concurrency = request.get("concurrency").cloned();
             return Ok((Splittable::Batch { concurrency }, items));
         }
@@ -194,7 +196,12 @@ impl Splittable {
             }
             (Some(list), None) => list,
             (None, Some(Value::Array(inline))) => inline.clone(),
-            (None, _) => {
+            (None, Some(_)) => {
+                return Err(format!(
+                    "nothing to split: the command's {key} is not a list (give an array, or --domains FILE)"
+                ))
+            }
+            (None, None) => {
                 return Err(format!(
                     "nothing to split: the command has no {key} list (give --domains FILE)"
                 ))

@@ -266,6 +266,23 @@ fn the_list_key_is_found_whatever_its_case_as_the_function_reads_it() {
 }
 
 #[test]
+fn a_batch_or_list_that_is_not_an_array_is_refused_as_such() {
+    let dir = scratch("not-an-array");
+    for (request, says) in [
+        (json!({"batch": {"exh": {}}}), "batch is not an array"),
+        (
+            json!({"hexonet": {"command": {"COMMAND": "CheckDomains", "DOMAIN": "a.com"}}}),
+            "DOMAIN is not a list",
+        ),
+    ] {
+        let output = split(&dir, &request, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{request} was split");
+        assert!(stderr.contains(says), "{stderr:?} does not say {says:?}");
+    }
+}
+
+#[test]
 fn files_of_an_earlier_run_are_never_overwritten() {
     let dir = scratch("again");
     let request =
