@@ -99,17 +99,12 @@ impl Invoke {
             if several && self.mode != Mode::Jsonl {
                 eprintln!("==> {} <==", input.name);
             }
-            let mut answer = match runner.answer(input.event, self.timeout).await {
+            let (mut answer, failed) = match runner.answer(input.event, self.timeout).await {
                 Ok(answer) => {
-                    if self.fail_on_not_ok && !is_ok(&answer) {
-                        status = status.max(EXIT_FAILED);
-                    }
-                    answer
+                    let failed = self.fail_on_not_ok && !is_ok(&answer);
+                    (answer, failed)
                 }
-                Err(error) => {
-                    status = status.max(EXIT_FAILED);
-                    error
-                }
+                Err(error) => (error, true),
             };
             if let Some(max_items) = self.max_items {
                 for (path, left_out) in output::cut_lists(&mut answer, max_items) {
@@ -119,12 +114,12 @@ impl Invoke {
                     );
                 }
             }
+            // An answer counts once its reader has it: a reader gone away
+            // (`| head`) ends the run with the status of what it read.
             match output::result(self.mode, &input.name, &answer) {
+                Ok(()) if failed => status = EXIT_FAILED,
                 Ok(()) => {}
-                Err(Stopped::Closed) => {
-                    status = EXIT_OK;
-                    break;
-                }
+                Err(Stopped::Closed) => break,
                 Err(Stopped::Failed) => {
                     status = EXIT_FAILED;
                     break;

@@ -34,7 +34,7 @@ impl Mode {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stopped {
     /// Closed by its reader (`| head`): a reader that has seen enough, so
-    /// that is a success.
+    /// that is no failure of its own (what it read may have been).
     Closed,
     /// Writing failed otherwise (a full disk): what was to be printed is
     /// lost, so the run fails; the error is reported on stderr.

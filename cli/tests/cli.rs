@@ -465,6 +465,30 @@ fn invoke_stops_quietly_when_the_reader_goes_away() {
 }
 
 #[test]
+fn a_failure_printed_before_the_reader_went_away_still_fails_the_run() {
+    let mut child = exh_task()
+        .args(["invoke", "--output", "compact", "--data"])
+        .arg(r#"{"exh": {"path": "//evil.example/x"}}"#)
+        // Its answer (150 KB) is more than a pipe holds: written only once
+        // read, so it meets the closed pipe.
+        .arg("events/hexonet-query-domain-list-all-pages.json")
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(first.contains("InvalidEvent"), "{first}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn schema_stops_quietly_when_the_reader_goes_away() {
     stops_quietly_when_the_reader_goes_away(&["schema"]);
 }
