@@ -236,10 +236,7 @@ async fn read(
         let answer = fetch(&http, url.clone(), &token).await;
         let retry = match &answer {
             Err(error) => error.is_connect(),
-            // The extension answers so while it is still starting.
-            Ok((status, body)) => {
-                status.as_u16() == 400 && String::from_utf8_lossy(body).contains("not ready")
-            }
+            Ok((status, body)) => starting(*status, body),
         };
         if !retry || tokio::time::Instant::now() + delay > ready_by {
             break answer.map_err(|error| unanswered(secret, port, &error))?;
@@ -257,6 +254,15 @@ async fn read(
             ),
         ));
     }
+    if starting(status, &body) {
+        return Err(problem(
+            secret,
+            format!(
+                "the extension was still not ready to serve within {} s",
+                READY_WITHIN.as_secs()
+            ),
+        ));
+    }
     let body = String::from_utf8_lossy(&body);
     if !status.is_success() {
         return Err(refusal(secret, status, &body));
@@ -271,6 +277,12 @@ async fn read(
                 .to_owned(),
         )),
     }
+}
+
+/// Whether an answer is the one the extension gives while it is still
+/// starting (`400`, `not ready to serve traffic, please wait`).
+fn starting(status: reqwest::StatusCode, body: &[u8]) -> bool {
+    status.as_u16() == 400 && String::from_utf8_lossy(body).contains("not ready")
 }
 
 /// One GET: the status and the body, read no further than one byte past

@@ -182,6 +182,8 @@ enum Found {
     /// The extension, holding a valid secret, answering with this fault
     /// (an `exh-task sandbox --fault` spec).
     Faulty(&'static str),
+    /// The extension, answering every request as it does while it starts.
+    NeverReady,
 }
 
 /// Starts the function on `found` and returns the `/init/error` message,
@@ -194,6 +196,7 @@ async fn init_error_for(found: Found) -> String {
     match found {
         Found::Secret(stored) => extension.put(SECRET_ARN, stored),
         Found::NoSecret => {}
+        Found::NeverReady => extension.not_ready_for(usize::MAX),
         Found::NoExtension => {
             builder = builder.env(
                 "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
@@ -275,6 +278,8 @@ start_up_fails! {
         Found::Faulty("truncate") => "its answer broke off";
     an_answer_that_stalls_fails_start_up_saying_it_timed_out:
         Found::Faulty("drip=1s") => "did not answer within 4 s";
+    an_extension_that_never_gets_ready_fails_start_up_saying_so:
+        Found::NeverReady => "still not ready to serve within 2 s";
     a_redirect_fails_start_up_naming_the_status:
         Found::Faulty("redirect=302:http://127.0.0.1:9/") => "HTTP 302";
 }
