@@ -66,12 +66,15 @@ pub async fn serve(
 }
 
 /// Writes `text` to a sibling file, then renames it into place, so a reader
-/// never sees half of it.
+/// never sees half of it; the sibling does not outlive a failure.
 fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
-    std::fs::write(&partial, text)?;
-    std::fs::rename(&partial, path)
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&partial);
+        })
 }
 
 async fn shutdown_signal() {

@@ -560,6 +560,26 @@ fn sandbox_writes_its_exports_to_an_env_file_once_listening() {
     assert!(output.stdout.is_empty(), "exports went to stdout too");
 }
 
+#[test]
+fn an_env_file_that_cannot_be_written_exits_2_and_leaves_nothing_behind() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("env-file-is-a-folder");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sandbox.env")).unwrap();
+    let output = exh_task()
+        .args(["sandbox", "--env-file"])
+        .arg(dir.join("sandbox.env"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["sandbox.env"], "left behind: {left:?}");
+}
+
 // ------------------------------------------------------------------------
 // invoke --bin: a real function binary under the Runtime API emulator
 // ------------------------------------------------------------------------
