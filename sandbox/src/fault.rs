@@ -136,13 +136,19 @@ impl FromStr for Fault {
                         .split_once(':')
                         .ok_or_else(|| bad("a redirect is STATUS:LOCATION"))?;
                     match status.parse::<u16>() {
-                        Ok(status @ 300..=399) if HeaderValue::from_str(location).is_ok() => {
+                        Ok(status @ 300..=399)
+                            if !location.is_empty() && HeaderValue::from_str(location).is_ok() =>
+                        {
                             FaultKind::Redirect {
                                 status,
                                 location: location.to_owned(),
                             }
                         }
-                        _ => return Err(bad("a redirect's status is 300-399")),
+                        _ => {
+                            return Err(bad(
+                                "a redirect is STATUS:LOCATION, STATUS 300-399 and a location",
+                            ))
+                        }
                     }
                 }
                 ("garbage", None) => FaultKind::Garbage,
@@ -362,6 +368,7 @@ mod tests {
             "latency=fast",
             "status=abc",
             "redirect=200:x",
+            "redirect=302:",
             "reset@0",
         ] {
             assert!(spec.parse::<Fault>().is_err(), "{spec} was accepted");
