@@ -188,18 +188,12 @@ impl Invoke {
 /// The text of the event `name`, refused past the largest payload the
 /// Runtime API hands out (`/dev/zero` would otherwise fill the memory).
 fn read_event(source: impl Read, name: &str) -> Result<String, String> {
-    let most = exh_task::runtime::payload::MAX_PAYLOAD_BYTES;
-    let mut bytes = Vec::new();
-    source
-        .take(most as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| format!("{name}: {error}"))?;
-    if bytes.len() > most {
-        return Err(format!(
-            "{name}: over {most} bytes, more than Lambda hands a function as one event"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|error| format!("{name}: not UTF-8 text: {error}"))
+    crate::input::text(
+        source,
+        name,
+        exh_task::runtime::payload::MAX_PAYLOAD_BYTES,
+        "more than Lambda hands a function as one event",
+    )
 }
 
 fn parse(name: &str, text: &str) -> Result<Value, String> {

@@ -13,6 +13,7 @@
 //! invocation failed or the answers could not be written, 2 for usage and
 //! file errors.
 
+mod input;
 mod invoke;
 mod invoke_bin;
 mod output;

@@ -34,6 +34,10 @@ const MAX_PER_MESSAGE: i64 = MAX_BATCH_ITEMS as i64;
 /// The largest SQS message, and the largest `SendMessageBatch` payload.
 pub const MAX_BYTES: usize = 256 * 1024;
 
+/// The most bytes read from the request or the `--domains` file (some
+/// three million names), so an input without end cannot fill the memory.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
 /// The most entries of one `SendMessageBatch`.
 pub const MAX_ENTRIES: usize = 10;
 
@@ -95,7 +99,14 @@ fn split(args: &SplitArgs) -> Result<String, String> {
 }
 
 fn read(file: &Path) -> Result<String, String> {
-    std::fs::read_to_string(file).map_err(|error| format!("{}: {error}", file.display()))
+    let name = file.display().to_string();
+    let opened = std::fs::File::open(file).map_err(|error| format!("{name}: {error}"))?;
+    crate::input::text(
+        opened,
+        &name,
+        MAX_INPUT_BYTES,
+        "more than split reads at once: cut it into several files",
+    )
 }
 
 /// The names of a list file: one a line, trimmed; blank lines and `#`

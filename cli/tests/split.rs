@@ -330,3 +330,34 @@ fn a_summary_that_cannot_be_written_fails_without_a_panic_and_a_closed_reader_is
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn an_input_without_end_is_refused_past_a_bound_instead_of_filling_the_memory() {
+    let dir = scratch("endless");
+    let request = dir.join("request.json");
+    std::fs::write(
+        &request,
+        json!({"hexonet": {"command": {"COMMAND": "CheckDomains"}}}).to_string(),
+    )
+    .unwrap();
+    for args in [
+        vec!["/dev/zero".to_owned()],
+        vec![
+            request.display().to_string(),
+            "--domains".to_owned(),
+            "/dev/zero".to_owned(),
+        ],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_exh-task"))
+            .arg("split")
+            .args(&args)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("/dev/zero: over"), "{stderr}");
+        assert!(!dir.join("out").exists());
+    }
+}
