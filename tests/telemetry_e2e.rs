@@ -63,6 +63,15 @@ fn traced(payloads: Vec<Value>) -> Vec<Invoke> {
         .collect()
 }
 
+/// How many of `lines` are the error line of one request (a batch item,
+/// an SQS record).
+fn warned(lines: &[Value]) -> usize {
+    lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "request failed")
+        .count()
+}
+
 /// Every line of the stopped `function`'s stdout, each parsed as JSON (a
 /// test failure naming the line otherwise).
 fn json_lines(function: &mut Function) -> Vec<Value> {
@@ -618,12 +627,8 @@ async fn overlong_ids_are_cut_on_every_line_and_exact_in_the_answer() {
         long('m')
     );
     let lines = json_lines(&mut function);
-    let warned = lines
-        .iter()
-        .filter(|line| line["fields"]["message"] == "request failed")
-        .count();
     assert!(
-        warned >= 3,
+        warned(&lines) >= 3,
         "the items' and the record's error lines: {lines:?}"
     );
     for line in &lines {
@@ -670,12 +675,8 @@ async fn a_secret_an_event_quotes_is_masked_on_every_error_line() {
         assert!(!invocation.body.contains(SECRET), "{}", invocation.body);
     }
     let lines = json_lines(&mut function);
-    let warned = lines
-        .iter()
-        .filter(|line| line["fields"]["message"] == "request failed")
-        .count();
     assert!(
-        warned >= 4,
+        warned(&lines) >= 4,
         "the items' and the records' error lines: {lines:?}"
     );
     for line in &lines {
