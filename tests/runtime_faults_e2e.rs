@@ -270,9 +270,11 @@ async fn a_worker_whose_answer_is_never_replied_to_gives_up_and_serves_the_next(
         let (error_type, message) = invocation.expect_error();
         assert_eq!(error_type, "MissingConfig", "{message}");
     }
+    // The line is written before the next poll, but read from the pipe
+    // by a thread of the test's own: it may come after the answer.
     for says in ["could not be sent to the Runtime API", "no reply within"] {
         assert!(
-            function.output_contains(says),
+            function.wait_for_output(says, BOUND).await,
             "the abandoned post was not logged ({says:?})"
         );
     }
