@@ -60,6 +60,19 @@ pub struct OAuth1Credentials {
     pub token_secret: Secret,
 }
 
+impl OAuth1Credentials {
+    /// The four values: every one of them is masked wherever text leaves
+    /// the function.
+    pub fn secrets(&self) -> [&Secret; 4] {
+        [
+            &self.consumer_key,
+            &self.consumer_secret,
+            &self.token,
+            &self.token_secret,
+        ]
+    }
+}
+
 /// A variable that is set but cannot be right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -140,23 +153,10 @@ impl Config {
     pub fn secrets(&self) -> Vec<Secret> {
         let mut secrets = Vec::new();
         if let Ok(exh) = &self.exh {
-            let credentials = &exh.credentials;
-            secrets.extend(
-                [
-                    &credentials.consumer_key,
-                    &credentials.consumer_secret,
-                    &credentials.token,
-                    &credentials.token_secret,
-                ]
-                .into_iter()
-                .cloned(),
-            );
+            secrets.extend(exh.credentials.secrets().into_iter().cloned());
         }
         if let Ok(hexonet) = &self.hexonet {
-            secrets.push(hexonet.password.clone());
-            for url in [&hexonet.url, &hexonet.proxy] {
-                secrets.extend(crate::mask::url::credentials(url.as_ref()));
-            }
+            secrets.extend(hexonet.secrets());
         }
         secrets
     }

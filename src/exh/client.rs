@@ -70,13 +70,7 @@ impl Client {
     /// own). With `debug`, every request and response is logged, secrets
     /// masked.
     pub fn new(http: impl Into<Upstream>, config: ExhConfig, debug: bool) -> Client {
-        let credentials = &config.credentials;
-        let redactor = Redactor::new([
-            &credentials.consumer_key,
-            &credentials.consumer_secret,
-            &credentials.token,
-            &credentials.token_secret,
-        ]);
+        let redactor = Redactor::new(config.credentials.secrets());
         Client::redacting(http, config, debug, redactor)
     }
 

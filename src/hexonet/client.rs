@@ -63,12 +63,12 @@ impl Client {
     /// A client for `config`'s account, sending through `http` (a bare
     /// `reqwest::Client` gets the default limits and permits of its own).
     /// With `debug`, every request and response is logged
-    /// (`tracing::info!`), password, one-time password and session masked.
+    /// (`tracing::info!`), the password (and any in the URL or the proxy),
+    /// one-time password and session masked.
     pub fn new(http: impl Into<Upstream>, config: Settings, debug: bool) -> Client {
         // Every redactor also masks the password as it travels, encoded as
         // `urllib.parse.quote` does (`crate::mask::forms`).
-        let redactor = Redactor::new([&config.password])
-            .with(&crate::mask::url::credentials(config.url.as_ref()));
+        let redactor = Redactor::new(&config.secrets());
         Client::redacting(http, config, debug, redactor)
     }
 

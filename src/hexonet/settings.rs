@@ -33,3 +33,56 @@ pub struct Settings {
     /// `setReferer`). Default: none.
     pub referer: Option<String>,
 }
+
+impl Settings {
+    /// What is masked wherever text leaves the function: the password,
+    /// and the password of [`Settings::url`] and [`Settings::proxy`] when
+    /// they carry one (as written and decoded).
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = vec![self.password.clone()];
+        for url in [&self.url, &self.proxy] {
+            secrets.extend(crate::mask::url::credentials(url.as_ref()));
+        }
+        secrets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secrets_are_the_password_and_those_of_the_url_and_the_proxy() {
+        let settings = Settings {
+            login: "me".into(),
+            password: Secret::new("the-password"),
+            role: None,
+            backend: Backend::Hexonet,
+            system: System::Ote,
+            url: Some("https://me:url-secret@api.example/".parse().unwrap()),
+            subuser: None,
+            proxy: Some(
+                "http://proxy:proxy%2Fsecret@127.0.0.1:3128"
+                    .parse()
+                    .unwrap(),
+            ),
+            referer: None,
+        };
+        let secrets: Vec<String> = settings
+            .secrets()
+            .iter()
+            .map(|secret| secret.expose().to_owned())
+            .collect();
+        for expected in [
+            "the-password",
+            "url-secret",
+            "proxy%2Fsecret",
+            "proxy/secret",
+        ] {
+            assert!(
+                secrets.iter().any(|s| s == expected),
+                "{expected} not in {secrets:?}"
+            );
+        }
+    }
+}
