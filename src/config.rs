@@ -174,6 +174,34 @@ impl Config {
             .as_ref()
             .map_err(|missing| Error::MissingConfig(missing.clone()))
     }
+
+    /// The hosts the clients connect to, to look up ahead ([`crate::dns`]):
+    /// the Extra Horizon API's, and HEXONET's unless `HEXONET_PROXY` carries
+    /// its calls (the proxy's host is the one looked up then, when it is
+    /// needed); none when `lookup` names a proxy for all HTTP clients
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, any case), as reqwest
+    /// then connects to it instead.
+    pub fn hosts_to_look_up(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        let proxied = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
+            .iter()
+            .flat_map(|name| [name.to_string(), name.to_lowercase()])
+            .any(|name| lookup(&name).is_some_and(|value| !value.is_empty()));
+        if proxied {
+            return Vec::new();
+        }
+        let exh = self.exh.as_ref().ok().map(|exh| exh.host.url().clone());
+        let hexonet = self
+            .hexonet
+            .as_ref()
+            .ok()
+            .filter(|hexonet| hexonet.proxy.is_none())
+            .map(|hexonet| crate::hexonet::Endpoint::of(hexonet).url);
+        [exh, hexonet]
+            .into_iter()
+            .flatten()
+            .filter_map(|url| url.host_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
@@ -378,6 +406,32 @@ mod tests {
         assert_eq!(exh.host.as_str(), "https://api.x.extrahorizon.io");
         assert_eq!(exh.credentials.token_secret.expose(), "ts");
         assert!(config.hexonet().is_err());
+    }
+
+    #[test]
+    fn the_hosts_looked_up_ahead_are_those_the_clients_connect_to() {
+        let mut vars = EXH.to_vec();
+        vars.extend([("HEXONET_LOGIN", "me"), ("HEXONET_PASSWORD", "pw")]);
+        let no_proxy = |_: &str| None;
+        assert_eq!(
+            config(&vars).unwrap().hosts_to_look_up(no_proxy),
+            ["api.x.extrahorizon.io", "api-ote.ispapi.net"]
+        );
+        // Through HEXONET_PROXY, its own host is looked up when it is needed.
+        vars.push(("HEXONET_PROXY", "http://proxy.example:3128"));
+        assert_eq!(
+            config(&vars).unwrap().hosts_to_look_up(no_proxy),
+            ["api.x.extrahorizon.io"]
+        );
+        // A proxy for every client: reqwest connects to it, not to the APIs.
+        for name in ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"] {
+            let proxied = |asked: &str| (asked == name).then(|| "http://proxy:3128".to_string());
+            assert!(
+                config(&vars).unwrap().hosts_to_look_up(proxied).is_empty(),
+                "{name}"
+            );
+        }
+        assert!(config(&[]).unwrap().hosts_to_look_up(no_proxy).is_empty());
     }
 
     #[test]

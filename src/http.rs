@@ -63,6 +63,7 @@ fn builder() -> reqwest::ClientBuilder {
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_keepalive(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(crate::dns::SHARED.clone()))
 }
 
 /// How many pages of an `all_pages` request are fetched at once, on either side.

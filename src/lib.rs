@@ -53,6 +53,7 @@
 
 pub mod allow_list;
 pub mod config;
+pub mod dns;
 pub mod envelope;
 pub mod error;
 pub mod event;

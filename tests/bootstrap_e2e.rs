@@ -81,6 +81,7 @@ in_both_modes!(
     a_dropped_connection_is_retried_for_get_but_not_for_post,
     an_upstream_that_never_answers_is_a_timeout_reported_before_the_deadline,
     invocations_are_in_flight_together_only_in_concurrent_mode_and_share_connections,
+    an_api_host_given_by_name_is_looked_up_and_called,
 );
 
 async fn without_configuration_each_request_fails_with_the_error_that_names_its_cause(mode: Mode) {
@@ -304,6 +305,29 @@ async fn an_upstream_that_never_answers_is_a_timeout_reported_before_the_deadlin
     runtime.assert_no_rejections();
     function.stop();
     function.assert_no_secret_in_output();
+}
+
+async fn an_api_host_given_by_name_is_looked_up_and_called(mode: Mode) {
+    // `localhost`, not an address: the start-up looks it up ahead
+    // (`exh_task::dns`), the first connection takes that lookup.
+    let upstream = Upstream::start(Behaviour::AnswerAfter(Duration::ZERO)).await;
+    let port = upstream.authority().rsplit(':').next().unwrap().to_owned();
+    let runtime = RuntimeApi::start().await;
+    let host = format!("http://localhost:{port}");
+    let mut function = with_credentials(mode.function(&runtime), &host).spawn();
+    let invocations = runtime.invoke_all([json!({}), json!({})], BOUND).await;
+
+    let user: Value = serde_json::from_str(UPSTREAM_USER).unwrap();
+    for invocation in invocations {
+        let answer = invocation.expect_response();
+        assert_eq!(
+            answer,
+            json!({"ok": true, "exh": {"status": 200, "body": user}})
+        );
+    }
+    assert_eq!(upstream.requests(), 2);
+    runtime.assert_no_rejections();
+    function.stop();
 }
 
 async fn invocations_are_in_flight_together_only_in_concurrent_mode_and_share_connections(

@@ -217,6 +217,10 @@ pub async fn start() -> Result<Handler, BoxError> {
             return Err(error.into());
         }
     };
+    // Beside the rest of the start-up and the first `/next`, not after them.
+    for host in config.hosts_to_look_up(|name| std::env::var(name).ok()) {
+        crate::dns::SHARED.prefetch(&host);
+    }
     let handler = Handler::new(config, http);
     telemetry::panic::log_panics(handler.redactor().clone());
     Ok(handler)
