@@ -17,7 +17,13 @@
 //!
 //! Dimensions are kept to these two, as CloudWatch bills each combination
 //! of dimension values as a metric of its own; error types and HEXONET
-//! codes are few, fixed sets, so they are metric names.
+//! codes are few, so they are metric names. Few is made sure of, since
+//! each new name is a metric billed, and a hostile upstream or a task's
+//! own error types could make them many: a HEXONET code outside 100–999
+//! counts as `HexonetCode.Other`, and an error type counts as
+//! `Errors.Other` when it is not a name (1 to 64 ASCII letters, digits,
+//! `_`, `.` or `-`) or when the process has already named
+//! [`MAX_ERROR_TYPES`] others.
 //!
 //! # Why not the `metrics` facade
 //! `metrics` with `metrics_cloudwatch_embedded` keeps process-wide
@@ -29,9 +35,9 @@
 
 use super::record::{Record, Side};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the metrics go: the namespace and the `FunctionName` dimension.
@@ -65,15 +71,86 @@ pub fn emit(record: &Record) {
     }
 }
 
+/// The most `Errors.<errorType>` metrics one process defines; further
+/// types count as `Errors.Other`. exh-task's own types are seven
+/// ([`crate::Error`]); a task adds its own.
+pub const MAX_ERROR_TYPES: usize = 32;
+
+/// The error types this process has named metrics after.
+static ERROR_TYPES: ErrorTypes = ErrorTypes::new();
+
+/// Error types given metrics of their own, at most [`MAX_ERROR_TYPES`].
+struct ErrorTypes(Mutex<BTreeSet<String>>);
+
+impl ErrorTypes {
+    const fn new() -> ErrorTypes {
+        ErrorTypes(Mutex::new(BTreeSet::new()))
+    }
+
+    /// The metric `error_type` counts in.
+    fn metric(&self, error_type: &str) -> String {
+        let is_name = (1..=64).contains(&error_type.len())
+            && error_type
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
+        let mut named = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fits = named.contains(error_type) || named.len() < MAX_ERROR_TYPES;
+        if is_name && fits {
+            named.insert(error_type.to_owned());
+            format!("Errors.{error_type}")
+        } else {
+            "Errors.Other".to_owned()
+        }
+    }
+}
+
+/// The metric a HEXONET `code` counts in.
+fn code_metric(code: i64) -> String {
+    if (100..=999).contains(&code) {
+        format!("HexonetCode.{code}")
+    } else {
+        "HexonetCode.Other".to_owned()
+    }
+}
+
+/// `counted`'s counts, added up by the metric each counts in.
+fn by_metric<K>(
+    counted: impl IntoIterator<Item = (K, u64)>,
+    metric: impl Fn(K) -> String,
+) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for (key, count) in counted {
+        *counts.entry(metric(key)).or_default() += count;
+    }
+    counts
+}
+
 impl Metrics {
     /// The EMF documents of `record`, stamped `timestamp` (ms since the epoch).
     pub fn documents(&self, record: &Record, timestamp: u64) -> Vec<Value> {
+        self.documents_naming(record, timestamp, &ERROR_TYPES)
+    }
+
+    /// [`Metrics::documents`], with the error types `error_types` names.
+    fn documents_naming(
+        &self,
+        record: &Record,
+        timestamp: u64,
+        error_types: &ErrorTypes,
+    ) -> Vec<Value> {
         let mut invocation = Document::new(self, timestamp, None);
         invocation.count("Invocations", 1);
         invocation.count("ColdStarts", u64::from(record.cold_start));
         invocation.count("Errors", record.error_count());
-        for (error_type, count) in &record.errors {
-            invocation.count(&format!("Errors.{error_type}"), *count);
+        let errors = record
+            .errors
+            .iter()
+            .map(|(error_type, count)| (error_type, *count));
+        for (name, count) in by_metric(errors, |error_type| error_types.metric(error_type)) {
+            invocation.count(&name, count);
         }
         let mut documents = invocation.finish();
         for side in [Side::Exh, Side::Hexonet] {
@@ -90,12 +167,12 @@ impl Metrics {
             );
             let latencies = calls.iter().map(|call| json!(call.duration_ms)).collect();
             upstream.list("UpstreamLatency", "Milliseconds", latencies);
-            let mut codes: BTreeMap<i64, u64> = BTreeMap::new();
-            for code in calls.iter().filter_map(|call| call.code) {
-                *codes.entry(code).or_default() += 1;
-            }
-            for (code, count) in codes {
-                upstream.count(&format!("HexonetCode.{code}"), count);
+            let codes = calls
+                .iter()
+                .filter_map(|call| call.code)
+                .map(|code| (code, 1));
+            for (name, count) in by_metric(codes, code_metric) {
+                upstream.count(&name, count);
             }
             documents.extend(upstream.finish());
         }
@@ -218,6 +295,7 @@ impl Document {
 mod tests {
     use super::*;
     use crate::telemetry::UpstreamCall;
+    use std::borrow::Cow;
 
     fn metrics() -> Metrics {
         Metrics {
@@ -298,7 +376,7 @@ mod tests {
     #[test]
     fn no_document_carries_more_than_a_hundred_values_or_metrics() {
         let record = Record {
-            calls: (0..250)
+            calls: (100..350)
                 .map(|code| call(Side::Hexonet, Some(code), 1))
                 .collect(),
             ..Record::default()
@@ -322,7 +400,7 @@ mod tests {
             let values = document["UpstreamLatency"].as_array().map_or(0, Vec::len);
             assert!(values <= MAX_PER_DOCUMENT, "{document}");
             latencies += values;
-            codes += (0..250)
+            codes += (100..350)
                 .filter(|code| document[format!("HexonetCode.{code}")] == 1)
                 .count();
             assert_eq!(document["Side"], "hexonet");
@@ -333,5 +411,65 @@ mod tests {
             .filter_map(|document| document["UpstreamCalls"].as_u64())
             .sum();
         assert_eq!(counted, 250, "the counts are in one document only");
+    }
+
+    #[test]
+    fn a_hexonet_code_outside_three_digits_counts_as_other() {
+        let record = Record {
+            calls: [200, 99, 1000, -1, i64::MAX]
+                .into_iter()
+                .map(|code| call(Side::Hexonet, Some(code), 1))
+                .collect(),
+            ..Record::default()
+        };
+        let documents = metrics().documents(&record, 7);
+        let hexonet = &documents[1];
+        assert_eq!(
+            (&hexonet["HexonetCode.200"], &hexonet["HexonetCode.Other"]),
+            (&json!(1), &json!(4))
+        );
+        let names = hexonet["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        assert_eq!(
+            names
+                .iter()
+                .filter(|metric| metric["Name"].as_str().unwrap().starts_with("HexonetCode."))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn error_types_are_metric_names_only_while_they_are_names_and_few() {
+        let types = ErrorTypes::new();
+        let mut errors: BTreeMap<Cow<'static, str>, u64> = (0..MAX_ERROR_TYPES + 3)
+            .map(|n| (Cow::Owned(format!("Type{n:02}")), 1))
+            .collect();
+        errors.insert("not a name".into(), 1);
+        errors.insert("x".repeat(65).into(), 1);
+        let record = Record {
+            errors,
+            ..Record::default()
+        };
+        let document = &metrics().documents_naming(&record, 7, &types)[0];
+        let named = document
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|key| key.starts_with("Errors.Type"))
+            .count();
+        assert_eq!(named, MAX_ERROR_TYPES);
+        // Three past the bound, and the two that are no names.
+        assert_eq!(document["Errors.Other"], 5);
+        // A type already named keeps its metric.
+        let again = Record {
+            errors: BTreeMap::from([("Type00".into(), 2)]),
+            ..Record::default()
+        };
+        assert_eq!(
+            metrics().documents_naming(&again, 7, &types)[0]["Errors.Type00"],
+            2
+        );
     }
 }
