@@ -105,8 +105,9 @@ impl SecretValues {
     /// string values. `secret` names the secret in errors.
     ///
     /// # Errors
-    /// Not JSON, not an object, an unknown key, or a value that is not a
-    /// string; each error names the key but never a value.
+    /// Not JSON, not an object, an unknown key, a key given twice, or a
+    /// value that is not a string; each error names the key but never a
+    /// value.
     pub fn parse(secret: &str, text: &str) -> Result<SecretValues, ConfigError> {
         // Parsed as a `Value` first: serde's type errors quote the value
         // ("invalid type: string \"…\""), its syntax errors only positions.
@@ -133,6 +134,17 @@ impl SecretValues {
                 ))
             }
         };
+        // A `Value` keeps the last of a key given twice; which one was
+        // meant cannot be known, so neither is taken.
+        if let Some(twice) = key_given_twice(text) {
+            return Err(problem(
+                secret,
+                format!(
+                    "key {:?} is given twice: set each variable once",
+                    shortened(&twice)
+                ),
+            ));
+        }
         let mut values = Vec::with_capacity(object.len());
         for (key, value) in object {
             let Some(name) = SECRET_VARIABLES.iter().find(|name| **name == key) else {
@@ -160,6 +172,41 @@ impl SecretValues {
         }
         Ok(SecretValues(values))
     }
+}
+
+/// The first key the JSON object `text` has more than once.
+fn key_given_twice(text: &str) -> Option<String> {
+    struct Twice(Option<String>);
+
+    impl<'de> serde::Deserialize<'de> for Twice {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_map(Twice(None))
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for Twice {
+        type Value = Twice;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Twice, A::Error> {
+            let mut keys = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                if keys.contains(&key) {
+                    return Ok(Twice(Some(key)));
+                }
+                keys.insert(key);
+            }
+            Ok(Twice(None))
+        }
+    }
+
+    serde_json::from_str::<Twice>(text)
+        .ok()
+        .and_then(|twice| twice.0)
 }
 
 /// Reads the secret `EXH_TASK_SECRET_ID` names (when `env` sets it) and
@@ -393,6 +440,8 @@ mod tests {
             r#""hunter2""# => "a string, not a JSON object";
         an_unknown_key_is_refused_by_name:
             r#"{"HEXONET_PASWORD": "hunter2"}"# => "key \"HEXONET_PASWORD\" is not a variable";
+        a_key_given_twice_is_refused_by_name:
+            r#"{"HEXONET_PASSWORD": "hunter2", "HEXONET_LOGIN": "me", "HEXONET_PASSWORD": "x"}"# => "key \"HEXONET_PASSWORD\" is given twice";
         a_value_that_is_not_a_string_is_refused_by_key:
             r#"{"HEXONET_PASSWORD": ["hunter2"]}"# => "key HEXONET_PASSWORD holds an array";
     }
