@@ -63,7 +63,9 @@ pub struct SplitArgs {
     out: PathBuf,
 }
 
-/// Runs `exh-task split`.
+/// Runs `exh-task split`: exit status 0 when the files are written, 2 when
+/// the request, the list or the folder keeps them from being written (said
+/// on stderr), 1 when the summary could not be written to stdout.
 pub fn run(args: SplitArgs) -> ExitCode {
     match split(&args) {
         // The files are written: a closed pipe only means nobody reads the summary.
@@ -71,9 +73,10 @@ pub fn run(args: SplitArgs) -> ExitCode {
             Ok(()) | Err(crate::output::Stopped::Closed) => ExitCode::SUCCESS,
             Err(crate::output::Stopped::Failed) => ExitCode::FAILURE,
         },
+        // As `invoke`'s usage, file and set-up errors: said on stderr.
         Err(message) => {
             eprintln!("exh-task split: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(crate::invoke::EXIT_USAGE)
         }
     }
 }

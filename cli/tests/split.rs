@@ -210,7 +210,7 @@ fn an_invalid_request_or_one_too_large_is_refused_and_nothing_is_written() {
         (json!({"exh": {"path": "/users/v1/"}}), "nothing to split"),
     ] {
         let output = split(&dir, &request, &[]);
-        assert!(!output.status.success());
+        assert_eq!(output.status.code(), Some(2), "{request}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(says), "{stderr:?} does not say {says:?}");
         assert!(
@@ -230,7 +230,7 @@ fn a_request_the_function_would_refuse_when_it_runs_is_refused_too() {
     ] {
         let output = split(&dir, &request, &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{request} was split");
+        assert_eq!(output.status.code(), Some(2), "{request} was split");
         assert!(stderr.contains("request 1 is not valid"), "{stderr}");
         assert!(
             !dir.join("out").exists(),
@@ -260,7 +260,7 @@ fn the_list_key_is_found_whatever_its_case_as_the_function_reads_it() {
         &["--domains", dir.join("domains.txt").to_str().unwrap()],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("list already"), "{stderr}");
     assert!(!dir.join("out").exists());
 }
@@ -277,7 +277,7 @@ fn a_batch_or_list_that_is_not_an_array_is_refused_as_such() {
     ] {
         let output = split(&dir, &request, &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{request} was split");
+        assert_eq!(output.status.code(), Some(2), "{request} was split");
         assert!(stderr.contains(says), "{stderr:?} does not say {says:?}");
     }
 }
@@ -291,7 +291,7 @@ fn files_of_an_earlier_run_are_never_overwritten() {
         .status
         .success());
     let output = split(&dir, &request, &[]);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("send or remove them first"));
     assert_eq!(sent_bodies(&dir).len(), 2);
 }
@@ -356,7 +356,7 @@ fn an_input_without_end_is_refused_past_a_bound_instead_of_filling_the_memory() 
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("/dev/zero: over"), "{stderr}");
         assert!(!dir.join("out").exists());
     }
