@@ -179,8 +179,8 @@ impl Config {
     /// the Extra Horizon API's, and HEXONET's unless `HEXONET_PROXY` carries
     /// its calls (the proxy's host is the one looked up then, when it is
     /// needed); none when `lookup` names a proxy for all HTTP clients
-    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, any case), as reqwest
-    /// then connects to it instead.
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, in upper or lower case,
+    /// as reqwest reads them), as reqwest then connects to it instead.
     pub fn hosts_to_look_up(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
         let proxied = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
             .iter()

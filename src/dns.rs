@@ -11,8 +11,10 @@
 //! ([`FRESH_FOR`]): an environment initialised long before its first
 //! invocation (provisioned concurrency) looks the host up again, as does
 //! every later connection, so DNS changes are followed as before. A lookup
-//! that failed is not taken either: the connection looks up again, and its
-//! error is the one reported.
+//! that had failed before the connection asked is not taken either: the
+//! connection looks up again. One still under way when the connection asks
+//! is its lookup, error and all (making a second after it would spend the
+//! connection's time twice).
 
 use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -62,10 +64,15 @@ impl Resolver {
     }
 
     /// Starts looking `host` up now, for the first connection to it. Does
-    /// nothing for an IP address (never looked up) or a host already being
-    /// looked up ahead. Must run inside a tokio runtime.
+    /// nothing for an IP address (never looked up), a host already being
+    /// looked up ahead, or outside a tokio runtime.
     pub fn prefetch(&self, host: &str) {
         if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+            return;
+        }
+        // Outside a runtime there is nothing to run it on: the first
+        // connection looks up, as without a lookup ahead.
+        if tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         let mut ahead = self.ahead();
@@ -76,15 +83,17 @@ impl Resolver {
         }
     }
 
-    /// The addresses of `host`: the lookup started ahead when there is a
-    /// fresh one and it found any, a new lookup otherwise.
+    /// The addresses of `host`: the answer of the lookup started ahead
+    /// when there is a fresh one (see the module docs for a failed one), a
+    /// new lookup otherwise.
     pub async fn addresses(&self, host: String) -> io::Result<Vec<SocketAddr>> {
         let ahead = self.ahead().remove(&host);
         if let Some(ahead) = ahead.filter(|ahead| ahead.started.elapsed() < FRESH_FOR) {
-            if let Ok(Ok(addresses)) = ahead.answer.await {
-                if !addresses.is_empty() {
-                    return Ok(addresses);
-                }
+            let under_way = !ahead.answer.is_finished();
+            match ahead.answer.await {
+                Ok(Ok(addresses)) if !addresses.is_empty() => return Ok(addresses),
+                Ok(Err(error)) if under_way => return Err(error),
+                _ => {}
             }
         }
         (self.0.lookup)(host).await
@@ -108,31 +117,55 @@ impl Resolve for Resolver {
     }
 }
 
-/// `getaddrinfo`, on tokio's blocking pool.
+/// `getaddrinfo`, on tokio's blocking pool, started at once (as hyper's
+/// resolver starts it), not when the future is first polled.
 fn system_lookup(host: String) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
-    Box::pin(async move { Ok(tokio::net::lookup_host((host, 0)).await?.collect()) })
+    use std::net::ToSocketAddrs;
+    let lookup = tokio::task::spawn_blocking(move || {
+        (host.as_str(), 0).to_socket_addrs().map(Iterator::collect)
+    });
+    Box::pin(async move { lookup.await.map_err(io::Error::other)? })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     const ADDRESS: &str = "192.0.2.7:0";
 
-    /// A resolver whose lookups are counted and answer `answer`.
-    fn counting(answer: fn() -> io::Result<Vec<SocketAddr>>) -> (Resolver, Arc<AtomicUsize>) {
+    /// A resolver whose lookups are counted; the `n`th (from 1) is `answer(n)`.
+    fn counting(
+        answer: impl Fn(usize) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> (Resolver, Arc<AtomicUsize>) {
         let count = Arc::new(AtomicUsize::new(0));
         let counted = count.clone();
-        let lookup: Lookup = Arc::new(move |_host| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { answer() })
-        });
+        let lookup: Lookup =
+            Arc::new(move |_host| answer(counted.fetch_add(1, Ordering::SeqCst) + 1));
         (Resolver::new(lookup), count)
     }
 
-    fn found() -> io::Result<Vec<SocketAddr>> {
-        Ok(vec![ADDRESS.parse().unwrap()])
+    fn found(_: usize) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        Box::pin(async { Ok(vec![ADDRESS.parse().unwrap()]) })
+    }
+
+    /// The `n`th lookup fails, saying which it was, after `after`.
+    fn failing(
+        after: Duration,
+    ) -> impl Fn(usize) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        move |n| {
+            Box::pin(async move {
+                tokio::time::sleep(after).await;
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("lookup {n} failed"),
+                ))
+            })
+        }
     }
 
     #[tokio::test]
@@ -140,10 +173,8 @@ mod tests {
         let (resolver, lookups) = counting(found);
         resolver.prefetch("api.example.com");
         resolver.prefetch("api.example.com");
-        assert_eq!(
-            resolver.addresses("api.example.com".into()).await.unwrap(),
-            found().unwrap()
-        );
+        let addresses = resolver.addresses("api.example.com".into()).await.unwrap();
+        assert_eq!(addresses, [ADDRESS.parse::<SocketAddr>().unwrap()]);
         assert_eq!(
             lookups.load(Ordering::SeqCst),
             1,
@@ -166,17 +197,26 @@ mod tests {
         assert_eq!(lookups.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
-    async fn a_failed_lookup_ahead_is_looked_up_again_and_that_error_is_the_answer() {
-        let (resolver, lookups) =
-            counting(|| Err(io::Error::new(io::ErrorKind::NotFound, "no such host")));
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_ahead_that_had_failed_is_made_again() {
+        let (resolver, lookups) = counting(failing(Duration::ZERO));
         resolver.prefetch("nowhere.example");
+        tokio::time::sleep(Duration::from_millis(1)).await;
         let error = resolver
             .addresses("nowhere.example".into())
             .await
             .unwrap_err();
-        assert_eq!(error.to_string(), "no such host");
+        assert_eq!(error.to_string(), "lookup 2 failed");
         assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_ahead_still_under_way_is_the_connection_s_error_and_all() {
+        let (resolver, lookups) = counting(failing(Duration::from_secs(3)));
+        resolver.prefetch("slow.example");
+        let error = resolver.addresses("slow.example".into()).await.unwrap_err();
+        assert_eq!(error.to_string(), "lookup 1 failed");
+        assert_eq!(lookups.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
@@ -184,17 +224,58 @@ mod tests {
         let (resolver, lookups) = counting(found);
         resolver.prefetch("127.0.0.1");
         resolver.prefetch("[::1]");
-        tokio::task::yield_now().await;
         assert_eq!(lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn outside_a_runtime_nothing_is_looked_up_ahead() {
+        let (resolver, lookups) = counting(found);
+        resolver.prefetch("api.example.com");
+        assert_eq!(lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_reqwest_client_connects_to_the_address_looked_up_ahead_on_the_url_s_port() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = [0; 1024];
+            let _ = stream.read(&mut head).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await;
+        });
+        // `upstream.test` exists nowhere but in this lookup.
+        let (resolver, lookups) =
+            counting(|_| Box::pin(async { Ok(vec!["127.0.0.1:0".parse().unwrap()]) }));
+        resolver.prefetch("upstream.test");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(resolver))
+            .build()
+            .unwrap();
+        let answer = client
+            .get(format!("http://upstream.test:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.text().await.unwrap(), "ok");
+        assert_eq!(
+            lookups.load(Ordering::SeqCst),
+            1,
+            "the lookup made ahead was the one used"
+        );
     }
 
     #[tokio::test]
     async fn the_system_lookup_finds_localhost() {
         let addresses = SHARED.addresses("localhost".into()).await.unwrap();
+        assert!(!addresses.is_empty());
         assert!(
             addresses.iter().all(|address| address.ip().is_loopback()),
             "{addresses:?}"
         );
-        assert!(!addresses.is_empty());
     }
 }

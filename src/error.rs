@@ -47,6 +47,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every [`Error::error_type`], in the order of the variants.
+    pub const TYPES: [&'static str; 7] = [
+        "InvalidEvent",
+        "MissingConfig",
+        "Forbidden",
+        "Unauthorized",
+        "Timeout",
+        "Transport",
+        "InvalidResponse",
+    ];
+
     /// The contract's `errorType` name: stable, unlike Rust type names.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -325,6 +336,7 @@ mod tests {
             fn $name() {
                 let diagnostic = Diagnostic::from($error);
                 assert_eq!(diagnostic.error_type, $expected);
+                assert!(Error::TYPES.contains(&$expected));
             }
         )*};
     }

@@ -151,10 +151,15 @@ pub fn run_function<F: crate::runtime::Function>(
     crate::runtime::shutdown::send_registration();
     // Boxed: `block_on` and its callers would otherwise each hold a copy
     // of the whole future on the stack, pages a cold start faults in.
-    tokio_runtime()?.block_on(Box::pin(async move {
+    let runtime = tokio_runtime()?;
+    let ran = runtime.block_on(Box::pin(async move {
         crate::telemetry::init();
         crate::runtime::run(function(start().await?)).await
-    }))
+    }));
+    // Not waiting for blocking work still under way: a DNS lookup ahead
+    // (`crate::dns`) that its server never answers must not hold the exit.
+    runtime.shutdown_background();
+    ran
 }
 
 /// The tokio runtime [`run`] runs on: one thread when invocations come one

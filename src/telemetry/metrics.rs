@@ -22,8 +22,9 @@
 //! own error types could make them many: a HEXONET code outside 100–999
 //! counts as `HexonetCode.Other`, and an error type counts as
 //! `Errors.Other` when it is not a name (1 to 64 ASCII letters, digits,
-//! `_`, `.` or `-`) or when the process has already named
-//! [`MAX_ERROR_TYPES`] others.
+//! `_`, `.` or `-`); beyond exh-task's own error types, a process names at
+//! most [`MAX_NAMES`] types and as many codes, and counts the rest as
+//! `Other` too (a task's own type called `Other` among them).
 //!
 //! # Why not the `metrics` facade
 //! `metrics` with `metrics_cloudwatch_embedded` keeps process-wide
@@ -71,48 +72,64 @@ pub fn emit(record: &Record) {
     }
 }
 
-/// The most `Errors.<errorType>` metrics one process defines; further
-/// types count as `Errors.Other`. exh-task's own types are seven
-/// ([`crate::Error`]); a task adds its own.
-pub const MAX_ERROR_TYPES: usize = 32;
+/// The most metric names of each family (`Errors.<errorType>`,
+/// `HexonetCode.<code>`) one process defines beyond exh-task's own error
+/// types ([`crate::Error::TYPES`], always named); further ones count as
+/// `Errors.Other` and `HexonetCode.Other`.
+pub const MAX_NAMES: usize = 32;
 
 /// The error types this process has named metrics after.
-static ERROR_TYPES: ErrorTypes = ErrorTypes::new();
+static ERROR_TYPES: Names = Names::new();
 
-/// Error types given metrics of their own, at most [`MAX_ERROR_TYPES`].
-struct ErrorTypes(Mutex<BTreeSet<String>>);
+/// The HEXONET codes this process has named metrics after.
+static HEXONET_CODES: Names = Names::new();
 
-impl ErrorTypes {
-    const fn new() -> ErrorTypes {
-        ErrorTypes(Mutex::new(BTreeSet::new()))
+/// The names of one family given metrics of their own, at most [`MAX_NAMES`].
+struct Names(Mutex<BTreeSet<String>>);
+
+impl Names {
+    const fn new() -> Names {
+        Names(Mutex::new(BTreeSet::new()))
     }
 
-    /// The metric `error_type` counts in.
-    fn metric(&self, error_type: &str) -> String {
-        let is_name = (1..=64).contains(&error_type.len())
-            && error_type
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
+    /// Whether `name` has a metric of its own: it had one already, or
+    /// there is room for it.
+    fn admits(&self, name: &str) -> bool {
         let mut named = self
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fits = named.contains(error_type) || named.len() < MAX_ERROR_TYPES;
-        if is_name && fits {
-            named.insert(error_type.to_owned());
+        if named.contains(name) {
+            return true;
+        }
+        let room = named.len() < MAX_NAMES;
+        if room {
+            named.insert(name.to_owned());
+        }
+        room
+    }
+
+    /// The metric the error type `error_type` counts in.
+    fn error_metric(&self, error_type: &str) -> String {
+        let is_name = (1..=64).contains(&error_type.len())
+            && error_type
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
+        let own = crate::Error::TYPES.contains(&error_type);
+        if own || (is_name && self.admits(error_type)) {
             format!("Errors.{error_type}")
         } else {
             "Errors.Other".to_owned()
         }
     }
-}
 
-/// The metric a HEXONET `code` counts in.
-fn code_metric(code: i64) -> String {
-    if (100..=999).contains(&code) {
-        format!("HexonetCode.{code}")
-    } else {
-        "HexonetCode.Other".to_owned()
+    /// The metric a HEXONET `code` counts in.
+    fn code_metric(&self, code: i64) -> String {
+        if (100..=999).contains(&code) && self.admits(&code.to_string()) {
+            format!("HexonetCode.{code}")
+        } else {
+            "HexonetCode.Other".to_owned()
+        }
     }
 }
 
@@ -131,15 +148,16 @@ fn by_metric<K>(
 impl Metrics {
     /// The EMF documents of `record`, stamped `timestamp` (ms since the epoch).
     pub fn documents(&self, record: &Record, timestamp: u64) -> Vec<Value> {
-        self.documents_naming(record, timestamp, &ERROR_TYPES)
+        self.documents_naming(record, timestamp, [&ERROR_TYPES, &HEXONET_CODES])
     }
 
-    /// [`Metrics::documents`], with the error types `error_types` names.
+    /// [`Metrics::documents`], naming error types and HEXONET codes as
+    /// `error_types` and `codes` admit them.
     fn documents_naming(
         &self,
         record: &Record,
         timestamp: u64,
-        error_types: &ErrorTypes,
+        [error_types, codes]: [&Names; 2],
     ) -> Vec<Value> {
         let mut invocation = Document::new(self, timestamp, None);
         invocation.count("Invocations", 1);
@@ -149,7 +167,7 @@ impl Metrics {
             .errors
             .iter()
             .map(|(error_type, count)| (error_type, *count));
-        for (name, count) in by_metric(errors, |error_type| error_types.metric(error_type)) {
+        for (name, count) in by_metric(errors, |error_type| error_types.error_metric(error_type)) {
             invocation.count(&name, count);
         }
         let mut documents = invocation.finish();
@@ -167,11 +185,11 @@ impl Metrics {
             );
             let latencies = calls.iter().map(|call| json!(call.duration_ms)).collect();
             upstream.list("UpstreamLatency", "Milliseconds", latencies);
-            let codes = calls
+            let hexonet_codes = calls
                 .iter()
                 .filter_map(|call| call.code)
                 .map(|code| (code, 1));
-            for (name, count) in by_metric(codes, code_metric) {
+            for (name, count) in by_metric(hexonet_codes, |code| codes.code_metric(code)) {
                 upstream.count(&name, count);
             }
             documents.extend(upstream.finish());
@@ -297,6 +315,12 @@ mod tests {
     use crate::telemetry::UpstreamCall;
     use std::borrow::Cow;
 
+    /// The documents of `record`, with names admitted afresh (the
+    /// process's own are shared by every test).
+    fn fresh_documents(record: &Record) -> Vec<Value> {
+        metrics().documents_naming(record, 7, [&Names::new(), &Names::new()])
+    }
+
     fn metrics() -> Metrics {
         Metrics {
             namespace: "ExhTask".into(),
@@ -354,7 +378,7 @@ mod tests {
             pages: BTreeMap::from([(Side::Hexonet, 2)]),
             ..Record::default()
         };
-        let documents = metrics().documents(&record, 7);
+        let documents = fresh_documents(&record);
         assert_eq!(
             documents.len(),
             2,
@@ -381,7 +405,7 @@ mod tests {
                 .collect(),
             ..Record::default()
         };
-        let documents = metrics().documents(&record, 7);
+        let documents = fresh_documents(&record);
         let hexonet: Vec<&Value> = documents
             .iter()
             .filter(|document| document["Side"] == "hexonet")
@@ -400,12 +424,17 @@ mod tests {
             let values = document["UpstreamLatency"].as_array().map_or(0, Vec::len);
             assert!(values <= MAX_PER_DOCUMENT, "{document}");
             latencies += values;
-            codes += (100..350)
-                .filter(|code| document[format!("HexonetCode.{code}")] == 1)
-                .count();
+            codes += document
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(name, _)| name.starts_with("HexonetCode."))
+                .map(|(_, count)| count.as_u64().unwrap())
+                .sum::<u64>();
             assert_eq!(document["Side"], "hexonet");
         }
-        assert_eq!((latencies, codes), (250, 250));
+        assert_eq!((latencies, codes), (250, 250), "every call counted once");
+        assert_eq!(hexonet[0]["HexonetCode.Other"], 250 - MAX_NAMES as u64);
         let counted: u64 = hexonet
             .iter()
             .filter_map(|document| document["UpstreamCalls"].as_u64())
@@ -422,7 +451,7 @@ mod tests {
                 .collect(),
             ..Record::default()
         };
-        let documents = metrics().documents(&record, 7);
+        let documents = fresh_documents(&record);
         let hexonet = &documents[1];
         assert_eq!(
             (&hexonet["HexonetCode.200"], &hexonet["HexonetCode.Other"]),
@@ -442,24 +471,27 @@ mod tests {
 
     #[test]
     fn error_types_are_metric_names_only_while_they_are_names_and_few() {
-        let types = ErrorTypes::new();
-        let mut errors: BTreeMap<Cow<'static, str>, u64> = (0..MAX_ERROR_TYPES + 3)
+        let (types, codes) = (Names::new(), Names::new());
+        let mut errors: BTreeMap<Cow<'static, str>, u64> = (0..MAX_NAMES + 3)
             .map(|n| (Cow::Owned(format!("Type{n:02}")), 1))
             .collect();
         errors.insert("not a name".into(), 1);
         errors.insert("x".repeat(65).into(), 1);
+        // exh-task's own types are named past the bound.
+        errors.insert("Timeout".into(), 1);
         let record = Record {
             errors,
             ..Record::default()
         };
-        let document = &metrics().documents_naming(&record, 7, &types)[0];
+        let document = &metrics().documents_naming(&record, 7, [&types, &codes])[0];
         let named = document
             .as_object()
             .unwrap()
             .keys()
             .filter(|key| key.starts_with("Errors.Type"))
             .count();
-        assert_eq!(named, MAX_ERROR_TYPES);
+        assert_eq!(named, MAX_NAMES);
+        assert_eq!(document["Errors.Timeout"], 1);
         // Three past the bound, and the two that are no names.
         assert_eq!(document["Errors.Other"], 5);
         // A type already named keeps its metric.
@@ -468,7 +500,7 @@ mod tests {
             ..Record::default()
         };
         assert_eq!(
-            metrics().documents_naming(&again, 7, &types)[0]["Errors.Type00"],
+            metrics().documents_naming(&again, 7, [&types, &codes])[0]["Errors.Type00"],
             2
         );
     }
