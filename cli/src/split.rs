@@ -301,6 +301,11 @@ pub fn entry_files(messages: &[Value]) -> Vec<Value> {
 
 /// Writes `files` as `batch-00001.json`, … into `out`, which must hold no
 /// such file yet: files left from an earlier run would be sent again.
+///
+/// All or none: each file is written under a hidden name first and renamed
+/// into place once all are written, and a failure (a full disk) removes
+/// what was written, so no part of the messages can be sent as if it were
+/// all of them.
 fn write(out: &Path, files: &[Value]) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|error| format!("{}: {error}", out.display()))?;
     let earlier = std::fs::read_dir(out)
@@ -313,12 +318,36 @@ fn write(out: &Path, files: &[Value]) -> Result<(), String> {
             out.display()
         ));
     }
+    let name = |index: usize| format!("batch-{:05}.json", index + 1);
+    let failed = |path: &Path, error: std::io::Error| {
+        format!("{}: {error} (no file was written)", path.display())
+    };
+    let mut staged = Staged(Vec::with_capacity(files.len()));
     for (index, file) in files.iter().enumerate() {
-        let path = out.join(format!("batch-{:05}.json", index + 1));
+        let partial = out.join(format!(".{}.partial", name(index)));
+        staged.0.push(partial.clone());
         let text = serde_json::to_string_pretty(file).expect("JSON values print");
-        std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+        std::fs::write(&partial, text).map_err(|error| failed(&partial, error))?;
     }
+    for index in 0..staged.0.len() {
+        let path = out.join(name(index));
+        std::fs::rename(&staged.0[index], &path).map_err(|error| failed(&path, error))?;
+        staged.0[index] = path;
+    }
+    staged.0.clear();
     Ok(())
+}
+
+/// The files a [`write`] has made so far, removed when it fails (dropped
+/// before it has cleared them).
+struct Staged(Vec<PathBuf>);
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 #[cfg(test)]

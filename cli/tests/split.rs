@@ -297,6 +297,36 @@ fn files_of_an_earlier_run_are_never_overwritten() {
 }
 
 #[test]
+fn a_write_that_fails_partway_leaves_no_file_to_send_and_a_run_again_writes_them_all() {
+    let dir = scratch("partway");
+    // The second file's hidden name is a folder's: its write fails after the first's.
+    let blocked = dir.join("out").join(".batch-00002.json.partial");
+    std::fs::create_dir_all(&blocked).unwrap();
+    let domains: Vec<String> = (0..30).map(|n| format!("d{n}.com")).collect();
+    let request = json!({"hexonet": {"command": {"COMMAND": "CheckDomains", "DOMAIN": domains}}});
+    // 30 messages of one domain: three files of ten entries.
+    let output = split(&dir, &request, &["--per-message", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(".batch-00002.json.partial") && stderr.contains("no file was written"),
+        "{stderr}"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| *name != ".batch-00002.json.partial")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    std::fs::remove_dir(&blocked).unwrap();
+    assert!(split(&dir, &request, &["--per-message", "1"])
+        .status
+        .success());
+    assert_eq!(sent_bodies(&dir).len(), 30);
+}
+
+#[test]
 fn a_summary_that_cannot_be_written_fails_without_a_panic_and_a_closed_reader_is_enough() {
     let dir = scratch("stdout");
     let file = dir.join("request.json");
