@@ -25,6 +25,7 @@
 
 use exh_task::event::{Event, Request, MAX_BATCH_ITEMS};
 use serde_json::{json, Map, Value};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -300,54 +301,94 @@ pub fn entry_files(messages: &[Value]) -> Vec<Value> {
 }
 
 /// Writes `files` as `batch-00001.json`, … into `out`, which must hold no
-/// such file yet: files left from an earlier run would be sent again.
-///
-/// All or none: each file is written under a hidden name first and renamed
-/// into place once all are written, and a failure (a full disk) removes
-/// what was written, so no part of the messages can be sent as if it were
-/// all of them.
+/// such file yet (files left from an earlier run would be sent again) and
+/// no hidden one of a run that was stopped.
 fn write(out: &Path, files: &[Value]) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|error| format!("{}: {error}", out.display()))?;
-    let earlier = std::fs::read_dir(out)
-        .map_err(|error| format!("{}: {error}", out.display()))?
-        .filter_map(Result::ok)
-        .any(|entry| entry.file_name().to_string_lossy().starts_with("batch-"));
-    if earlier {
-        return Err(format!(
-            "{} holds batch-*.json files already: send or remove them first",
-            out.display()
-        ));
+    refuse_leftovers(out)?;
+    write_all_or_none(out, files)
+}
+
+/// The name of the `index`th entry file (from 0).
+fn batch_name(index: usize) -> String {
+    format!("batch-{:05}.json", index + 1)
+}
+
+/// The hidden name the `index`th entry file is written under first.
+fn staged_name(index: usize) -> String {
+    format!(".{}.partial", batch_name(index))
+}
+
+fn refuse_leftovers(out: &Path) -> Result<(), String> {
+    let entries = std::fs::read_dir(out).map_err(|error| format!("{}: {error}", out.display()))?;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("batch-") {
+            return Err(format!(
+                "{} holds batch-*.json files already: send or remove them first",
+                out.display()
+            ));
+        }
+        if name.starts_with(".batch-") && name.ends_with(".partial") {
+            return Err(format!(
+                "{} holds {name}, left by a run that was stopped: remove it first",
+                out.display()
+            ));
+        }
     }
-    let name = |index: usize| format!("batch-{:05}.json", index + 1);
-    let failed = |path: &Path, error: std::io::Error| {
-        format!("{}: {error} (no file was written)", path.display())
-    };
-    let mut staged = Staged(Vec::with_capacity(files.len()));
-    for (index, file) in files.iter().enumerate() {
-        let partial = out.join(format!(".{}.partial", name(index)));
-        staged.0.push(partial.clone());
-        let text = serde_json::to_string_pretty(file).expect("JSON values print");
-        std::fs::write(&partial, text).map_err(|error| failed(&partial, error))?;
-    }
-    for index in 0..staged.0.len() {
-        let path = out.join(name(index));
-        std::fs::rename(&staged.0[index], &path).map_err(|error| failed(&path, error))?;
-        staged.0[index] = path;
-    }
-    staged.0.clear();
     Ok(())
 }
 
-/// The files a [`write`] has made so far, removed when it fails (dropped
-/// before it has cleared them).
-struct Staged(Vec<PathBuf>);
+/// Writes each of `files` under its hidden name, then renames them all into
+/// place. A failure it reports removes every file it made (and names any it
+/// could not remove), so a full disk cannot leave part of the messages
+/// looking like all of them.
+fn write_all_or_none(out: &Path, files: &[Value]) -> Result<(), String> {
+    let mut made = Vec::with_capacity(files.len());
+    stage(out, files, &mut made)
+        .and_then(|()| place(out, &mut made))
+        .map_err(|error| {
+            let kept: Vec<String> = made
+                .iter()
+                .filter(|path| std::fs::remove_file(path).is_err())
+                .map(|path| path.display().to_string())
+                .collect();
+            if kept.is_empty() {
+                format!("{error} (no file was written)")
+            } else {
+                format!("{error}; could not remove {}", kept.join(", "))
+            }
+        })
+}
 
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for path in &self.0 {
-            let _ = std::fs::remove_file(path);
-        }
+/// Writes `files` under their hidden names, each a new file (never one that
+/// exists, nor through a link), adding each path to `made` once created.
+fn stage(out: &Path, files: &[Value], made: &mut Vec<PathBuf>) -> Result<(), String> {
+    for (index, file) in files.iter().enumerate() {
+        let path = out.join(staged_name(index));
+        let failed = |error: std::io::Error| format!("{}: {error}", path.display());
+        let mut created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(failed)?;
+        made.push(path.clone());
+        let text = serde_json::to_string_pretty(file).expect("JSON values print");
+        created.write_all(text.as_bytes()).map_err(failed)?;
     }
+    Ok(())
+}
+
+/// Renames every staged file in `made` to its entry file's name, `made`
+/// following what each file is called.
+fn place(out: &Path, made: &mut [PathBuf]) -> Result<(), String> {
+    for (index, path) in made.iter_mut().enumerate() {
+        let placed = out.join(batch_name(index));
+        std::fs::rename(&*path, &placed)
+            .map_err(|error| format!("{}: {error}", placed.display()))?;
+        *path = placed;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -365,6 +406,29 @@ mod tests {
         assert_eq!(sizes, [10, 10, 5]);
         assert_eq!(files[2][4]["Id"], "m000025");
         assert_eq!(files[0][0]["MessageBody"], r#"{"n":0}"#);
+    }
+
+    #[test]
+    fn a_write_that_fails_partway_removes_every_file_it_made() {
+        let out =
+            std::env::temp_dir().join(format!("exh-task-split-partway-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        // The third file's hidden name is a folder's: its write fails after two.
+        std::fs::create_dir_all(out.join(staged_name(2))).unwrap();
+        let files: Vec<Value> = (0..4).map(|n| json!([{"Id": n}])).collect();
+        let error = write_all_or_none(&out, &files).unwrap_err();
+        assert!(error.contains(&staged_name(2)), "{error}");
+        assert!(error.ends_with("(no file was written)"), "{error}");
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            [staged_name(2)],
+            "only the folder that was there stays"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
     }
 
     #[test]

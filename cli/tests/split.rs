@@ -297,11 +297,15 @@ fn files_of_an_earlier_run_are_never_overwritten() {
 }
 
 #[test]
-fn a_write_that_fails_partway_leaves_no_file_to_send_and_a_run_again_writes_them_all() {
-    let dir = scratch("partway");
-    // The second file's hidden name is a folder's: its write fails after the first's.
-    let blocked = dir.join("out").join(".batch-00002.json.partial");
-    std::fs::create_dir_all(&blocked).unwrap();
+fn a_file_left_by_a_stopped_run_is_refused_never_written_through_and_a_run_again_writes_all() {
+    let dir = scratch("stopped");
+    // A hidden file of a run that was stopped, here a link to a file of the
+    // user's: it must be neither written through nor removed.
+    let mine = dir.join("mine.txt");
+    std::fs::write(&mine, "mine").unwrap();
+    let left = dir.join("out").join(".batch-00002.json.partial");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::os::unix::fs::symlink(&mine, &left).unwrap();
     let domains: Vec<String> = (0..30).map(|n| format!("d{n}.com")).collect();
     let request = json!({"hexonet": {"command": {"COMMAND": "CheckDomains", "DOMAIN": domains}}});
     // 30 messages of one domain: three files of ten entries.
@@ -309,17 +313,17 @@ fn a_write_that_fails_partway_leaves_no_file_to_send_and_a_run_again_writes_them
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(".batch-00002.json.partial") && stderr.contains("no file was written"),
+        stderr.contains(".batch-00002.json.partial, left by a run that was stopped"),
         "{stderr}"
     );
-    let left: Vec<String> = std::fs::read_dir(dir.join("out"))
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+    let names: Vec<String> = std::fs::read_dir(dir.join("out"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| *name != ".batch-00002.json.partial")
         .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(names, [".batch-00002.json.partial"]);
 
-    std::fs::remove_dir(&blocked).unwrap();
+    std::fs::remove_file(&left).unwrap();
     assert!(split(&dir, &request, &["--per-message", "1"])
         .status
         .success());
