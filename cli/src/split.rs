@@ -320,9 +320,13 @@ fn staged_name(index: usize) -> String {
 }
 
 fn refuse_leftovers(out: &Path) -> Result<(), String> {
-    let entries = std::fs::read_dir(out).map_err(|error| format!("{}: {error}", out.display()))?;
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let unreadable = |error: std::io::Error| format!("{}: {error}", out.display());
+    for entry in std::fs::read_dir(out).map_err(unreadable)? {
+        let name = entry
+            .map_err(unreadable)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with("batch-") {
             return Err(format!(
                 "{} holds batch-*.json files already: send or remove them first",
@@ -339,10 +343,10 @@ fn refuse_leftovers(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes each of `files` under its hidden name, then renames them all into
-/// place. A failure it reports removes every file it made (and names any it
-/// could not remove), so a full disk cannot leave part of the messages
-/// looking like all of them.
+/// Writes each of `files` under its hidden name, then gives each its entry
+/// file's name. A failure it reports removes every file it made (and names
+/// any it could not remove), so a full disk cannot leave part of the
+/// messages looking like all of them.
 fn write_all_or_none(out: &Path, files: &[Value]) -> Result<(), String> {
     let mut made = Vec::with_capacity(files.len());
     stage(out, files, &mut made)
@@ -350,7 +354,10 @@ fn write_all_or_none(out: &Path, files: &[Value]) -> Result<(), String> {
         .map_err(|error| {
             let kept: Vec<String> = made
                 .iter()
-                .filter(|path| std::fs::remove_file(path).is_err())
+                .filter(|path| {
+                    std::fs::remove_file(path)
+                        .is_err_and(|error| error.kind() != std::io::ErrorKind::NotFound)
+                })
                 .map(|path| path.display().to_string())
                 .collect();
             if kept.is_empty() {
@@ -374,21 +381,47 @@ fn stage(out: &Path, files: &[Value], made: &mut Vec<PathBuf>) -> Result<(), Str
             .map_err(failed)?;
         made.push(path.clone());
         let text = serde_json::to_string_pretty(file).expect("JSON values print");
-        created.write_all(text.as_bytes()).map_err(failed)?;
+        // Synced, so that a disk that fills only as the file is closed (a
+        // network file system, a quota) fails here, not silently.
+        created
+            .write_all(text.as_bytes())
+            .and_then(|()| created.sync_all())
+            .map_err(failed)?;
     }
     Ok(())
 }
 
-/// Renames every staged file in `made` to its entry file's name, `made`
-/// following what each file is called.
-fn place(out: &Path, made: &mut [PathBuf]) -> Result<(), String> {
-    for (index, path) in made.iter_mut().enumerate() {
+/// Gives every staged file in `made` its entry file's name, adding each
+/// name to `made` once it is given.
+fn place(out: &Path, made: &mut Vec<PathBuf>) -> Result<(), String> {
+    for index in 0..made.len() {
         let placed = out.join(batch_name(index));
-        std::fs::rename(&*path, &placed)
-            .map_err(|error| format!("{}: {error}", placed.display()))?;
-        *path = placed;
+        let staged = made[index].clone();
+        let failed = |path: &Path, error: std::io::Error| format!("{}: {error}", path.display());
+        link_new(&staged, &placed).map_err(|error| failed(&placed, error))?;
+        made.push(placed);
+        match std::fs::remove_file(&staged) {
+            // Renamed, where the file system has no hard links.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            removed => removed.map_err(|error| failed(&staged, error))?,
+        }
     }
     Ok(())
+}
+
+/// Gives `staged` the name `placed`, never over a file that has that name
+/// (one a second run made since [`refuse_leftovers`] looked): a hard link,
+/// or, where the file system has none, a rename once `placed` is not there.
+fn link_new(staged: &Path, placed: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(staged, placed) {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+            if std::fs::symlink_metadata(placed).is_ok() {
+                return Err(std::io::ErrorKind::AlreadyExists.into());
+            }
+            std::fs::rename(staged, placed)
+        }
+        linked => linked,
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +460,50 @@ mod tests {
             left,
             [staged_name(2)],
             "only the folder that was there stays"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn a_staged_name_taken_by_a_link_is_never_written_through() {
+        let out = std::env::temp_dir().join(format!("exh-task-split-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        let mine = out.join("mine.txt");
+        std::fs::write(&mine, "mine").unwrap();
+        std::os::unix::fs::symlink(&mine, out.join(staged_name(1))).unwrap();
+        let files: Vec<Value> = (0..3).map(|n| json!([{"Id": n}])).collect();
+        let error = write_all_or_none(&out, &files).unwrap_err();
+        assert!(error.contains(&staged_name(1)), "{error}");
+        assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+        let mut left: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [staged_name(1), "mine.txt".to_owned()]);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn an_entry_file_that_appears_before_it_is_placed_is_kept_and_the_rest_removed() {
+        let out = std::env::temp_dir().join(format!("exh-task-split-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        // As a second run on the same folder would have placed it.
+        std::fs::write(out.join(batch_name(1)), "theirs").unwrap();
+        let files: Vec<Value> = (0..3).map(|n| json!([{"Id": n}])).collect();
+        let error = write_all_or_none(&out, &files).unwrap_err();
+        assert!(error.contains(&batch_name(1)), "{error}");
+        assert!(error.ends_with("(no file was written)"), "{error}");
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, [batch_name(1)]);
+        assert_eq!(
+            std::fs::read_to_string(out.join(batch_name(1))).unwrap(),
+            "theirs"
         );
         std::fs::remove_dir_all(&out).unwrap();
     }
