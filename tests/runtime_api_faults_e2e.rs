@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,8 @@ struct Seen {
 struct Fake {
     address: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// How many `BytesThenStall` answers were written out in full.
+    stalled: Arc<AtomicUsize>,
 }
 
 impl Fake {
@@ -56,13 +59,25 @@ impl Fake {
         let address = listener.local_addr().expect("address").to_string();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let (seen2, script2) = (seen.clone(), script.clone());
+        let stalled = Arc::new(AtomicUsize::new(0));
+        let (seen2, script2, stalled2) = (seen.clone(), script.clone(), stalled.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, seen2.clone(), script2.clone(), posts));
+                let served = serve(
+                    stream,
+                    seen2.clone(),
+                    script2.clone(),
+                    stalled2.clone(),
+                    posts,
+                );
+                tokio::spawn(served);
             }
         });
-        Fake { address, seen }
+        Fake {
+            address,
+            seen,
+            stalled,
+        }
     }
 
     fn seen(&self) -> Vec<Seen> {
@@ -100,6 +115,7 @@ async fn serve(
     mut stream: TcpStream,
     seen: Arc<Mutex<Vec<Seen>>>,
     script: Arc<Mutex<VecDeque<NextAnswer>>>,
+    stalled: Arc<AtomicUsize>,
     posts: PostAnswer,
 ) {
     let mut buffer = Vec::new();
@@ -160,7 +176,9 @@ async fn serve(
                     }
                 }
                 Some(NextAnswer::BytesThenStall(bytes)) => {
-                    let _ = stream.write_all(&bytes).await;
+                    if stream.write_all(&bytes).await.is_ok() {
+                        stalled.fetch_add(1, Ordering::SeqCst);
+                    }
                     std::future::pending::<()>().await;
                 }
                 // Nothing more to hand out: a long poll that never ends.
@@ -329,9 +347,13 @@ async fn a_payload_that_stops_arriving_is_answered_by_its_deadline() {
 async fn sigterm_while_a_payload_is_on_its_way_still_answers_the_invocation() {
     let fake = stalling("term-1", deadline_in(Duration::from_secs(30))).await;
     let mut function = bootstrap_at(&fake, &[]).await;
+    // The head written out; then a moment for bootstrap to read it.
     assert!(
-        fake.wait_for(|fake| fake.polls() >= 1, Duration::from_secs(10))
-            .await
+        fake.wait_for(
+            |fake| fake.stalled.load(Ordering::SeqCst) >= 1,
+            Duration::from_secs(10)
+        )
+        .await
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     function.terminate();
@@ -355,6 +377,7 @@ async fn an_absurd_max_concurrency_does_not_eat_the_memory() {
     let fake = Fake {
         address: listener.local_addr().unwrap().to_string(),
         seen: Arc::default(),
+        stalled: Arc::default(),
     };
     let mut function = bootstrap_at(
         &fake,
