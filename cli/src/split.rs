@@ -441,23 +441,40 @@ mod tests {
         assert_eq!(files[0][0]["MessageBody"], r#"{"n":0}"#);
     }
 
-    #[test]
-    fn a_write_that_fails_partway_removes_every_file_it_made() {
+    /// An empty folder of `name` for one test.
+    fn scratch(name: &str) -> PathBuf {
         let out =
-            std::env::temp_dir().join(format!("exh-task-split-partway-{}", std::process::id()));
+            std::env::temp_dir().join(format!("exh-task-split-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
-        // The third file's hidden name is a folder's: its write fails after two.
-        std::fs::create_dir_all(out.join(staged_name(2))).unwrap();
-        let files: Vec<Value> = (0..4).map(|n| json!([{"Id": n}])).collect();
-        let error = write_all_or_none(&out, &files).unwrap_err();
-        assert!(error.contains(&staged_name(2)), "{error}");
-        assert!(error.ends_with("(no file was written)"), "{error}");
-        let left: Vec<String> = std::fs::read_dir(&out)
+        std::fs::create_dir_all(&out).unwrap();
+        out
+    }
+
+    /// The names in `out`, sorted.
+    fn names_in(out: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(out)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
+        names.sort();
+        names
+    }
+
+    /// `count` one-entry files.
+    fn entry_files_of(count: usize) -> Vec<Value> {
+        (0..count).map(|n| json!([{"Id": n}])).collect()
+    }
+
+    #[test]
+    fn a_write_that_fails_partway_removes_every_file_it_made() {
+        let out = scratch("partway");
+        // The third file's hidden name is a folder's: its write fails after two.
+        std::fs::create_dir(out.join(staged_name(2))).unwrap();
+        let error = write_all_or_none(&out, &entry_files_of(4)).unwrap_err();
+        assert!(error.contains(&staged_name(2)), "{error}");
+        assert!(error.ends_with("(no file was written)"), "{error}");
         assert_eq!(
-            left,
+            names_in(&out),
             [staged_name(2)],
             "only the folder that was there stays"
         );
@@ -466,41 +483,26 @@ mod tests {
 
     #[test]
     fn a_staged_name_taken_by_a_link_is_never_written_through() {
-        let out = std::env::temp_dir().join(format!("exh-task-split-link-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        std::fs::create_dir_all(&out).unwrap();
+        let out = scratch("link");
         let mine = out.join("mine.txt");
         std::fs::write(&mine, "mine").unwrap();
         std::os::unix::fs::symlink(&mine, out.join(staged_name(1))).unwrap();
-        let files: Vec<Value> = (0..3).map(|n| json!([{"Id": n}])).collect();
-        let error = write_all_or_none(&out, &files).unwrap_err();
+        let error = write_all_or_none(&out, &entry_files_of(3)).unwrap_err();
         assert!(error.contains(&staged_name(1)), "{error}");
         assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
-        let mut left: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, [staged_name(1), "mine.txt".to_owned()]);
+        assert_eq!(names_in(&out), [staged_name(1), "mine.txt".to_owned()]);
         std::fs::remove_dir_all(&out).unwrap();
     }
 
     #[test]
     fn an_entry_file_that_appears_before_it_is_placed_is_kept_and_the_rest_removed() {
-        let out = std::env::temp_dir().join(format!("exh-task-split-race-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        std::fs::create_dir_all(&out).unwrap();
+        let out = scratch("race");
         // As a second run on the same folder would have placed it.
         std::fs::write(out.join(batch_name(1)), "theirs").unwrap();
-        let files: Vec<Value> = (0..3).map(|n| json!([{"Id": n}])).collect();
-        let error = write_all_or_none(&out, &files).unwrap_err();
+        let error = write_all_or_none(&out, &entry_files_of(3)).unwrap_err();
         assert!(error.contains(&batch_name(1)), "{error}");
         assert!(error.ends_with("(no file was written)"), "{error}");
-        let left: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(left, [batch_name(1)]);
+        assert_eq!(names_in(&out), [batch_name(1)]);
         assert_eq!(
             std::fs::read_to_string(out.join(batch_name(1))).unwrap(),
             "theirs"
