@@ -100,14 +100,7 @@ impl Fake {
     }
 
     async fn wait_for(&self, what: impl Fn(&Fake) -> bool, bound: Duration) -> bool {
-        let end = tokio::time::Instant::now() + bound;
-        while tokio::time::Instant::now() < end {
-            if what(self) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        what(self)
+        support::wait::until(|| what(self), bound).await
     }
 }
 

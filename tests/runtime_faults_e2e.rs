@@ -304,10 +304,8 @@ async fn concurrent_pollers_pause_between_tries_when_the_runtime_api_hangs_up() 
         .spawn();
     // Counted from the pollers' first tries, not from the spawn, so a slow
     // start-up under load cannot eat the window.
-    let started = tokio::time::Instant::now() + Duration::from_secs(10);
-    while connections.load(Ordering::SeqCst) < 4 && tokio::time::Instant::now() < started {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let polled = || connections.load(Ordering::SeqCst) >= 4;
+    support::wait::until(polled, Duration::from_secs(10)).await;
     let first = connections.load(Ordering::SeqCst);
     assert!(
         first >= 4,

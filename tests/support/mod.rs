@@ -13,3 +13,5 @@ pub mod log;
 pub mod python;
 #[allow(dead_code)]
 pub mod upstream;
+#[allow(dead_code)]
+pub mod wait;
