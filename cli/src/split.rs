@@ -319,6 +319,8 @@ fn staged_name(index: usize) -> String {
     format!(".{}.partial", batch_name(index))
 }
 
+/// Refuses `out` when it holds `batch-*` files of an earlier run or a
+/// hidden file of a stopped one, naming which.
 fn refuse_leftovers(out: &Path) -> Result<(), String> {
     let unreadable = |error: std::io::Error| format!("{}: {error}", out.display());
     for entry in std::fs::read_dir(out).map_err(unreadable)? {
