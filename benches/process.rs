@@ -346,11 +346,19 @@ struct ColdStarts {
     answered: Vec<Duration>,
 }
 
+/// How long the machine settles after a cold start's process and emulator
+/// are gone, before the next process is spawned. Spawned at once, a
+/// process paid for its predecessor's teardown (its exit, its connections
+/// closed in this harness): up to 0.3 ms more after an exh-task than after
+/// a hello world, so a subject's figure depended on which one it followed
+/// (benches/README.md, "Cold starts on a settled machine"). Lambda starts
+/// each function in an environment of its own.
+const SETTLE: Duration = Duration::from_millis(50);
+
 /// `count` cold starts of each of `subjects` with `env`, one of each in
 /// turn, each round starting with the next subject, so that the machine's
-/// drift weighs on all alike and none always follows the same one (whose
-/// exit may still weigh on the machine); and each subject's last process,
-/// still running, with its emulator.
+/// drift weighs on all alike, and each one [`SETTLE`] after the last; and
+/// each subject's last process, still running, with its emulator.
 async fn cold_starts_in_turn(
     subjects: &[&Subject],
     env: &[(&'static str, String)],
@@ -370,6 +378,8 @@ async fn cold_starts_in_turn(
                 last[at] = Some((runtime, function));
             } else {
                 function.stop();
+                drop(runtime);
+                tokio::time::sleep(SETTLE).await;
             }
         }
     }
@@ -381,7 +391,7 @@ async fn cold_starts_in_turn(
 }
 
 /// The order of `count` subjects in round `round`: all of them, starting
-/// with the next one each round, so that none always follows the same one.
+/// with the next one each round, so that none always comes first.
 fn in_turn(round: usize, count: usize) -> impl Iterator<Item = usize> {
     (0..count).map(move |turn| (round + turn) % count)
 }

@@ -34,6 +34,11 @@ const BOUND: Duration = Duration::from_secs(120);
 /// Invocations before the measured ones in `warm`.
 const WARM_UP: usize = 20;
 
+/// The pause after each process of `cold` has exited, before the next is
+/// spawned: `make bench`'s (benches/process.rs), so that no process pays
+/// for its predecessor's teardown.
+const SETTLE: Duration = Duration::from_millis(50);
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,7 +66,7 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
     let mut inits: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
     for round in 0..count {
-        // Each round starts with the next program: none always follows the same one.
+        // Each round starts with the next program: none always comes first.
         for turn in 0..programs.len() {
             let at = (round + turn) % programs.len();
             let (program, times, inits) = (&programs[at], &mut times[at], &mut inits[at]);
@@ -77,6 +82,8 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
             assert!(!invocation.is_error(), "{}", function.stderr());
             function.terminate();
             let _ = function.wait_exit(BOUND).await;
+            drop(runtime);
+            tokio::time::sleep(SETTLE).await;
         }
     }
     for ((program, times), inits) in programs.iter().zip(&mut times).zip(&mut inits) {
