@@ -51,7 +51,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::{any, get};
 use domain_list::domain_list;
 use exh_task_sandbox::hexonet::{DOMAIN_COUNT, LOGIN, PASSWORD};
-use exh_task_sandbox::runtime_api::{Function, Invocation, RuntimeApi};
+use exh_task_sandbox::runtime_api::{Function, Invocation, RuntimeApi, COLD_START_SETTLE};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use table::Table;
@@ -346,18 +346,10 @@ struct ColdStarts {
     answered: Vec<Duration>,
 }
 
-/// How long the machine settles after a cold start's process and emulator
-/// are gone, before the next process is spawned. Spawned at once, a
-/// process paid for its predecessor's teardown (its exit, its connections
-/// closed in this harness): up to 0.3 ms more after an exh-task than after
-/// a hello world, so a subject's figure depended on which one it followed
-/// (benches/README.md, "Cold starts on a settled machine"). Lambda starts
-/// each function in an environment of its own.
-const SETTLE: Duration = Duration::from_millis(50);
-
 /// `count` cold starts of each of `subjects` with `env`, one of each in
 /// turn, each round starting with the next subject, so that the machine's
-/// drift weighs on all alike, and each one [`SETTLE`] after the last; and
+/// drift weighs on all alike, and each one [`COLD_START_SETTLE`] after the
+/// last; and
 /// each subject's last process, still running, with its emulator.
 async fn cold_starts_in_turn(
     subjects: &[&Subject],
@@ -379,7 +371,7 @@ async fn cold_starts_in_turn(
             } else {
                 function.stop();
                 drop(runtime);
-                tokio::time::sleep(SETTLE).await;
+                tokio::time::sleep(COLD_START_SETTLE).await;
             }
         }
     }

@@ -23,7 +23,7 @@
 //! mode each process then gets SIGTERM and is waited for, so a profiler
 //! around it writes its profile.
 
-use exh_task_sandbox::runtime_api::{Function, RuntimeApi};
+use exh_task_sandbox::runtime_api::{Function, RuntimeApi, COLD_START_SETTLE};
 use exh_task_sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -33,11 +33,6 @@ const BOUND: Duration = Duration::from_secs(120);
 
 /// Invocations before the measured ones in `warm`.
 const WARM_UP: usize = 20;
-
-/// The pause after each process of `cold` has exited, before the next is
-/// spawned: `make bench`'s (benches/process.rs), so that no process pays
-/// for its predecessor's teardown.
-const SETTLE: Duration = Duration::from_millis(50);
 
 #[tokio::main]
 async fn main() {
@@ -83,7 +78,7 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
             function.terminate();
             let _ = function.wait_exit(BOUND).await;
             drop(runtime);
-            tokio::time::sleep(SETTLE).await;
+            tokio::time::sleep(COLD_START_SETTLE).await;
         }
     }
     for ((program, times), inits) in programs.iter().zip(&mut times).zip(&mut inits) {

@@ -12,6 +12,16 @@ use tokio::time::Instant;
 
 use super::server::RuntimeApi;
 
+/// How long a harness that times cold starts one after the other lets the
+/// machine settle once a process and its emulator are gone, before it
+/// spawns the next. Spawned at once, a process paid for its predecessor's
+/// teardown (its exit, its connections closed in the harness): up to
+/// 0.3 ms more after an exh-task than after a hello world, so a figure
+/// depended on which function came before (benches/README.md, "Cold
+/// starts on a settled machine"). Lambda starts each function in an
+/// environment of its own.
+pub const COLD_START_SETTLE: Duration = Duration::from_millis(50);
+
 /// Configures a [`Function`] process before it starts.
 #[derive(Debug)]
 pub struct FunctionBuilder {

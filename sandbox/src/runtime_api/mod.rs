@@ -111,7 +111,7 @@ mod state;
 
 use std::time::Duration;
 
-pub use self::function::{Function, FunctionBuilder};
+pub use self::function::{Function, FunctionBuilder, COLD_START_SETTLE};
 pub use self::invocation::{InitError, Invocation, Invoke, InvokeError, Outcome, Pending};
 pub use self::server::{Counts, Rejected, RuntimeApi, RuntimeApiBuilder};
 
