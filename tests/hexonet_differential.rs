@@ -559,7 +559,11 @@ impl Gen {
                 props.push(self.line(&format!("{prefix}[{name}][{i}]"), &value));
             }
         }
-        self.0.shuffle(&mut props);
+        // Column by column, as the API writes lists (the parser's run of
+        // lines with one prefix), or in any order.
+        if self.0.bool() {
+            self.0.shuffle(&mut props);
+        }
         lines.extend(props);
         for _ in 0..self.0.usize(..3) {
             let junk = self
@@ -569,6 +573,8 @@ impl Gen {
                     " \t= y",
                     "pending=1",
                     "property[open=1",
+                    "property[a][9]",
+                    "PROPERTY[B]=z",
                     "EOF",
                     "x{FOO}y=1",
                 ])

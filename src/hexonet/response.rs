@@ -770,24 +770,28 @@ fn checked(text: &str) -> Result<Hash, ParseError> {
 fn parse_hash(text: &str) -> Hash {
     let base = text.as_ptr();
     let mut hash = Hash::default();
-    // A list comes column by column, so nearly every property line names
-    // the column of the line before: compared as written, it needs neither
-    // upper-casing nor a lookup.
+    // A list comes column by column, so nearly every property line starts
+    // as the one before it did (`property[DOMAIN]`): that prefix, as
+    // written, names the same column without upper-casing or a lookup.
     let mut previous: Option<(&str, usize)> = None;
     for line in lines(text) {
+        if let Some((prefix, index)) = previous {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                // The prefix holds no `=`, so the name ends at the first
+                // one in `rest`; a line without any is no key line.
+                if let Some((_, value)) = split_at_equals(rest) {
+                    hash.columns[index].push(Span::of(base, value));
+                }
+                continue;
+            }
+        }
         let Some((name, value)) = split_line(line) else {
             continue;
         };
         match property_name(name) {
             Some(written) => {
-                let index = match previous {
-                    Some((last, index)) if last == written => index,
-                    _ => {
-                        let index = column_index(&mut hash.columns, written);
-                        previous = Some((written, index));
-                        index
-                    }
-                };
+                let index = column_index(&mut hash.columns, written);
+                previous = Some((&name[..PROPERTY_PREFIX.len() + written.len() + 1], index));
                 hash.columns[index].push(Span::of(base, value));
             }
             // A plain `PROPERTY = x` line would make the SDK raise: skip it.
@@ -823,24 +827,54 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 
 /// `^([^=]*[^\t= ])[\t ]*=[\t ]*(.*)$`, then trailing blanks off the value.
 fn split_line(line: &str) -> Option<(&str, &str)> {
-    const BLANKS: [char; 2] = [' ', '\t'];
-    let at = memchr::memchr(b'=', line.as_bytes())?;
-    let name = line[..at].trim_end_matches(BLANKS);
-    if name.is_empty() {
-        return None;
-    }
-    Some((name, line[at + 1..].trim_matches(BLANKS)))
+    let (name, value) = split_at_equals(line)?;
+    (!name.is_empty()).then_some((name, value))
 }
+
+/// `line` split at its first `=`: the name before it with trailing blanks
+/// removed, the value after it with leading and trailing blanks removed.
+#[inline(always)]
+fn split_at_equals(line: &str) -> Option<(&str, &str)> {
+    let at = memchr::memchr(b'=', line.as_bytes())?;
+    Some((trim_blanks_end(&line[..at]), trim_blanks(&line[at + 1..])))
+}
+
+/// Spaces and tabs, the blanks the SDK's expressions strip.
+#[inline(always)]
+fn is_blank(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t')
+}
+
+/// `text` without its trailing blanks (ASCII: the cut keeps a character
+/// boundary). These helpers run once per line: inlined even in a build
+/// optimised for size.
+#[inline(always)]
+fn trim_blanks_end(text: &str) -> &str {
+    let kept = text
+        .bytes()
+        .rposition(|b| !is_blank(&b))
+        .map_or(0, |at| at + 1);
+    &text[..kept]
+}
+
+/// `text` without its leading and trailing blanks.
+#[inline(always)]
+fn trim_blanks(text: &str) -> &str {
+    let text = trim_blanks_end(text);
+    &text[text.bytes().take_while(is_blank).count()..]
+}
+
+/// The start of a property's name, in any case.
+const PROPERTY_PREFIX: &[u8] = b"property[";
 
 /// `^property\[([^\]]*)\]` (any case): the column name as written.
 fn property_name(name: &str) -> Option<&str> {
-    const PREFIX: &[u8] = b"property[";
-    let prefix = name.as_bytes().get(..PREFIX.len())?;
-    if !prefix.eq_ignore_ascii_case(PREFIX) {
+    let prefix = name.as_bytes().get(..PROPERTY_PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
     // The prefix matched ASCII, so its end is a character boundary.
-    let rest = &name[PREFIX.len()..];
+    let rest = &name[PROPERTY_PREFIX.len()..];
     let end = memchr::memchr(b']', rest.as_bytes())?;
     Some(&rest[..end])
 }
@@ -1008,6 +1042,13 @@ mod tests {
         unicode_survives: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=münchen ✓", |r| r.records()[0]["X"].as_str() => "münchen ✓";
         a_missing_eof_is_fine: "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok", |r| r.code() => 200;
         placeholders_are_removed: "CODE=200\nDESCRIPTION=a{FOO_BAR}b{x}", |r| r.description() => "ab{x}";
+        // A line that starts as the property line before it did is read
+        // by that prefix alone: it must read as the whole line would.
+        a_repeated_prefix_without_equals_is_skipped: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=a\nPROPERTY[X] b\nPROPERTY[X][1]=c", |r| r.column("X") => Some(&strings(&["a", "c"])[..]);
+        an_equals_right_after_a_repeated_prefix_counts: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=a\nPROPERTY[X]= b ", |r| r.column("X") => Some(&strings(&["a", "b"])[..]);
+        a_repeated_prefix_keeps_equals_signs_in_values: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=a\nPROPERTY[X][1] \t= b=c\t", |r| r.column("X") => Some(&strings(&["a", "b=c"])[..]);
+        a_repeated_lower_case_prefix_names_its_column: "CODE=200\nDESCRIPTION=ok\nproperty[x][0]=a\nproperty[x][1]=b\nPROPERTY[Y][0]=c", |r| (r.column("X"), r.columns().count()) => (Some(&strings(&["a", "b"])[..]), 2);
+        a_longer_column_name_is_not_a_repeated_prefix: "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=a\nPROPERTY[X]Y[1]=b\nPROPERTY[XY][0]=c", |r| (r.column("X"), r.column("XY")) => (Some(&strings(&["a", "b"])[..]), Some(&strings(&["c"])[..]));
         success_follows_the_first_digit: "CODE=545\nDESCRIPTION=x", |r| (r.is_success(), r.is_error(), r.is_tmp_error()) => (false, true, false);
     }
 
