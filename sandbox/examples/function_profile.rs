@@ -14,8 +14,10 @@
 //! `{}` queued before it starts and an emulator of its own, the sandbox as
 //! upstream); the median, p10 and p90 from spawn to the emulator's receipt
 //! of the answer, and from spawn to the invocation handed out (the init
-//! phase); `cold-stand-in N` the same against the stand-in below
-//! (no signature checked, so only the functions' own work is timed).
+//! phase), then the main thread's CPU time up to the answer
+//! (`/proc/PID/schedstat`) and its minor page faults; `cold-stand-in N`
+//! the same against the stand-in below (no signature checked, so only the
+//! functions' own work is timed).
 //! `warm N`: every program running at once against a Rust
 //! stand-in upstream that answers at once, invoked in turn (20 unmeasured,
 //! then N measured `{}` each); per program the median latency and the
@@ -60,6 +62,8 @@ async fn main() {
 async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)]) {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
     let mut inits: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
+    let mut cpus: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
+    let mut faults: Vec<Vec<u64>> = vec![Vec::new(); programs.len()];
     for round in 0..count {
         // Each round starts with the next program: none always comes first.
         for turn in 0..programs.len() {
@@ -74,6 +78,8 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
             let invocation = pending.wait(BOUND).await.expect("a first answer");
             times.push(invocation.answered_at.saturating_duration_since(start));
             inits.push(invocation.delivered_at.saturating_duration_since(start));
+            cpus[at].push(Duration::from_nanos(cpu_ns(function.id())));
+            faults[at].push(minor_faults(function.id()));
             assert!(!invocation.is_error(), "{}", function.stderr());
             function.terminate();
             let _ = function.wait_exit(BOUND).await;
@@ -84,6 +90,14 @@ async fn cold(count: usize, programs: &[String], env: &[(&'static str, String)])
     for ((program, times), inits) in programs.iter().zip(&mut times).zip(&mut inits) {
         println!("{program}: cold start {}", spread(times));
         println!("{program}: init phase {}", spread(inits));
+    }
+    for ((program, cpus), faults) in programs.iter().zip(&mut cpus).zip(&mut faults) {
+        faults.sort_unstable();
+        let median_faults = faults[faults.len() / 2];
+        println!(
+            "{program}: CPU up to the answer {}, minor page faults median {median_faults}",
+            spread(cpus)
+        );
     }
 }
 
@@ -151,6 +165,23 @@ async fn warm(count: usize, programs: &[String], env: &[(&'static str, String)])
         function.terminate();
         let _ = function.wait_exit(BOUND).await;
     }
+}
+
+/// The process's minor page faults so far (`minflt`, the tenth field of
+/// `/proc/PID/stat`; 0 if unreadable). The name field before it may hold
+/// spaces, so the fields are counted after its closing parenthesis.
+fn minor_faults(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(7)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }
 
 /// The process's CPU time so far, in nanoseconds (0 if unreadable).
