@@ -248,9 +248,14 @@ impl Handler {
     }
 
     /// `work`, one request's (an event's, an SQS record's), with the bodies
-    /// its answers are read from held to [`Spent::Request`]'s budget.
-    async fn within_budget<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work).await
+    /// its answers are read from held to [`Spent::Request`]'s budget. Not
+    /// an `async fn`, as [`BodyBudget::spend_in`] is not: `work` is held
+    /// once.
+    fn within_budget<F: std::future::Future>(
+        &self,
+        work: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work)
     }
 
     /// Runs each record; the message ids of those that fail or answer not

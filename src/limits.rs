@@ -121,20 +121,24 @@ tokio::task_local! {
 impl BodyBudget {
     /// Runs `work`, every body read in it taken from a budget of `limit`
     /// bytes for `of`, less `spent` already (a first page's), and from the
-    /// budgets `work` is already within.
-    pub(crate) async fn spend_in<T>(
+    /// budgets `work` is already within (those of the task calling this).
+    ///
+    /// Not an `async fn`: one would hold `work` twice (as its argument and
+    /// as the future awaited), and every future above it would grow by
+    /// both copies.
+    pub(crate) fn spend_in<F: Future>(
         of: Spent,
         limit: usize,
         spent: usize,
-        work: impl Future<Output = T>,
-    ) -> T {
+        work: F,
+    ) -> impl Future<Output = F::Output> {
         let budget = BodyBudget {
             left: AtomicUsize::new(limit.saturating_sub(spent)),
             limit,
             of,
             within: BUDGET.try_with(Arc::clone).ok(),
         };
-        BUDGET.scope(Arc::new(budget), work).await
+        BUDGET.scope(Arc::new(budget), work)
     }
 
     /// Takes `bytes` from every budget of the bodies being read; the error
@@ -227,5 +231,18 @@ mod tests {
         assert!(over
             .unwrap_err()
             .contains("answers of this request are over 10 bytes"));
+    }
+
+    #[test]
+    fn a_budget_holds_its_work_once() {
+        // Every future the work is awaited in would carry a second copy.
+        let work = std::future::ready([0u8; 4096]);
+        let work_size = std::mem::size_of_val(&work);
+        let budgeted = BodyBudget::spend_in(Spent::Request, 10, 0, work);
+        let budgeted_size = std::mem::size_of_val(&budgeted);
+        assert!(
+            budgeted_size < work_size + 64,
+            "{budgeted_size} bytes around a work of {work_size}"
+        );
     }
 }
