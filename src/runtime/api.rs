@@ -87,8 +87,9 @@ pub enum NextError {
     Unreachable(String),
     /// Occurs when `/next` answers with a status other than 200.
     Status(u16),
-    /// Occurs when the answer has no usable request id: it cannot be
-    /// answered, only skipped.
+    /// Occurs when the answer has no usable request id (none, one that is
+    /// not a plain path segment, or one too long for the answer's URI): it
+    /// cannot be answered, only skipped.
     NoRequestId,
     /// Occurs when the answer has a request id but no usable deadline: it
     /// is answered with an `InvalidEvent` error.
@@ -182,7 +183,7 @@ impl RuntimeApi {
         let (parts, body) = response.into_parts();
         let headers = parts.headers;
         let request_id = header_text(&headers, REQUEST_ID)
-            .filter(|id| is_path_segment(id))
+            .filter(|id| is_path_segment(id) && self.can_answer(id))
             .ok_or(NextError::NoRequestId)?;
         let invocation_id = header_text(&headers, INVOCATION_ID);
         let Some(deadline_ms) =
@@ -320,6 +321,17 @@ impl RuntimeApi {
                 USER_AGENT,
                 HeaderValue::from_static(crate::http::USER_AGENT),
             )
+    }
+
+    /// Whether the answer of `request_id` can be posted: the `http` crate
+    /// takes no URI over 65,534 bytes, and an invocation that could be run
+    /// but never answered is refused before it is run.
+    fn can_answer(&self, request_id: &str) -> bool {
+        let longest = format!(
+            "{}{BASE_PATH}/invocation/{request_id}/response",
+            self.origin
+        );
+        longest.parse::<http::Uri>().is_ok()
     }
 
     /// The `/response` or `/error` post of `request_id` (a checked path segment).
@@ -461,6 +473,35 @@ mod tests {
         assert!(is_path_segment("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
         for id in ["", "..", "a/b", "a?b", "a%2Fb", "a b"] {
             assert!(!is_path_segment(id), "{id:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_id_too_long_for_the_answers_uri_is_refused_before_it_is_run() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let deadline_ms = now.unwrap().as_millis() + 60_000;
+        for (id, usable) in [("a".repeat(60_000), true), ("a".repeat(70_000), false)] {
+            let api = RuntimeApi::new(&endpoint).unwrap();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\nContent-Length: 2\r\n\r\n{{}}"
+            );
+            let (next, ()) = tokio::join!(api.next_until(std::future::pending()), async {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let (mut connection, _) = listener.accept().await.unwrap();
+                let mut head = [0u8; 1024];
+                let _ = connection.read(&mut head).await.unwrap();
+                connection.write_all(answer.as_bytes()).await.unwrap();
+                // Held open until the client has read the answer.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            });
+            match next.expect("an answer came") {
+                Ok(next) => assert!(usable, "{} characters handed out", next.request_id.len()),
+                Err(NextError::NoRequestId) => assert!(!usable, "{} characters refused", id.len()),
+                Err(other) => panic!("{other}"),
+            }
         }
     }
 }
