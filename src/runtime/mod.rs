@@ -222,11 +222,7 @@ impl<F: Function> Worker<F> {
 
     /// Runs one invocation and posts its answer.
     async fn invoke(&self, next: Next, sequential: bool) {
-        let trace_id = next
-            .headers
-            .get("lambda-runtime-trace-id")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let trace_id = trace_id(&next);
         if sequential {
             match &trace_id {
                 Some(trace_id) => std::env::set_var("_X_AMZN_TRACE_ID", trace_id),
@@ -267,13 +263,14 @@ impl<F: Function> Worker<F> {
     fn event(&self, next: &Next) -> Result<LambdaEvent<Value>, Error> {
         let bytes = next.payload.as_ref().map_err(Error::invalid_event)?;
         let payload = payload::decode(bytes)?;
-        let context = Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(
-            |error| {
-                Error::invalid_event(format!(
-                    "the invocation's client context or identity header is not JSON: {error}"
+        let context =
+            Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(|_| {
+                Error::invalid_event(unusable_context_header(
+                    &next.request_id,
+                    &self.config,
+                    &next.headers,
                 ))
-            },
-        )?;
+            })?;
         Ok(LambdaEvent::new(payload, context))
     }
 
@@ -307,6 +304,67 @@ impl<F: Function> Worker<F> {
         };
         Err(LambdaError::from(&logged(failure)))
     }
+}
+
+/// The longest X-Ray trace id taken (Lambda's, with its `Lineage`, are a
+/// few hundred bytes at most).
+const MAX_TRACE_ID_BYTES: usize = 1024;
+
+/// The invocation's X-Ray trace id, if it is visible ASCII and at most
+/// [`MAX_TRACE_ID_BYTES`] long. glibc's `setenv` keeps every value it was
+/// given for the life of the process, so a sequential function keeps each
+/// invocation's id in memory (`_X_AMZN_TRACE_ID`, as `lambda_runtime`
+/// sets it); a longer one is left out, with a warning, rather than kept.
+fn trace_id(next: &Next) -> Option<String> {
+    let id = next.headers.get("lambda-runtime-trace-id")?.to_str().ok()?;
+    if id.len() > MAX_TRACE_ID_BYTES {
+        tracing::warn!(
+            requestId = %next.request_id,
+            bytes = id.len(),
+            "the invocation's Lambda-Runtime-Trace-Id is over {MAX_TRACE_ID_BYTES} bytes: not used"
+        );
+        return None;
+    }
+    Some(id.to_owned())
+}
+
+/// Which header `lambda_runtime::Context::new` could not read into the
+/// context of `request_id`, and why, without quoting it: its text is the
+/// caller's. Each is tried alone, as `Context::new` names none.
+fn unusable_context_header(
+    request_id: &str,
+    config: &Arc<lambda_runtime::Config>,
+    headers: &http::HeaderMap,
+) -> String {
+    for name in [
+        "lambda-runtime-client-context",
+        "lambda-runtime-cognito-identity",
+        "lambda-runtime-invoked-function-arn",
+    ] {
+        let Some(value) = headers.get(name) else {
+            continue;
+        };
+        let mut alone = http::HeaderMap::new();
+        alone.insert(name, value.clone());
+        alone.insert(
+            "lambda-runtime-deadline-ms",
+            http::HeaderValue::from_static("0"),
+        );
+        let Err(error) = Context::new(request_id, config.clone(), &alone) else {
+            continue;
+        };
+        let why = match error.downcast_ref::<serde_json::Error>() {
+            Some(error) => format!(
+                "not the JSON Lambda sends ({:?} error at line {}, column {})",
+                error.classify(),
+                error.line(),
+                error.column()
+            ),
+            None => "not visible ASCII".to_owned(),
+        };
+        return format!("the invocation's {name} header is {why}");
+    }
+    "the invocation's headers could not be read into its context".to_owned()
 }
 
 /// The target of the span around each invocation: one that logs nothing,
@@ -388,5 +446,63 @@ mod tests {
         vars[1].1 = "lots";
         let error = config_of(&vars).unwrap_err();
         assert!(error.contains("\"lots\""), "{error}");
+    }
+
+    fn next_with(headers: &[(&str, &[u8])]) -> Next {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        Next {
+            request_id: "r-1".to_owned(),
+            invocation_id: None,
+            headers: map,
+            payload: Ok(Default::default()),
+        }
+    }
+
+    #[test]
+    fn a_trace_id_over_its_bound_is_not_used() {
+        let lambdas = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let next = next_with(&[("lambda-runtime-trace-id", lambdas.as_bytes())]);
+        assert_eq!(trace_id(&next).as_deref(), Some(lambdas));
+        let long = format!("Root=1-{}", "a".repeat(MAX_TRACE_ID_BYTES));
+        let next = next_with(&[("lambda-runtime-trace-id", long.as_bytes())]);
+        assert_eq!(trace_id(&next), None);
+    }
+
+    #[test]
+    fn an_unusable_context_header_is_named_without_its_text() {
+        let config = Arc::new(config_of(&LAMBDA).unwrap());
+        let cases: [(&str, &[u8], &str); 3] = [
+            (
+                "lambda-runtime-client-context",
+                br#"{"client":"hunter2-from-the-caller"}"#,
+                "not the JSON Lambda sends (Data error at line 1, column 35)",
+            ),
+            (
+                "lambda-runtime-cognito-identity",
+                b"{hunter2",
+                "not the JSON Lambda sends (Syntax error",
+            ),
+            (
+                "lambda-runtime-invoked-function-arn",
+                b"arn:hunter2\xff",
+                "not visible ASCII",
+            ),
+        ];
+        for (name, value, why) in cases {
+            let next = next_with(&[("lambda-runtime-deadline-ms", b"1"), (name, value)]);
+            assert!(Context::new("r-1", config.clone(), &next.headers).is_err());
+            let message = unusable_context_header("r-1", &config, &next.headers);
+            assert!(
+                message.starts_with(&format!("the invocation's {name} header is {why}")),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
     }
 }
