@@ -304,18 +304,47 @@ async fn poll_events(
         // the service closed before the request came loses the request
         // without an error on the write (the close is read at once): the
         // request goes out again on a new one, a bounded number of times.
+        let mut answer = [0u8; 512];
         for _ in 1..EVENT_POLL_TRIES {
-            if matches!(events.read(&mut [0u8; 512]).await, Ok(read) if read > 0) {
+            if let Ok(read @ 1..) = events.read(&mut answer).await {
+                warn_unless_an_event(&answer[..read]);
                 return;
             }
             match ask_for_events(&api, &next).await {
                 Ok(stream) => events = stream,
-                Err(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "the extension's event poll could not be sent again");
+                    return;
+                }
             }
         }
-        let _ = events.read(&mut [0u8; 512]).await;
+        if let Ok(read @ 1..) = events.read(&mut answer).await {
+            warn_unless_an_event(&answer[..read]);
+        }
     });
     Ok(idle.and_then(|idle| idle.into_std().ok()))
+}
+
+/// Logs the start of `answer`, the Extensions API's answer to the
+/// extension's event poll, unless it is an event (`200`): no further events
+/// are asked for, and a signal is still handled.
+fn warn_unless_an_event(answer: &[u8]) {
+    if let Some(refusal) = event_poll_refusal(answer) {
+        tracing::warn!("the Extensions API answered the extension's event poll with {refusal}");
+    }
+}
+
+/// The status line of `answer`, escaped, if it is not `200`.
+fn event_poll_refusal(answer: &[u8]) -> Option<String> {
+    let line = answer
+        .split(|&byte| byte == b'\r' || byte == b'\n')
+        .next()?;
+    let mut words = line.split(|&byte| byte == b' ');
+    let is_event = words
+        .next()
+        .is_some_and(|version| version.starts_with(b"HTTP/1."))
+        && words.next() == Some(b"200");
+    (!is_event).then(|| format!("\"{}\"", line.escape_ascii()))
 }
 
 /// A new connection to `api` with the extension's request for its events
@@ -765,5 +794,19 @@ mod tests {
             .headers
             .iter()
             .any(|h| h.name == "Lambda-Extension-Name" && h.value == EXTENSION_NAME.as_bytes()));
+    }
+
+    #[test]
+    fn an_event_poll_answered_with_other_than_an_event_is_named() {
+        let event = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{";
+        assert_eq!(event_poll_refusal(event), None);
+        assert_eq!(
+            event_poll_refusal(b"HTTP/1.1 403 Forbidden\r\n\r\n").as_deref(),
+            Some("\"HTTP/1.1 403 Forbidden\"")
+        );
+        assert_eq!(
+            event_poll_refusal(b"\x1b[31mnot http\n").as_deref(),
+            Some("\"\\x1b[31mnot http\"")
+        );
     }
 }
