@@ -149,6 +149,10 @@ const MAX_HEADERS: usize = 64;
 /// service that takes the request and never answers.
 const REGISTRATION_TIME: Duration = Duration::from_secs(2);
 
+/// How long the body of the registration's answer may take after its head,
+/// for the connection to be reused; a slower one is left with it.
+const BODY_TIME: Duration = Duration::from_millis(100);
+
 /// How many times the extension's request for its events is sent, when the
 /// service closes its connection without an answer.
 const EVENT_POLL_TRIES: usize = 3;
@@ -447,7 +451,10 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
         let reusable = match body {
             Some(body) if kept_open && body <= MAX_HEAD => {
                 let buffered = head.len() - length;
-                buffered <= body && skip(stream, body - buffered).await && nothing_more(stream)
+                // Only the connection's reuse waits for the body: one
+                // that stalls must not hold back the request for events.
+                let skipped = tokio::time::timeout(BODY_TIME, skip(stream, body - buffered));
+                buffered <= body && matches!(skipped.await, Ok(true)) && nothing_more(stream)
             }
             _ => false,
         };
@@ -807,6 +814,37 @@ mod tests {
         assert_eq!(
             event_poll_refusal(b"\x1b[31mnot http\n").as_deref(),
             Some("\"\\x1b[31mnot http\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_registration_whose_body_stalls_still_asks_for_events() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let service = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let (mut second, _) = listener.accept().await.unwrap();
+            request(&mut first).await;
+            let short = "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\n\
+                         Content-Length: 100\r\n\r\n{}";
+            first.write_all(short.as_bytes()).await.unwrap();
+            let asked = try_request(&mut second).await;
+            (asked, first)
+        });
+        let stream = connect_and_send(&api, &register_request(&api)).and_then(nonblocking);
+        let spare = connect_and_send(&api, "").ok();
+        let polled = tokio::time::timeout(REGISTRATION_TIME, poll_events(&api, stream, spare))
+            .await
+            .expect("within the registration's time");
+        assert!(
+            matches!(polled, Ok(None)),
+            "not reused: {:?}",
+            polled.map(|idle| idle.is_some())
+        );
+        let (asked, _registration) = service.await.unwrap();
+        assert!(
+            asked.as_deref().is_some_and(|head| head.contains("ext-1")),
+            "{asked:?}"
         );
     }
 }
