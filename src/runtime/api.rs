@@ -412,10 +412,18 @@ impl tower_service::Service<http::Uri> for Connector {
 /// ([`crate::handler::instant_of_epoch_ms`]), yet at least
 /// [`DEADLINE_MARGIN`] from now, so that an invocation already late is
 /// still read (and the function answers its `Timeout`).
+///
+/// Never later than [`LONGEST_TIMEOUT`] from now: a deadline past it is not
+/// one Lambda sets, and a payload that stops arriving must not hold its
+/// worker until then.
 fn arrival_deadline(deadline_ms: u64) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
-    crate::handler::instant_of_epoch_ms(deadline_ms).max(now + DEADLINE_MARGIN)
+    crate::handler::instant_of_epoch_ms(deadline_ms)
+        .clamp(now + DEADLINE_MARGIN, now + LONGEST_TIMEOUT)
 }
+
+/// Lambda's longest function timeout, 15 minutes.
+const LONGEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// An error and its causes, as one line.
 fn describe(error: &(dyn std::error::Error + 'static)) -> String {
@@ -467,6 +475,7 @@ async fn read_capped(headers: &HeaderMap, body: hyper::body::Incoming) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_request_id_that_could_address_another_path_is_not_used() {
@@ -476,32 +485,68 @@ mod tests {
         }
     }
 
+    /// Answers the one `/next` that `listener`'s first connection sends
+    /// with `answer`, then holds the connection open for `held`.
+    async fn answer_once(listener: &tokio::net::TcpListener, answer: &str, held: Duration) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut connection, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 1024];
+        let _ = connection.read(&mut head).await.unwrap();
+        connection.write_all(answer.as_bytes()).await.unwrap();
+        tokio::time::sleep(held).await;
+    }
+
+    fn epoch_ms_in(ahead: Duration) -> u128 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        (now.unwrap() + ahead).as_millis()
+    }
+
     #[tokio::test]
     async fn a_request_id_too_long_for_the_answers_uri_is_refused_before_it_is_run() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        let deadline_ms = now.unwrap().as_millis() + 60_000;
+        let deadline_ms = epoch_ms_in(Duration::from_secs(60));
         for (id, usable) in [("a".repeat(60_000), true), ("a".repeat(70_000), false)] {
             let api = RuntimeApi::new(&endpoint).unwrap();
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
                  Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\nContent-Length: 2\r\n\r\n{{}}"
             );
-            let (next, ()) = tokio::join!(api.next_until(std::future::pending()), async {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let (mut connection, _) = listener.accept().await.unwrap();
-                let mut head = [0u8; 1024];
-                let _ = connection.read(&mut head).await.unwrap();
-                connection.write_all(answer.as_bytes()).await.unwrap();
+            let (next, ()) = tokio::join!(
+                api.next_until(std::future::pending()),
                 // Held open until the client has read the answer.
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            });
+                answer_once(&listener, &answer, Duration::from_millis(200))
+            );
             match next.expect("an answer came") {
                 Ok(next) => assert!(usable, "{} characters handed out", next.request_id.len()),
                 Err(NextError::NoRequestId) => assert!(!usable, "{} characters refused", id.len()),
                 Err(other) => panic!("{other}"),
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_payload_that_stops_arriving_is_not_waited_for_past_lambdas_longest_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let api = RuntimeApi::new(&endpoint).unwrap();
+        let a_day = Duration::from_secs(24 * 3600);
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: stall-1\r\n\
+             Lambda-Runtime-Deadline-Ms: {}\r\nContent-Length: 100\r\n\r\n{{\"",
+            epoch_ms_in(a_day)
+        );
+        let started = tokio::time::Instant::now();
+        let next = tokio::select! {
+            next = api.next_until(std::future::pending()) => next,
+            () = answer_once(&listener, &answer, a_day) => panic!("held for a day"),
+        };
+        let waited = started.elapsed();
+        let next = next.expect("an answer came").expect("an invocation");
+        assert!(next.payload.is_err());
+        assert!(
+            (LONGEST_TIMEOUT..LONGEST_TIMEOUT + Duration::from_secs(1)).contains(&waited),
+            "waited {waited:?} for the rest of the payload"
+        );
     }
 }
