@@ -262,7 +262,7 @@ impl<F: Function> Worker<F> {
     /// context from the (checked) headers.
     fn event(&self, next: &Next) -> Result<LambdaEvent<Value>, Error> {
         let bytes = next.payload.as_ref().map_err(Error::invalid_event)?;
-        let payload = payload::decode(bytes)?;
+        let payload = payload::decode(bytes, self.config.memory)?;
         let context =
             Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(|_| {
                 Error::invalid_event(unusable_context_header(
