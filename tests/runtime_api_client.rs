@@ -35,7 +35,7 @@ async fn answered_at(
         .expect("not stopped")
         .expect("a usable one");
     client
-        .fail(&next.request_id, next.invocation_id.as_deref(), &error)
+        .fail(&next.request_id, next.invocation_id.as_ref(), &error)
         .await;
     pending
         .wait(BOUND)

@@ -71,8 +71,9 @@ pub struct RuntimeApi {
 pub struct Next {
     /// `Lambda-Runtime-Aws-Request-Id`.
     pub request_id: String,
-    /// `Lambda-Runtime-Invocation-Id`, when sent.
-    pub invocation_id: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`, when sent: its bytes as they came,
+    /// for the answer to carry back.
+    pub invocation_id: Option<HeaderValue>,
     /// Every header, for the rest of the context.
     pub headers: HeaderMap,
     /// The payload, or why it could not be read whole.
@@ -97,7 +98,7 @@ pub enum NextError {
         /// The invocation to answer.
         request_id: String,
         /// Its `Lambda-Runtime-Invocation-Id`, when sent.
-        invocation_id: Option<String>,
+        invocation_id: Option<HeaderValue>,
     },
 }
 
@@ -185,7 +186,7 @@ impl RuntimeApi {
         let request_id = header_text(&headers, REQUEST_ID)
             .filter(|id| is_path_segment(id) && self.can_answer(id))
             .ok_or(NextError::NoRequestId)?;
-        let invocation_id = header_text(&headers, INVOCATION_ID);
+        let invocation_id = headers.get(INVOCATION_ID).cloned();
         let Some(deadline_ms) =
             header_text(&headers, DEADLINE_MS).and_then(|ms| ms.parse::<u64>().ok())
         else {
@@ -213,7 +214,12 @@ impl RuntimeApi {
     }
 
     /// Posts `json`, the result, as the answer of `request_id`.
-    pub async fn respond(&self, request_id: &str, invocation_id: Option<&str>, json: String) {
+    pub async fn respond(
+        &self,
+        request_id: &str,
+        invocation_id: Option<&HeaderValue>,
+        json: String,
+    ) {
         let request = self
             .post(request_id, "response", invocation_id)
             .header(CONTENT_TYPE, "application/json");
@@ -222,7 +228,12 @@ impl RuntimeApi {
     }
 
     /// Posts `error` as the failure of `request_id`.
-    pub async fn fail(&self, request_id: &str, invocation_id: Option<&str>, error: &LambdaError) {
+    pub async fn fail(
+        &self,
+        request_id: &str,
+        invocation_id: Option<&HeaderValue>,
+        error: &LambdaError,
+    ) {
         let request = self.post(request_id, "error", invocation_id);
         let (request, body) = error_post(request, error);
         self.send(request, body, request_id, "error").await;
@@ -339,14 +350,14 @@ impl RuntimeApi {
         &self,
         request_id: &str,
         what: &str,
-        invocation_id: Option<&str>,
+        invocation_id: Option<&HeaderValue>,
     ) -> http::request::Builder {
         let request = self.request(
             http::Method::POST,
             &format!("/invocation/{request_id}/{what}"),
         );
         match invocation_id {
-            Some(id) => request.header(INVOCATION_ID, id),
+            Some(id) => request.header(INVOCATION_ID, id.clone()),
             None => request,
         }
     }
@@ -487,12 +498,12 @@ mod tests {
 
     /// Answers the one `/next` that `listener`'s first connection sends
     /// with `answer`, then holds the connection open for `held`.
-    async fn answer_once(listener: &tokio::net::TcpListener, answer: &str, held: Duration) {
+    async fn answer_once(listener: &tokio::net::TcpListener, answer: &[u8], held: Duration) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut connection, _) = listener.accept().await.unwrap();
         let mut head = [0u8; 1024];
         let _ = connection.read(&mut head).await.unwrap();
-        connection.write_all(answer.as_bytes()).await.unwrap();
+        connection.write_all(answer).await.unwrap();
         tokio::time::sleep(held).await;
     }
 
@@ -515,7 +526,7 @@ mod tests {
             let (next, ()) = tokio::join!(
                 api.next_until(std::future::pending()),
                 // Held open until the client has read the answer.
-                answer_once(&listener, &answer, Duration::from_millis(200))
+                answer_once(&listener, answer.as_bytes(), Duration::from_millis(200))
             );
             match next.expect("an answer came") {
                 Ok(next) => assert!(usable, "{} characters handed out", next.request_id.len()),
@@ -539,7 +550,7 @@ mod tests {
         let started = tokio::time::Instant::now();
         let next = tokio::select! {
             next = api.next_until(std::future::pending()) => next,
-            () = answer_once(&listener, &answer, a_day) => panic!("held for a day"),
+            () = answer_once(&listener, answer.as_bytes(), a_day) => panic!("held for a day"),
         };
         let waited = started.elapsed();
         let next = next.expect("an answer came").expect("an invocation");
@@ -548,5 +559,27 @@ mod tests {
             (LONGEST_TIMEOUT..LONGEST_TIMEOUT + Duration::from_secs(1)).contains(&waited),
             "waited {waited:?} for the rest of the payload"
         );
+    }
+
+    #[tokio::test]
+    async fn the_invocation_id_goes_back_as_it_came() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let api = RuntimeApi::new(&endpoint).unwrap();
+        let mut answer = format!(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r-1\r\n\
+             Lambda-Runtime-Deadline-Ms: {}\r\nContent-Length: 2\r\n",
+            epoch_ms_in(Duration::from_secs(60))
+        )
+        .into_bytes();
+        answer.extend_from_slice(b"Lambda-Runtime-Invocation-Id: abc\xe9def\r\n\r\n{}");
+        let (next, ()) = tokio::join!(
+            api.next_until(std::future::pending()),
+            answer_once(&listener, &answer, Duration::from_millis(200))
+        );
+        let next = next.expect("an answer came").expect("an invocation");
+        let post = api.post(&next.request_id, "response", next.invocation_id.as_ref());
+        let sent = post.headers_ref().unwrap().get(INVOCATION_ID);
+        assert_eq!(sent.map(HeaderValue::as_bytes), Some(&b"abc\xe9def"[..]));
     }
 }

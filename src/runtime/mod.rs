@@ -189,7 +189,7 @@ impl<F: Function> Worker<F> {
                     tracing::warn!(request_id, %error, "invocation refused");
                     let error = LambdaError::from(&error);
                     self.api
-                        .fail(&request_id, invocation_id.as_deref(), &error)
+                        .fail(&request_id, invocation_id.as_ref(), &error)
                         .await;
                 }
                 Err(error) => {
@@ -244,7 +244,7 @@ impl<F: Function> Worker<F> {
                 // would otherwise say why the invocation failed.
                 Err(error) => Err(LambdaError::from(&logged(error))),
             };
-            let invocation_id = next.invocation_id.as_deref();
+            let invocation_id = next.invocation_id.as_ref();
             match answer {
                 Ok(reply) => {
                     self.api
