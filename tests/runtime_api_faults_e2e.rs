@@ -659,3 +659,46 @@ async fn a_refused_answer_is_logged_and_polling_goes_on() {
         assert!(function.output_contains("refused"), "{status}: not logged");
     }
 }
+
+/// SIGTERM while start-up waits on the Secrets Manager extension (the
+/// registration already sent, so Lambda may send it): a clean exit that
+/// says why, not the default action's death by signal 15 with an empty log.
+#[tokio::test]
+async fn sigterm_during_start_up_ends_the_process_cleanly() {
+    let secrets = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = secrets.local_addr().unwrap().port().to_string();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = asked.clone();
+    tokio::spawn(async move {
+        // Taken and held, never answered.
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = secrets.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let fake = Fake::start(vec![], PostAnswer::Accepted).await;
+    let mut function = bootstrap_at(
+        &fake,
+        &[
+            ("EXH_TASK_SECRET_ID", "s"),
+            ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.as_str()),
+            ("AWS_SESSION_TOKEN", "t"),
+        ],
+    )
+    .await;
+    let waiting = support::wait::until(
+        || asked.load(Ordering::SeqCst) >= 1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(waiting, "start-up never asked for the secret");
+    function.terminate();
+    let status = function.wait_exit(Duration::from_secs(10)).await;
+    let log = function.stdout();
+    function.stop();
+    let status = status.expect("exited within 10 s of SIGTERM");
+    assert!(status.success(), "{status}; log: {log}");
+    assert!(log.contains("shut down during start-up"), "{log}");
+    assert_eq!(fake.polls(), 0, "/next polled after the signal");
+}

@@ -93,10 +93,19 @@ impl Function for Handler {
 /// mode [`max_concurrency`] asks for. Fails only at start: without
 /// `AWS_LAMBDA_RUNTIME_API` or the other variables Lambda sets.
 pub async fn run(function: impl Function) -> Result<(), lambda_runtime::Error> {
+    run_until(function, Shutdown::on_signals()?).await
+}
+
+/// [`run`], shut down by `shutdown`'s signal: one taken before start-up
+/// (see [`crate::task::run_function`]), so that a signal during it ends
+/// the process cleanly too.
+pub async fn run_until(
+    function: impl Function,
+    shutdown: Shutdown,
+) -> Result<(), lambda_runtime::Error> {
     let endpoint = Endpoint::from_env()
         .ok_or("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")??;
     let api = RuntimeApi::new(&endpoint)?;
-    let shutdown = Shutdown::on_signals()?;
     if let Some(connection) = shutdown::register_extension(&endpoint).await {
         api.adopt(connection);
     }

@@ -154,7 +154,18 @@ pub fn run_function<F: crate::runtime::Function>(
     let runtime = tokio_runtime()?;
     let ran = runtime.block_on(Box::pin(async move {
         crate::telemetry::init();
-        crate::runtime::run(function(start().await?)).await
+        // Taken before start-up: the registration is out, so Lambda may
+        // send SIGTERM while start-up waits (on the secret, say), which
+        // would otherwise end the process by its default action.
+        let shutdown = crate::runtime::shutdown::Shutdown::on_signals()?;
+        let handler = tokio::select! {
+            handler = start() => handler?,
+            _ = shutdown.started() => {
+                tracing::info!("shut down during start-up");
+                return Ok(());
+            }
+        };
+        crate::runtime::run_until(function(handler), shutdown).await
     }));
     // Not waiting for blocking work still under way: a DNS lookup ahead
     // (`crate::dns`) that its server never answers must not hold the exit.
