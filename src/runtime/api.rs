@@ -83,8 +83,9 @@ pub struct Next {
 /// Why a `/next` answer is not an invocation.
 #[derive(Debug)]
 pub enum NextError {
-    /// Occurs when the Runtime API could not be reached or the connection
-    /// broke: retried after a back-off.
+    /// Occurs when the Runtime API could not be reached, the connection
+    /// broke, or its answer's head could not be read (over hyper's 100
+    /// headers, say): retried after a back-off.
     Unreachable(String),
     /// Occurs when `/next` answers with a status other than 200.
     Status(u16),
@@ -106,7 +107,7 @@ impl fmt::Display for NextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NextError::Unreachable(reason) => {
-                write!(f, "the Runtime API cannot be reached: {reason}")
+                write!(f, "no answer could be read from the Runtime API: {reason}")
             }
             NextError::Status(status) => write!(f, "/next answered with status {status}"),
             NextError::NoRequestId => {
