@@ -310,7 +310,7 @@ async fn poll_events(
         // request goes out again on a new one, a bounded number of times.
         let mut answer = [0u8; 512];
         for _ in 1..EVENT_POLL_TRIES {
-            if let Ok(read @ 1..) = events.read(&mut answer).await {
+            if let read @ 1.. = read_status_line(&mut events, &mut answer).await {
                 warn_unless_an_event(&answer[..read]);
                 return;
             }
@@ -322,11 +322,24 @@ async fn poll_events(
                 }
             }
         }
-        if let Ok(read @ 1..) = events.read(&mut answer).await {
+        if let read @ 1.. = read_status_line(&mut events, &mut answer).await {
             warn_unless_an_event(&answer[..read]);
         }
     });
     Ok(idle.and_then(|idle| idle.into_std().ok()))
+}
+
+/// Reads into `answer` until it holds a line end, is full, or the
+/// connection ends; how many bytes it holds (0: none came).
+async fn read_status_line(events: &mut tokio::net::TcpStream, answer: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < answer.len() && !answer[..filled].contains(&b'\n') {
+        match events.read(&mut answer[filled..]).await {
+            Ok(read @ 1..) => filled += read,
+            Ok(0) | Err(_) => break,
+        }
+    }
+    filled
 }
 
 /// Logs the start of `answer`, the Extensions API's answer to the
@@ -450,11 +463,16 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Result<Registered, S
         };
         let reusable = match body {
             Some(body) if kept_open && body <= MAX_HEAD => {
-                let buffered = head.len() - length;
-                // Only the connection's reuse waits for the body: one
-                // that stalls must not hold back the request for events.
-                let skipped = tokio::time::timeout(BODY_TIME, skip(stream, body - buffered));
-                buffered <= body && matches!(skipped.await, Ok(true)) && nothing_more(stream)
+                match body.checked_sub(head.len() - length) {
+                    // Only the connection's reuse waits for the body: one
+                    // that stalls must not hold back the request for events.
+                    Some(rest) => {
+                        let skipped = tokio::time::timeout(BODY_TIME, skip(stream, rest)).await;
+                        matches!(skipped, Ok(true)) && nothing_more(stream)
+                    }
+                    // More came than the answer holds.
+                    None => false,
+                }
             }
             _ => false,
         };
@@ -828,5 +846,41 @@ mod tests {
             "{events}"
         );
         assert!(!reused);
+    }
+
+    #[tokio::test]
+    async fn an_answer_with_more_bytes_than_its_length_in_one_read_is_not_reused() {
+        let over = "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\n\
+                    Content-Length: 0\r\n\r\nxyz";
+        let (events, reused) = register_against(over).await;
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(!reused);
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_status_line_comes_in_pieces_is_read_whole() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let service = tokio::spawn(async move {
+            let (mut events, _) = listener.accept().await.unwrap();
+            for piece in ["HTTP/1.1 20", "0 OK\r\nContent-Length: 2\r\n\r\n{}"] {
+                events.write_all(piece.as_bytes()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            events
+        });
+        let mut events = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut answer = [0u8; 512];
+        let read = read_status_line(&mut events, &mut answer).await;
+        assert_eq!(event_poll_refusal(&answer[..read]), None, "{read} bytes");
+        drop(service.await.unwrap());
+        assert_eq!(
+            read_status_line(&mut events, &mut answer).await,
+            0,
+            "closed"
+        );
     }
 }
