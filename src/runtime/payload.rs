@@ -8,7 +8,7 @@
 //! says which rule it broke.
 
 use crate::error::Error;
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::cell::Cell;
 
@@ -23,22 +23,46 @@ pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024 + 64 * 1024;
 /// event, even 100,000 levels, is an `InvalidEvent`, never a crash.
 pub const MAX_DEPTH: usize = 127;
 
-/// What one JSON value (or object key) costs at the peak of reading it:
-/// serde_json's 32-byte `Value`, or an object entry's share, in vectors
-/// that grow by doubling (measured: 3 million small numbers in an array,
-/// a 6 MB event, took 211 MB; an object of 375,000 entries 54 MB).
-const BYTES_PER_VALUE: usize = 70;
+/// What a JSON value costs at the peak of reading it, in bytes, beside
+/// what it holds: serde_json's 32-byte `Value`, in a parent that grows by
+/// doubling. Measured with `preserve_order` (release build, peak resident
+/// memory over 300,000 items): `0`, `[]` or `{}` 72 bytes each, `"a"` 104,
+/// a 40-byte string 120, `[0]` 376, `{"a":0}` 488, `{"a":[0]}` 792,
+/// `{"a":{"b":0}}` 904; the weights below give these or more.
+const VALUE_BYTES: usize = 72;
 
-/// The most JSON values (keys counted) an event of a function of
-/// `memory_mb` MB may hold: read, they may take half of its memory.
-pub fn max_values(memory_mb: i32) -> usize {
-    let memory = usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024;
-    memory / 2 / BYTES_PER_VALUE
+/// What a non-empty array's storage adds (a vector of at least 4 values).
+const ARRAY_BYTES: usize = 232;
+
+/// What a non-empty object's storage adds (its index table and entries).
+const OBJECT_BYTES: usize = 272;
+
+/// What an object key adds beside its text ([`text_bytes`]).
+const KEY_BYTES: usize = 40;
+
+/// The most the weights give one byte of JSON text: nested single-value
+/// arrays, `[[[0]]]`, where each `[` and `]` pair adds
+/// [`VALUE_BYTES`] + [`ARRAY_BYTES`].
+const MOST_BYTES_PER_TEXT_BYTE: usize = (VALUE_BYTES + ARRAY_BYTES) / 2;
+
+/// What a string of `length` bytes allocates: nothing when empty, else
+/// `malloc`'s chunk (16-byte steps, 32 at least).
+fn text_bytes(length: usize) -> usize {
+    match length {
+        0 => 0,
+        _ => (length + 8).next_multiple_of(16).max(32),
+    }
+}
+
+/// The memory an event of a function of `memory_mb` MB may take once
+/// read: half of the function's memory.
+pub fn event_memory(memory_mb: i32) -> usize {
+    usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024 / 2
 }
 
 /// Reads `bytes` as exactly one JSON value, for a function of `memory_mb`
-/// MB: UTF-8 text, at most [`MAX_DEPTH`] levels deep and
-/// [`max_values`] values, nothing but white space after it.
+/// MB: UTF-8 text, at most [`MAX_DEPTH`] levels deep, taking at most
+/// [`event_memory`] once read, nothing but white space after it.
 ///
 /// # Example
 /// ```
@@ -53,67 +77,68 @@ pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
             error.valid_up_to()
         ))
     })?;
-    // A value takes a byte and most a separator too: a text of n bytes
-    // holds at most (n + 1) / 2, so only a long one is counted first.
-    let most = max_values(memory_mb);
-    if text.len().div_ceil(2) > most {
-        count_values(text, most).map_err(|error| match error {
-            Counted::Over => Error::invalid_event(format!(
-                "the event holds over {most} JSON values (keys counted), more than a function \
-                 of {memory_mb} MB holds once read: send fewer, or give the function more memory"
+    // Only a text long enough to take that much is weighed first.
+    let most = event_memory(memory_mb);
+    if text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most {
+        weigh(text, most).map_err(|error| match error {
+            Weighed::Over => Error::invalid_event(format!(
+                "the event would take over {} MB once read, half of the function's {memory_mb} \
+                 MB: send less, or give the function more memory",
+                most / (1024 * 1024)
             )),
-            Counted::Json(error) => Error::invalid_event(describe(&error)),
+            Weighed::Json(error) => Error::invalid_event(describe(&error)),
         })?;
     }
     serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error)))
 }
 
-/// Why [`count_values`] stopped.
-enum Counted {
-    /// More values than it was to count.
+/// Why [`weigh`] stopped.
+enum Weighed {
+    /// The text would take more than it was to weigh.
     Over,
     /// The text is not one JSON value.
     Json(serde_json::Error),
 }
 
-/// Walks the JSON `text` without keeping any of it, counting its values
-/// and keys up to `most`.
-fn count_values(text: &str, most: usize) -> Result<(), Counted> {
-    let counter = Counter {
+/// Walks the JSON `text` without keeping any of it, adding up what its
+/// values would take once read, up to `most` bytes.
+fn weigh(text: &str, most: usize) -> Result<(), Weighed> {
+    let scale = Scale {
         left: &Cell::new(most),
         over: &Cell::new(false),
     };
     let mut json = serde_json::Deserializer::from_str(text);
-    match counter.deserialize(&mut json).and_then(|()| json.end()) {
+    match scale.deserialize(&mut json).and_then(|()| json.end()) {
         Ok(()) => Ok(()),
-        Err(_) if counter.over.get() => Err(Counted::Over),
-        Err(error) => Err(Counted::Json(error)),
+        Err(_) if scale.over.get() => Err(Weighed::Over),
+        Err(error) => Err(Weighed::Json(error)),
     }
 }
 
-/// A value of [`count_values`]: counts itself and what it holds.
+/// A value (or key) of [`weigh`]: takes its weight, and its contents',
+/// from what is left.
 #[derive(Clone, Copy)]
-struct Counter<'a> {
+struct Scale<'a> {
     left: &'a Cell<usize>,
     over: &'a Cell<bool>,
 }
 
-impl Counter<'_> {
-    fn count<E: serde::de::Error>(self) -> Result<(), E> {
-        match self.left.get().checked_sub(1) {
+impl Scale<'_> {
+    fn take<E: serde::de::Error>(self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(bytes) {
             Some(left) => {
                 self.left.set(left);
                 Ok(())
             }
             None => {
                 self.over.set(true);
-                Err(E::custom("too many values"))
+                Err(E::custom("the event would take too much memory"))
             }
         }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Counter<'_> {
+impl<'de> DeserializeSeed<'de> for Scale<'_> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, json: D) -> Result<(), D::Error> {
@@ -121,7 +146,7 @@ impl<'de> DeserializeSeed<'de> for Counter<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Counter<'_> {
+impl<'de> Visitor<'de> for Scale<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,42 +154,72 @@ impl<'de> Visitor<'de> for Counter<'_> {
     }
 
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.count()
+        self.take(VALUE_BYTES)
     }
 
     fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.count()
+        self.take(VALUE_BYTES)
     }
 
     fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.count()
+        self.take(VALUE_BYTES)
     }
 
     fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.count()
+        self.take(VALUE_BYTES)
     }
 
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.count()
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
+        self.take(VALUE_BYTES + text_bytes(text.len()))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.count()
+        self.take(VALUE_BYTES)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        self.count()?;
-        while items.next_element_seed(self)?.is_some() {}
+        self.take(VALUE_BYTES)?;
+        if items.next_element_seed(self)?.is_some() {
+            self.take(ARRAY_BYTES)?;
+            while items.next_element_seed(self)?.is_some() {}
+        }
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
-        self.count()?;
-        while entries.next_key::<IgnoredAny>()?.is_some() {
-            self.count()?;
+        self.take(VALUE_BYTES)?;
+        let mut first = true;
+        while let Some(key) = entries.next_key_seed(KeyLength)? {
+            if std::mem::take(&mut first) {
+                self.take(OBJECT_BYTES)?;
+            }
+            self.take(KEY_BYTES + text_bytes(key))?;
             entries.next_value_seed(self)?;
         }
         Ok(())
+    }
+}
+
+/// An object key of [`weigh`]: its length.
+struct KeyLength;
+
+impl<'de> DeserializeSeed<'de> for KeyLength {
+    type Value = usize;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, json: D) -> Result<usize, D::Error> {
+        json.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyLength {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<usize, E> {
+        Ok(key.len())
     }
 }
 
@@ -197,7 +252,7 @@ mod tests {
         ($($name:ident: $bytes:expr => $says:literal;)*) => {$(
             #[test]
             fn $name() {
-                let error = decode(&$bytes, 128).unwrap_err();
+                let error = refusal(&$bytes, 128);
                 assert_eq!(error.error_type(), "InvalidEvent");
                 assert!(error.to_string().contains($says), "{error}");
             }
@@ -233,46 +288,80 @@ mod tests {
         );
     }
 
-    /// `[0,0,…]` of `count` numbers.
-    fn zeros(count: usize) -> Vec<u8> {
-        let mut bytes = b"[0".to_vec();
-        bytes.extend(std::iter::repeat_n(*b",0", count - 1).flatten());
-        bytes.push(b']');
-        bytes
+    /// `[item,item,…]` of `count` items.
+    fn array_of(item: &str, count: usize) -> Vec<u8> {
+        let mut text = String::from("[");
+        for at in 0..count {
+            text.push_str(if at == 0 { "" } else { "," });
+            text.push_str(item);
+        }
+        text.push(']');
+        text.into_bytes()
+    }
+
+    /// How many `item`s, each weighing `weight`, fill the memory of an
+    /// event of a 128 MB function in one array.
+    fn fill(weight: usize) -> usize {
+        (event_memory(128) - VALUE_BYTES - ARRAY_BYTES) / weight
+    }
+
+    /// Why `decode` refused `bytes`; a short panic if it did not.
+    fn refusal(bytes: &[u8], memory_mb: i32) -> Error {
+        match decode(bytes, memory_mb) {
+            Ok(_) => panic!("{} bytes read", bytes.len()),
+            Err(error) => error,
+        }
     }
 
     #[test]
-    fn an_event_of_more_values_than_the_memory_holds_is_refused() {
-        let most = max_values(128);
-        assert_eq!(most, 958_698);
-        // The array itself is a value: `most - 1` numbers fill it.
-        assert!(decode(&zeros(most - 1), 128).is_ok());
-        let error = decode(&zeros(most), 128).unwrap_err();
+    fn an_event_that_would_take_over_half_the_memory_is_refused() {
+        let most = fill(VALUE_BYTES);
+        assert!(decode(&array_of("0", most), 128).is_ok());
+        let error = refusal(&array_of("0", most + 1), 128);
         assert_eq!(error.error_type(), "InvalidEvent");
         assert!(
-            error.to_string().contains("over 958698 JSON values"),
+            error
+                .to_string()
+                .contains("would take over 64 MB once read"),
             "{error}"
         );
-        assert!(decode(&zeros(most), 256).is_ok(), "twice the memory");
-        // Counted, as long as the numbers, but one value.
-        let text = format!("\"{}\"", "a".repeat(4 * most));
-        assert!(decode(text.as_bytes(), 128).is_ok());
+        assert!(
+            decode(&array_of("0", most + 1), 256).is_ok(),
+            "twice the memory"
+        );
     }
 
     #[test]
-    fn keys_count_as_values() {
-        let most = max_values(128);
-        let entries = (0..most / 2).map(|key| format!("\"{key}\":0"));
-        let object = format!("{{{}}}", entries.collect::<Vec<_>>().join(","));
-        let error = decode(object.as_bytes(), 128).unwrap_err();
-        assert!(error.to_string().contains("JSON values"), "{error}");
+    fn what_a_value_holds_weighs_too() {
+        // A quarter as many items as numbers fill the memory, but each
+        // weighs more than four numbers.
+        let count = fill(VALUE_BYTES) / 4;
+        for item in ["[0]", "{\"a\":0}", "{\"a\":[0]}"] {
+            let error = refusal(&array_of(item, count), 128);
+            assert!(
+                error.to_string().contains("would take over"),
+                "{item}: {error}"
+            );
+        }
+        for item in ["[]", "{}", "\"\""] {
+            assert!(decode(&array_of(item, count), 128).is_ok(), "{item}");
+        }
     }
 
     #[test]
-    fn a_long_event_that_is_not_json_is_told_as_such_when_counted() {
-        let mut bytes = zeros(max_values(128));
+    fn a_long_text_is_weighed_by_its_allocation_not_its_length() {
+        let long = format!(
+            "\"{}\"",
+            "a".repeat(event_memory(128) / MOST_BYTES_PER_TEXT_BYTE)
+        );
+        assert!(decode(long.as_bytes(), 128).is_ok());
+    }
+
+    #[test]
+    fn a_long_event_that_is_not_json_is_told_as_such_when_weighed() {
+        let mut bytes = array_of("0", fill(VALUE_BYTES) + 1);
         bytes.insert(1, b'x');
-        let error = decode(&bytes, 128).unwrap_err();
+        let error = refusal(&bytes, 128);
         assert!(error.to_string().contains("not JSON"), "{error}");
     }
 }

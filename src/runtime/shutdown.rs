@@ -609,6 +609,18 @@ mod tests {
         Some(head + std::str::from_utf8(&body).unwrap())
     }
 
+    /// Registers against a server that answers with `answer`, and checks
+    /// that the request for events went out, the registration's connection
+    /// not reused.
+    async fn asks_for_events_on_a_new_connection(answer: &'static str) {
+        let (events, reused) = register_against(answer).await;
+        assert!(
+            events.contains("Lambda-Extension-Identifier: ext-1"),
+            "{events}"
+        );
+        assert!(!reused);
+    }
+
     /// Registers against a server that answers with `answer`; what the
     /// server read on its second connection, and whether the first came
     /// back idle (then checked to be read to the end of the answer).
@@ -715,12 +727,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_closed_among_other_connection_options_is_not_reused() {
         let answer = registered("Connection: keep-alive, Close\r\n");
-        let (events, reused) = register_against(answer.leak()).await;
-        assert!(
-            events.contains("Lambda-Extension-Identifier: ext-1"),
-            "{events}"
-        );
-        assert!(!reused);
+        asks_for_events_on_a_new_connection(answer.leak()).await;
     }
 
     #[tokio::test]
@@ -839,25 +846,16 @@ mod tests {
     async fn a_registration_whose_body_stalls_still_asks_for_events() {
         let short = "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\n\
                      Content-Length: 100\r\n\r\n{}";
-        let registered = tokio::time::timeout(REGISTRATION_TIME, register_against(short)).await;
-        let (events, reused) = registered.expect("asked for events in the registration's time");
-        assert!(
-            events.contains("Lambda-Extension-Identifier: ext-1"),
-            "{events}"
-        );
-        assert!(!reused);
+        let asked = asks_for_events_on_a_new_connection(short);
+        let asked = tokio::time::timeout(REGISTRATION_TIME, asked).await;
+        asked.expect("asked for events in the registration's time");
     }
 
     #[tokio::test]
     async fn an_answer_with_more_bytes_than_its_length_in_one_read_is_not_reused() {
         let over = "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ext-1\r\n\
                     Content-Length: 0\r\n\r\nxyz";
-        let (events, reused) = register_against(over).await;
-        assert!(
-            events.contains("Lambda-Extension-Identifier: ext-1"),
-            "{events}"
-        );
-        assert!(!reused);
+        asks_for_events_on_a_new_connection(over).await;
     }
 
     #[tokio::test]
