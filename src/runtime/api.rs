@@ -339,11 +339,8 @@ impl RuntimeApi {
     /// takes no URI over 65,534 bytes, and an invocation that could be run
     /// but never answered is refused before it is run.
     fn can_answer(&self, request_id: &str) -> bool {
-        let longest = format!(
-            "{}{BASE_PATH}/invocation/{request_id}/response",
-            self.origin
-        );
-        longest.parse::<http::Uri>().is_ok()
+        // The builder keeps a URI it cannot take as its error.
+        self.post(request_id, "response", None).uri_ref().is_some()
     }
 
     /// The `/response` or `/error` post of `request_id` (a checked path segment).

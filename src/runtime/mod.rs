@@ -355,10 +355,7 @@ fn unusable_context_header(
         };
         let mut alone = http::HeaderMap::new();
         alone.insert(name, value.clone());
-        alone.insert(
-            "lambda-runtime-deadline-ms",
-            http::HeaderValue::from_static("0"),
-        );
+        alone.insert(api::DEADLINE_MS, http::HeaderValue::from_static("0"));
         let Err(error) = Context::new(request_id, config.clone(), &alone) else {
             continue;
         };
