@@ -29,11 +29,17 @@ async fn answered_at(
     let endpoint = Endpoint::parse(address).expect("an address");
     let client = Client::new(&endpoint).expect("a client");
     let pending = runtime.submit(json!({}));
-    let next = tokio::time::timeout(BOUND, client.next_until(std::future::pending()))
-        .await
-        .expect("an invocation")
-        .expect("not stopped")
-        .expect("a usable one");
+    let next = tokio::time::timeout(
+        BOUND,
+        client.next_until(
+            std::future::pending(),
+            &exh_task::runtime::in_flight::InFlight::unshared(),
+        ),
+    )
+    .await
+    .expect("an invocation")
+    .expect("not stopped")
+    .expect("a usable one");
     client
         .fail(&next.request_id, next.invocation_id.as_ref(), &error)
         .await;

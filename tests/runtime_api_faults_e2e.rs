@@ -392,6 +392,59 @@ async fn an_absurd_max_concurrency_does_not_eat_the_memory() {
     );
 }
 
+/// The highest `VmRSS` of process `pid` over `span`, in MB.
+async fn peak_rss_mb(pid: u32, span: Duration) -> u64 {
+    let mut peak_kb = 0;
+    let end = tokio::time::Instant::now() + span;
+    while tokio::time::Instant::now() < end {
+        peak_kb = peak_kb.max(rss_kb(pid));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    peak_kb / 1024
+}
+
+/// With `AWS_LAMBDA_MAX_CONCURRENCY` workers, the payloads arriving at once
+/// share an eighth of the function's memory: each worker read its own
+/// payload whatever the others held, so 32 payloads of 6 MB that stop just
+/// short of their end took 32 × 6 MB of a 128 MB function.
+#[tokio::test]
+async fn payloads_arriving_at_once_share_the_memory() {
+    const WORKERS: usize = 32;
+    const LENGTH: usize = 6_000_000;
+    let deadline = deadline_in(Duration::from_secs(60));
+    let script = (0..WORKERS)
+        .map(|at| {
+            let head = next_head(
+                &format!("big-{at}"),
+                deadline,
+                &format!("Content-Length: {LENGTH}\r\n\r\n"),
+            );
+            let mut bytes = head.into_bytes();
+            bytes.push(b'[');
+            bytes.resize(bytes.len() + LENGTH - 1_000, b' ');
+            NextAnswer::BytesThenStall(bytes)
+        })
+        .collect();
+    let fake = Fake::start(script, PostAnswer::Accepted).await;
+    let mut function = bootstrap_at(
+        &fake,
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", &WORKERS.to_string())],
+    )
+    .await;
+    let polled = fake
+        .wait_for(|fake| fake.polls() >= WORKERS, Duration::from_secs(20))
+        .await;
+    let peak_mb = peak_rss_mb(function.id(), Duration::from_secs(3)).await;
+    function.stop();
+    assert!(polled, "{} of {WORKERS} workers polled", fake.polls());
+    // An eighth of 128 MB is room for 2 such payloads; each worker's
+    // connection buffers a little more (hyper reads ahead up to ~400 KB).
+    assert!(
+        peak_mb < 64,
+        "{WORKERS} payloads of 6 MB arriving at once: {peak_mb} MB resident"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Tasks of one's own (`exh_task::task::run`): this test binary re-runs
 // itself as the task, its role chosen by `TASK_ROLE`.
@@ -538,6 +591,56 @@ async fn a_task_that_never_finishes_is_answered_at_its_deadline_and_frees_its_wo
         "4 s past their 1 s deadline, hang-1: {} answer(s), hang-2: {} answer(s); /next polled {polls} time(s)",
         fake.posts_for("hang-1").len(),
         fake.posts_for("hang-2").len()
+    );
+}
+
+/// With `AWS_LAMBDA_MAX_CONCURRENCY` workers, the events read at once take
+/// half the function's memory together: each event alone was held to
+/// half, so four events of ~40 MB each, held by a task that never finishes,
+/// took 160 MB of a 128 MB function. Those that find no room wait for it
+/// until their deadline, and are answered.
+#[tokio::test]
+async fn events_read_at_once_share_the_memory() {
+    const EVENTS: usize = 4;
+    // 550,000 numbers: 1.1 MB of text, about 40 MB once read.
+    let mut payload = String::from("[0");
+    payload.push_str(&",0".repeat(549_999));
+    payload.push(']');
+    let deadline = deadline_in(Duration::from_secs(4));
+    let script = (0..EVENTS)
+        .map(|at| NextAnswer::Bytes(next_answer(&format!("heavy-{at}"), deadline, &payload)))
+        .collect();
+    let fake = Fake::start(script, PostAnswer::Accepted).await;
+    let mut function = task_at(
+        &fake,
+        "hang",
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", &EVENTS.to_string())],
+    )
+    .await;
+    assert!(
+        fake.wait_for(|fake| fake.polls() >= EVENTS, Duration::from_secs(10))
+            .await,
+        "{} of {EVENTS} workers polled",
+        fake.polls()
+    );
+    let peak_mb = peak_rss_mb(function.id(), Duration::from_secs(2)).await;
+    let answered = fake
+        .wait_for(
+            |fake| (0..EVENTS).all(|at| !fake.posts_for(&format!("heavy-{at}")).is_empty()),
+            Duration::from_secs(10),
+        )
+        .await;
+    function.stop();
+    let waited = (0..EVENTS)
+        .flat_map(|at| fake.posts_for(&format!("heavy-{at}")))
+        .filter(|post| {
+            String::from_utf8_lossy(&post.body).contains("waited for memory until its deadline")
+        })
+        .count();
+    assert!(
+        peak_mb < 110 && answered && waited >= 2,
+        "{EVENTS} events of ~40 MB read at once: {peak_mb} MB resident; all answered: {answered}; \
+         {waited} answered as having waited for memory"
     );
 }
 

@@ -10,6 +10,7 @@
 use crate::error::LambdaError;
 use crate::handler::DEADLINE_MARGIN;
 use crate::runtime::endpoint::Endpoint;
+use crate::runtime::in_flight::{Held, InFlight};
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
@@ -78,6 +79,9 @@ pub struct Next {
     pub headers: HeaderMap,
     /// The payload, or why it could not be read whole.
     pub payload: Result<Bytes, String>,
+    /// The room the payload holds among those arriving at once, when the
+    /// workers share it ([`InFlight`]): to be freed once it is read.
+    pub arriving: Held,
 }
 
 /// Why a `/next` answer is not an invocation.
@@ -154,12 +158,14 @@ impl RuntimeApi {
 
     /// Long-polls `/next` for the next invocation, until `stop` resolves:
     /// `None` if it does before an invocation's head came. The payload of
-    /// one whose head came must arrive before its deadline (less
-    /// [`DEADLINE_MARGIN`]) and before `stop`; otherwise the invocation
-    /// comes with the payload's error, to be answered, not dropped.
+    /// one whose head came is read once `in_flight` has room for it, and
+    /// must arrive before its deadline (less [`DEADLINE_MARGIN`]) and
+    /// before `stop`; otherwise the invocation comes with the payload's
+    /// error, to be answered, not dropped.
     pub async fn next_until(
         &self,
         stop: impl Future<Output = ()>,
+        in_flight: &InFlight,
     ) -> Option<Result<Next, NextError>> {
         let mut stop = std::pin::pin!(stop);
         let request = self.request(http::Method::GET, "/invocation/next");
@@ -167,7 +173,7 @@ impl RuntimeApi {
             response = self.call(request, Bytes::new()) => response,
             () = &mut stop => return None,
         };
-        Some(self.invocation(response, stop).await)
+        Some(self.invocation(response, stop, in_flight).await)
     }
 
     /// The invocation `/next` answered with `response`, its payload read
@@ -176,6 +182,7 @@ impl RuntimeApi {
         &self,
         response: Result<http::Response<hyper::body::Incoming>, String>,
         stop: Pin<&mut impl Future<Output = ()>>,
+        in_flight: &InFlight,
     ) -> Result<Next, NextError> {
         let response = response.map_err(NextError::Unreachable)?;
         let status = response.status().as_u16();
@@ -198,7 +205,7 @@ impl RuntimeApi {
         };
         let payload = tokio::select! {
             biased;
-            payload = read_capped(&headers, body) => payload,
+            payload = read_capped(&headers, body, in_flight) => payload,
             () = tokio::time::sleep_until(arrival_deadline(deadline_ms)) => Err(
                 "the event did not arrive whole before the invocation's deadline".to_owned()
             ),
@@ -206,11 +213,16 @@ impl RuntimeApi {
                 "the event had not arrived whole when the function was shut down".to_owned()
             ),
         };
+        let (payload, arriving) = match payload {
+            Ok((bytes, arriving)) => (Ok(bytes), arriving),
+            Err(error) => (Err(error), Held::default()),
+        };
         Ok(Next {
             request_id,
             invocation_id,
             headers,
             payload,
+            arriving,
         })
     }
 
@@ -460,19 +472,28 @@ fn is_path_segment(id: &str) -> bool {
         && id != ".."
 }
 
-/// The payload, read up to [`MAX_PAYLOAD_BYTES`]: refused from its
-/// `Content-Length`, or as soon as more arrives.
-async fn read_capped(headers: &HeaderMap, body: hyper::body::Incoming) -> Result<Bytes, String> {
+/// The payload, read up to [`MAX_PAYLOAD_BYTES`] once `in_flight` has room
+/// for it (by its `Content-Length`, or the most, when it has none), with
+/// that room: refused from its `Content-Length`, or as soon as more
+/// arrives.
+async fn read_capped(
+    headers: &HeaderMap,
+    body: hyper::body::Incoming,
+    in_flight: &InFlight,
+) -> Result<(Bytes, Held), String> {
     let over = || format!("the event is over {MAX_PAYLOAD_BYTES} bytes");
     let announced = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > MAX_PAYLOAD_BYTES as u64) {
-        return Err(over());
-    }
+    let length = match announced {
+        Some(length) if length > MAX_PAYLOAD_BYTES as u64 => return Err(over()),
+        Some(length) => length as usize,
+        None => MAX_PAYLOAD_BYTES,
+    };
+    let arriving = in_flight.arriving(length).await;
     match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => Ok((collected.to_bytes(), arriving)),
         Err(error) if error.is::<LengthLimitError>() => Err(over()),
         Err(error) => Err(format!(
             "the event could not be read: {}",
@@ -485,6 +506,8 @@ async fn read_capped(headers: &HeaderMap, body: hyper::body::Incoming) -> Result
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    static UNSHARED: InFlight = InFlight::unshared();
 
     #[test]
     fn a_request_id_that_could_address_another_path_is_not_used() {
@@ -522,7 +545,7 @@ mod tests {
                  Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\nContent-Length: 2\r\n\r\n{{}}"
             );
             let (next, ()) = tokio::join!(
-                api.next_until(std::future::pending()),
+                api.next_until(std::future::pending(), &UNSHARED),
                 // Held open until the client has read the answer.
                 answer_once(&listener, answer.as_bytes(), Duration::from_millis(200))
             );
@@ -547,7 +570,7 @@ mod tests {
         );
         let started = tokio::time::Instant::now();
         let next = tokio::select! {
-            next = api.next_until(std::future::pending()) => next,
+            next = api.next_until(std::future::pending(), &UNSHARED) => next,
             () = answer_once(&listener, answer.as_bytes(), a_day) => panic!("held for a day"),
         };
         let waited = started.elapsed();
@@ -572,7 +595,7 @@ mod tests {
         .into_bytes();
         answer.extend_from_slice(b"Lambda-Runtime-Invocation-Id: abc\xe9def\r\n\r\n{}");
         let (next, ()) = tokio::join!(
-            api.next_until(std::future::pending()),
+            api.next_until(std::future::pending(), &UNSHARED),
             answer_once(&listener, &answer, Duration::from_millis(200))
         );
         let next = next.expect("an answer came").expect("an invocation");

@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod endpoint;
+pub mod in_flight;
 pub mod payload;
 pub mod shutdown;
 
@@ -41,6 +42,7 @@ use api::{Next, NextError, RuntimeApi};
 use backon::BackoffBuilder;
 use endpoint::Endpoint;
 use futures::FutureExt;
+use in_flight::{Held, InFlight};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shutdown::Shutdown;
@@ -110,14 +112,19 @@ pub async fn run_until(
         api.adopt(connection);
     }
     let config = Arc::new(function_config(|name| std::env::var(name).ok())?);
+    let requested = requested_concurrency();
+    let concurrency = requested.unwrap_or(1).min(MAX_WORKERS);
+    let in_flight = match concurrency {
+        1 => InFlight::unshared(),
+        _ => InFlight::shared(config.memory),
+    };
     let worker = Worker {
         function,
         api,
         config,
         shutdown,
+        in_flight,
     };
-    let requested = requested_concurrency();
-    let concurrency = requested.unwrap_or(1).min(MAX_WORKERS);
     if let Some(requested) = requested.filter(|&n| n > MAX_WORKERS) {
         tracing::warn!(
             requested,
@@ -171,6 +178,8 @@ struct Worker<F> {
     api: RuntimeApi,
     config: Arc<lambda_runtime::Config>,
     shutdown: Shutdown,
+    /// The memory the events in flight share with the other workers'.
+    in_flight: InFlight,
 }
 
 impl<F: Function> Worker<F> {
@@ -226,11 +235,11 @@ impl<F: Function> Worker<F> {
             let signalled = self.shutdown.started().await;
             tokio::time::sleep_until(signalled + shutdown::IN_TRANSIT).await;
         };
-        self.api.next_until(in_transit_over).await
+        self.api.next_until(in_transit_over, &self.in_flight).await
     }
 
     /// Runs one invocation and posts its answer.
-    async fn invoke(&self, next: Next, sequential: bool) {
+    async fn invoke(&self, mut next: Next, sequential: bool) {
         let trace_id = trace_id(&next);
         if sequential {
             match &trace_id {
@@ -247,8 +256,9 @@ impl<F: Function> Worker<F> {
             xrayTraceId = trace_id.as_deref()
         );
         async {
-            let answer = match self.event(&next) {
-                Ok(event) => self.answer(event).await,
+            let answer = match self.event(&mut next).await {
+                // The event's room is held until its answer is had.
+                Ok((event, _read)) => self.answer(event).await,
                 // The event never reached the handler, whose summary line
                 // would otherwise say why the invocation failed.
                 Err(error) => Err(LambdaError::from(&logged(error))),
@@ -268,19 +278,62 @@ impl<F: Function> Worker<F> {
     }
 
     /// The handler's event: the payload read by [`payload::decode`], the
-    /// context from the (checked) headers.
-    fn event(&self, next: &Next) -> Result<LambdaEvent<Value>, Error> {
-        let bytes = next.payload.as_ref().map_err(Error::invalid_event)?;
-        let payload = payload::decode(bytes, self.config.memory)?;
-        let context =
-            Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(|_| {
-                Error::invalid_event(unusable_context_header(
-                    &next.request_id,
-                    &self.config,
-                    &next.headers,
-                ))
-            })?;
-        Ok(LambdaEvent::new(payload, context))
+    /// context from the (checked) headers. With workers sharing the memory
+    /// ([`InFlight`]), the payload is weighed first and read once there is
+    /// room for it, with that room; its bytes are dropped once read.
+    async fn event(&self, next: &mut Next) -> Result<(LambdaEvent<Value>, Held), Error> {
+        let bytes = std::mem::replace(&mut next.payload, Ok(Default::default()))
+            .map_err(Error::invalid_event)?;
+        let memory = self.config.memory;
+        if !self.in_flight.is_shared() {
+            let payload = payload::decode(&bytes, memory)?;
+            return Ok((
+                LambdaEvent::new(payload, self.context(next)?),
+                Held::default(),
+            ));
+        }
+        let weight = payload::weight(&bytes, memory)?;
+        let context = self.context(next)?;
+        let read = self.room_for(weight, context.deadline).await?;
+        let payload = payload::decode_weighed(&bytes)?;
+        drop(bytes);
+        drop(std::mem::take(&mut next.arriving));
+        Ok((LambdaEvent::new(payload, context), read))
+    }
+
+    /// The invocation's context, from its (checked) headers.
+    fn context(&self, next: &Next) -> Result<Context, Error> {
+        Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(|_| {
+            Error::invalid_event(unusable_context_header(
+                &next.request_id,
+                &self.config,
+                &next.headers,
+            ))
+        })
+    }
+
+    /// Room for an event that takes `weight` bytes once read, among the
+    /// events the workers hold at once: waited for until the invocation's
+    /// deadline (less [`crate::handler::DEADLINE_MARGIN`]), or the end of
+    /// the shutdown's grace.
+    async fn room_for(&self, weight: usize, deadline_ms: u64) -> Result<Held, Error> {
+        let waited = |until: &str| {
+            Error::timeout_unsent(format!(
+                "the event ({} KB once read) waited for memory {until}: the events in flight \
+                 take half of the function's {} MB; give it more memory or a lower \
+                 AWS_LAMBDA_MAX_CONCURRENCY",
+                weight.div_ceil(1000),
+                self.config.memory
+            ))
+        };
+        let deadline = crate::handler::instant_of_epoch_ms(deadline_ms);
+        tokio::select! {
+            read = self.in_flight.read(weight) => Ok(read),
+            _ = self.shutdown.grace_over() => {
+                Err(waited("until the function was shut down (SIGTERM)"))
+            }
+            _ = tokio::time::sleep_until(deadline) => Err(waited("until its deadline")),
+        }
     }
 
     /// The function's answer; a panic is an error answer, not the end of
@@ -467,6 +520,7 @@ mod tests {
             invocation_id: None,
             headers: map,
             payload: Ok(Default::default()),
+            arriving: Held::default(),
         }
     }
 

@@ -71,25 +71,56 @@ pub fn event_memory(memory_mb: i32) -> usize {
 /// assert_eq!(decode(b"{} {}", 128).unwrap_err().error_type(), "InvalidEvent");
 /// ```
 pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
-    let text = std::str::from_utf8(bytes).map_err(|error| {
+    let text = utf8(bytes)?;
+    // Only a text long enough to take that much is weighed first.
+    if text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > event_memory(memory_mb) {
+        weighed(text, memory_mb)?;
+    }
+    parse(text)
+}
+
+/// What `bytes` would take once read by [`decode`], in bytes, found
+/// without keeping any of it; refused as [`decode`] would refuse it.
+///
+/// # Example
+/// ```
+/// use exh_task::runtime::payload::weight;
+/// assert!(weight(b"[0, 1, 2]", 128).unwrap() > 3 * 32);
+/// assert_eq!(weight(b"[0,", 128).unwrap_err().error_type(), "InvalidEvent");
+/// ```
+pub fn weight(bytes: &[u8], memory_mb: i32) -> Result<usize, Error> {
+    weighed(utf8(bytes)?, memory_mb)
+}
+
+/// [`decode`] of `bytes` that [`weight`] has weighed already.
+pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
+    parse(utf8(bytes)?)
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(bytes).map_err(|error| {
         Error::invalid_event(format!(
             "the event is not UTF-8 text (invalid byte at offset {})",
             error.valid_up_to()
         ))
-    })?;
-    // Only a text long enough to take that much is weighed first.
-    let most = event_memory(memory_mb);
-    if text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most {
-        weigh(text, most).map_err(|error| match error {
-            Weighed::Over => Error::invalid_event(format!(
-                "the event would take over {} MB once read, half of the function's {memory_mb} \
-                 MB: send less, or give the function more memory",
-                most / (1024 * 1024)
-            )),
-            Weighed::Json(error) => Error::invalid_event(describe(&error)),
-        })?;
-    }
+    })
+}
+
+fn parse(text: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error)))
+}
+
+/// What `text` takes once read, if that is at most [`event_memory`].
+fn weighed(text: &str, memory_mb: i32) -> Result<usize, Error> {
+    let most = event_memory(memory_mb);
+    weigh(text, most).map_err(|error| match error {
+        Weighed::Over => Error::invalid_event(format!(
+            "the event would take over {} MB once read, half of the function's {memory_mb} \
+             MB: send less, or give the function more memory",
+            most / (1024 * 1024)
+        )),
+        Weighed::Json(error) => Error::invalid_event(describe(&error)),
+    })
 }
 
 /// Why [`weigh`] stopped.
@@ -101,15 +132,15 @@ enum Weighed {
 }
 
 /// Walks the JSON `text` without keeping any of it, adding up what its
-/// values would take once read, up to `most` bytes.
-fn weigh(text: &str, most: usize) -> Result<(), Weighed> {
+/// values would take once read, up to `most` bytes: the sum.
+fn weigh(text: &str, most: usize) -> Result<usize, Weighed> {
     let scale = Scale {
         left: &Cell::new(most),
         over: &Cell::new(false),
     };
     let mut json = serde_json::Deserializer::from_str(text);
     match scale.deserialize(&mut json).and_then(|()| json.end()) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(most - scale.left.get()),
         Err(_) if scale.over.get() => Err(Weighed::Over),
         Err(error) => Err(Weighed::Json(error)),
     }
@@ -345,6 +376,29 @@ mod tests {
         }
         for item in ["[]", "{}", "\"\""] {
             assert!(decode(&array_of(item, count), 128).is_ok(), "{item}");
+        }
+    }
+
+    #[test]
+    fn the_weight_is_what_the_values_take() {
+        let numbers = 1_000;
+        assert_eq!(
+            weight(&array_of("0", numbers), 128).unwrap(),
+            VALUE_BYTES + ARRAY_BYTES + numbers * VALUE_BYTES
+        );
+        assert_eq!(
+            weight(br#"{"ab": "c"}"#, 128).unwrap(),
+            VALUE_BYTES + OBJECT_BYTES + KEY_BYTES + 32 + VALUE_BYTES + 32
+        );
+    }
+
+    #[test]
+    fn what_decode_refuses_weight_refuses() {
+        let (deep, heavy) = (nested(MAX_DEPTH + 1), array_of("0", fill(VALUE_BYTES) + 1));
+        for bytes in [&b"{}\xff"[..], b"{} {}", b"", &deep, &heavy] {
+            let decoded = refusal(bytes, 128).to_string();
+            let weighed = weight(bytes, 128).unwrap_err().to_string();
+            assert_eq!(weighed, decoded);
         }
     }
 
