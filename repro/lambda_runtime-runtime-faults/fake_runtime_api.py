@@ -3,7 +3,10 @@ case and prints what the function posts back. Loopback only.
 
     python3 fake_runtime_api.py CASE   # listens on 127.0.0.1:9001
 
-CASE: trailing | deep | not-utf8 | no-deadline | no-request-id | status-500 | hang-up
+CASE: trailing | deep | not-utf8 | no-deadline | no-request-id | status-500 | no-arn | hang-up
+
+No case sends Lambda-Runtime-Invoked-Function-Arn; `no-arn` is an
+ordinary invocation otherwise.
 """
 import http.server
 import socket
@@ -17,6 +20,7 @@ CASES = {
     "no-deadline": (200, b"{}", True, False),
     "no-request-id": (200, b"{}", False, True),
     "status-500": (500, b'{"errorType": "ServiceException"}', False, False),
+    "no-arn": (200, b"{}", True, True),
 }
 
 

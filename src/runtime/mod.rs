@@ -288,28 +288,17 @@ impl<F: Function> Worker<F> {
         if !self.in_flight.is_shared() {
             let payload = payload::decode(&bytes, memory)?;
             return Ok((
-                LambdaEvent::new(payload, self.context(next)?),
+                LambdaEvent::new(payload, context_of(next, &self.config)?),
                 Held::default(),
             ));
         }
         let weight = payload::weight(&bytes, memory)?;
-        let context = self.context(next)?;
+        let context = context_of(next, &self.config)?;
         let read = self.room_for(weight, context.deadline).await?;
         let payload = payload::decode_weighed(&bytes)?;
         drop(bytes);
         drop(std::mem::take(&mut next.arriving));
         Ok((LambdaEvent::new(payload, context), read))
-    }
-
-    /// The invocation's context, from its (checked) headers.
-    fn context(&self, next: &Next) -> Result<Context, Error> {
-        Context::new(&next.request_id, self.config.clone(), &next.headers).map_err(|_| {
-            Error::invalid_event(unusable_context_header(
-                &next.request_id,
-                &self.config,
-                &next.headers,
-            ))
-        })
     }
 
     /// Room for an event that takes `weight` bytes once read, among the
@@ -390,6 +379,28 @@ fn trace_id(next: &Next) -> Option<String> {
     Some(id.to_owned())
 }
 
+/// The context of invocation `next` of the function `config` describes,
+/// from its (checked) headers. Without
+/// `Lambda-Runtime-Invoked-Function-Arn` its `invoked_function_arn` is
+/// empty, not the sentence `lambda_runtime` puts there in its place.
+fn context_of(next: &Next, config: &Arc<lambda_runtime::Config>) -> Result<Context, Error> {
+    let mut context =
+        Context::new(&next.request_id, config.clone(), &next.headers).map_err(|_| {
+            Error::invalid_event(unusable_context_header(
+                &next.request_id,
+                config,
+                &next.headers,
+            ))
+        })?;
+    if !next.headers.contains_key(INVOKED_FUNCTION_ARN) {
+        context.invoked_function_arn.clear();
+    }
+    Ok(context)
+}
+
+/// The header of the function's ARN, as Lambda names it.
+const INVOKED_FUNCTION_ARN: &str = "lambda-runtime-invoked-function-arn";
+
 /// Which header `lambda_runtime::Context::new` could not read into the
 /// context of `request_id`, and why, without quoting it: its text is the
 /// caller's. Each is tried alone, as `Context::new` names none.
@@ -401,7 +412,7 @@ fn unusable_context_header(
     for name in [
         "lambda-runtime-client-context",
         "lambda-runtime-cognito-identity",
-        "lambda-runtime-invoked-function-arn",
+        INVOKED_FUNCTION_ARN,
     ] {
         let Some(value) = headers.get(name) else {
             continue;
@@ -522,6 +533,20 @@ mod tests {
             payload: Ok(Default::default()),
             arriving: Held::default(),
         }
+    }
+
+    #[test]
+    fn a_missing_function_arn_is_empty_not_a_placeholder() {
+        let config = Arc::new(config_of(&LAMBDA).unwrap());
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:exh-task";
+        let deadline = (api::DEADLINE_MS, &b"1"[..]);
+        let next = next_with(&[deadline, (INVOKED_FUNCTION_ARN, arn.as_bytes())]);
+        assert_eq!(
+            context_of(&next, &config).unwrap().invoked_function_arn,
+            arn
+        );
+        let next = next_with(&[deadline]);
+        assert_eq!(context_of(&next, &config).unwrap().invoked_function_arn, "");
     }
 
     #[test]

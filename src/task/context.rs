@@ -76,6 +76,7 @@ impl Context {
     }
 
     /// What Lambda says of the invocation: request id, function ARN, …
+    /// (the ARN empty if the Runtime API sent none).
     pub fn lambda(&self) -> &lambda_runtime::Context {
         &self.lambda
     }
