@@ -81,9 +81,22 @@ pub trait Function: Clone + Send + Sync + 'static {
         self,
         event: LambdaEvent<Value>,
     ) -> impl Future<Output = Result<Reply, LambdaError>> + Send;
+
+    /// Whether the function's code may read `_X_AMZN_TRACE_ID` (the AWS
+    /// SDK's recursion detection does), so that a sequential worker sets
+    /// it to each invocation's trace id, as Lambda's runtimes do. glibc's
+    /// `setenv` keeps every value it was given for the life of the process
+    /// (about 140 bytes an invocation: 140 MB a million), so a function
+    /// that reads none says so.
+    const READS_TRACE_ID_VARIABLE: bool = true;
 }
 
+/// `bootstrap`'s handler reads no `_X_AMZN_TRACE_ID`: it calls Extra
+/// Horizon and HEXONET, no AWS service, and logs the trace id from the
+/// invocation's context.
 impl Function for Handler {
+    const READS_TRACE_ID_VARIABLE: bool = false;
+
     async fn call(self, event: LambdaEvent<Value>) -> Result<Reply, LambdaError> {
         self.invoke(event)
             .await
@@ -184,7 +197,8 @@ struct Worker<F> {
 
 impl<F: Function> Worker<F> {
     /// Polls and answers until shutdown. `sequential`: the only worker, so
-    /// `_X_AMZN_TRACE_ID` can name its invocation, as Lambda's runtimes do.
+    /// `_X_AMZN_TRACE_ID` can name its invocation, as Lambda's runtimes do
+    /// (for a function that [reads it](Function::READS_TRACE_ID_VARIABLE)).
     async fn serve(self, sequential: bool) {
         let mut pause = Pause::new();
         loop {
@@ -241,7 +255,7 @@ impl<F: Function> Worker<F> {
     /// Runs one invocation and posts its answer.
     async fn invoke(&self, mut next: Next, sequential: bool) {
         let trace_id = trace_id(&next);
-        if sequential {
+        if sequential && F::READS_TRACE_ID_VARIABLE {
             match &trace_id {
                 Some(trace_id) => std::env::set_var("_X_AMZN_TRACE_ID", trace_id),
                 None => std::env::remove_var("_X_AMZN_TRACE_ID"),
@@ -363,9 +377,10 @@ const MAX_TRACE_ID_BYTES: usize = 1024;
 
 /// The invocation's X-Ray trace id, if it is visible ASCII and at most
 /// [`MAX_TRACE_ID_BYTES`] long. glibc's `setenv` keeps every value it was
-/// given for the life of the process, so a sequential function keeps each
-/// invocation's id in memory (`_X_AMZN_TRACE_ID`, as `lambda_runtime`
-/// sets it); a longer one is left out, with a warning, rather than kept.
+/// given for the life of the process, so a sequential function that
+/// [reads it](Function::READS_TRACE_ID_VARIABLE) keeps each invocation's
+/// id in memory (`_X_AMZN_TRACE_ID`, as `lambda_runtime` sets it); a
+/// longer one is left out, with a warning, rather than kept.
 fn trace_id(next: &Next) -> Option<String> {
     let id = next.headers.get("lambda-runtime-trace-id")?.to_str().ok()?;
     if id.len() > MAX_TRACE_ID_BYTES {
