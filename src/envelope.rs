@@ -15,6 +15,7 @@
 use crate::error::{abridged, Error, LambdaError};
 use crate::mask::Redactor;
 use crate::outcome::EventOutcome;
+use crate::runtime::payload::{function_memory_mb, Allowance};
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
@@ -301,6 +302,8 @@ fn v2(event: Value, kind: HttpKind) -> Result<Opened, Error> {
 
 fn sqs(event: Value) -> Result<Opened, Error> {
     let event: SqsEvent = typed(event, "an SQS event")?;
+    // The records' bodies are read at once: they share one allowance.
+    let mut allowance = Allowance::new(function_memory_mb());
     let records = event
         .records
         .into_iter()
@@ -312,6 +315,7 @@ fn sqs(event: Value) -> Result<Opened, Error> {
             request: json_body(
                 record.body.as_deref().unwrap_or_default(),
                 "SQS message body",
+                &mut allowance,
             ),
             fifo: record
                 .event_source_arn
@@ -332,6 +336,7 @@ fn http(kind: HttpKind, body: Option<String>, base64: bool) -> Opened {
 /// The request in an HTTP body, base64-encoded or not.
 fn body_request(body: Option<String>, base64: bool) -> Result<Value, Error> {
     let body = body.unwrap_or_default();
+    let mut allowance = Allowance::new(function_memory_mb());
     if base64 {
         base64::engine::general_purpose::STANDARD
             .decode(body.trim())
@@ -340,19 +345,19 @@ fn body_request(body: Option<String>, base64: bool) -> Result<Value, Error> {
                 String::from_utf8(bytes)
                     .map_err(|_| Error::invalid_event("the base64 body is not UTF-8 text"))
             })
-            .and_then(|text| json_body(&text, "HTTP body"))
+            .and_then(|text| json_body(&text, "HTTP body", &mut allowance))
     } else {
-        json_body(&body, "HTTP body")
+        json_body(&body, "HTTP body", &mut allowance)
     }
 }
 
-/// A body as JSON; an empty body is `{}` (the seed's `GET /users/v1/me`).
-fn json_body(body: &str, what: &str) -> Result<Value, Error> {
+/// A body as JSON, read within what is left of the event's `allowance`;
+/// an empty body is `{}` (the seed's `GET /users/v1/me`).
+fn json_body(body: &str, what: &str, allowance: &mut Allowance) -> Result<Value, Error> {
     if body.trim().is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_str(body)
-        .map_err(|error| Error::invalid_event(format!("the {what} is not JSON: {error}")))
+    allowance.decode(body, what)
 }
 
 /// The envelope `event` seems to be, as its type. The event is consumed, so
@@ -634,6 +639,29 @@ mod tests {
         let (correlation, opened) = open_correlated(broken);
         assert_eq!(correlation.envelope, Envelope::Sqs);
         assert_eq!(opened.unwrap_err().error_type(), "InvalidEvent");
+    }
+
+    /// The records' bodies are read at once, so they share the memory one
+    /// event may take once read (half of a 128 MB function's here): two of
+    /// ~40 MB each do not both fit.
+    #[test]
+    fn the_records_bodies_share_the_events_memory() {
+        let body = format!("[0{}]", ",0".repeat(549_999));
+        let sqs = json!({"Records": [
+            {"messageId": "m1", "eventSource": "aws:sqs", "body": body},
+            {"messageId": "m2", "eventSource": "aws:sqs", "body": body},
+        ]});
+        let Ok(Opened::Sqs(records)) = open(sqs) else {
+            panic!("not opened as SQS");
+        };
+        assert!(records[0].request.is_ok());
+        let error = records[1].request.as_ref().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("less the 38 MB the event's other bodies take"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -508,6 +508,50 @@ async fn bootstrap_keeps_no_trace_id_of_past_invocations() {
     );
 }
 
+/// An HTTP body is weighed as the event is, before it is read: only the
+/// event was, so a Function URL request of 4 MB of numbers (2 million
+/// values, over 140 MB once read) took more than a 128 MB function has.
+#[tokio::test]
+async fn a_body_that_would_take_the_memory_is_refused_before_it_is_read() {
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/envelope-function-url.json"
+    ))
+    .expect("the Function URL sample");
+    let mut event: Value = serde_json::from_str(&sample).expect("JSON");
+    let mut numbers = String::from("[0");
+    numbers.push_str(&",0".repeat(1_999_999));
+    numbers.push(']');
+    event["body"] = Value::String(numbers);
+    event["isBase64Encoded"] = Value::Bool(false);
+    let deadline = deadline_in(Duration::from_secs(30));
+    let fake = Fake::start(
+        vec![NextAnswer::Bytes(next_answer(
+            "wide-1",
+            deadline,
+            &event.to_string(),
+        ))],
+        PostAnswer::Accepted,
+    )
+    .await;
+    let mut function = bootstrap_at(&fake, &[]).await;
+    let (answered, peak_mb) = tokio::join!(
+        fake.wait_for_answer("wide-1", Duration::from_secs(20)),
+        peak_rss_mb(function.id(), Duration::from_secs(4))
+    );
+    function.stop();
+    let answer = fake
+        .posts_for("wide-1")
+        .first()
+        .map(|post| String::from_utf8_lossy(&post.body).into_owned())
+        .unwrap_or_default();
+    assert!(
+        answered && answer.contains("would take over 64 MB once read") && peak_mb < 64,
+        "a 4 MB body of numbers: {peak_mb} MB resident; the answer: {:.300}",
+        answer
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Tasks of one's own (`exh_task::task::run`): this test binary re-runs
 // itself as the task, its role chosen by `TASK_ROLE`.

@@ -60,6 +60,20 @@ pub fn event_memory(memory_mb: i32) -> usize {
     usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024 / 2
 }
 
+/// The function's memory in MB, as Lambda sets it in
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (the runtime does not start without
+/// it); outside Lambda (the `exh-task` CLI, tests), or unreadable, the
+/// least Lambda gives, 128 MB. Read once.
+pub fn function_memory_mb() -> i32 {
+    static MEMORY_MB: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *MEMORY_MB.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+            .ok()
+            .and_then(|memory| memory.parse().ok())
+            .unwrap_or(128)
+    })
+}
+
 /// Reads `bytes` as exactly one JSON value, for a function of `memory_mb`
 /// MB: UTF-8 text, at most [`MAX_DEPTH`] levels deep, taking at most
 /// [`event_memory`] once read, nothing but white space after it.
@@ -72,11 +86,9 @@ pub fn event_memory(memory_mb: i32) -> usize {
 /// ```
 pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
     let text = utf8(bytes)?;
-    // Only a text long enough to take that much is weighed first.
-    if text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > event_memory(memory_mb) {
-        weighed(text, memory_mb)?;
-    }
-    parse(text)
+    // One text alone: weighed only if it is long enough to take too much.
+    Allowance::new(memory_mb).spend(text, EVENT, usize::MAX)?;
+    parse(text, EVENT)
 }
 
 /// What `bytes` would take once read by [`decode`], in bytes, found
@@ -89,12 +101,117 @@ pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
 /// assert_eq!(weight(b"[0,", 128).unwrap_err().error_type(), "InvalidEvent");
 /// ```
 pub fn weight(bytes: &[u8], memory_mb: i32) -> Result<usize, Error> {
-    weighed(utf8(bytes)?, memory_mb)
+    Allowance::new(memory_mb).weigh(utf8(bytes)?, EVENT)
 }
 
 /// [`decode`] of `bytes` that [`weight`] has weighed already.
 pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
-    parse(utf8(bytes)?)
+    parse(utf8(bytes)?, EVENT)
+}
+
+/// What the payload is called in the errors about it.
+const EVENT: &str = "event";
+
+/// The longest text an [`Allowance`] charges the most it could take
+/// ([`MOST_BYTES_PER_TEXT_BYTE`] a byte: 608 KiB at most) rather than
+/// weighs first.
+const WEIGHED_FROM: usize = 4096;
+
+/// What is left of the memory the JSON texts that one event carries may
+/// take once read ([`event_memory`]), spent text by text: the bodies of its
+/// envelope (an HTTP body, every SQS record's) share it.
+///
+/// # Example
+/// ```
+/// use exh_task::runtime::payload::Allowance;
+/// let mut bodies = Allowance::new(128);
+/// assert!(bodies.decode(r#"{"exh": {}}"#, "SQS message body").is_ok());
+/// let error = bodies.decode("[0,", "SQS message body").unwrap_err();
+/// assert!(error.to_string().contains("the SQS message body is not JSON"));
+/// ```
+#[derive(Debug)]
+pub struct Allowance {
+    memory_mb: i32,
+    left: usize,
+}
+
+impl Allowance {
+    /// The whole allowance of one event of a function of `memory_mb` MB.
+    pub fn new(memory_mb: i32) -> Allowance {
+        Allowance {
+            memory_mb,
+            left: event_memory(memory_mb),
+        }
+    }
+
+    /// Reads `text`, the event's `what`, as exactly one JSON value, as
+    /// [`decode`] reads an event, if it takes what is left at most once
+    /// read; spends what it takes (a text over 4 KiB is weighed first,
+    /// a shorter one is charged the most it could take).
+    pub fn decode(&mut self, text: &str, what: &str) -> Result<Value, Error> {
+        self.spend(text, what, WEIGHED_FROM)?;
+        parse(text, what)
+    }
+
+    /// Spends what `text` takes once read: the most it could take when
+    /// that is left and it is at most `weighed_from` bytes long, else its
+    /// weight.
+    fn spend(&mut self, text: &str, what: &str, weighed_from: usize) -> Result<(), Error> {
+        let most = text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE);
+        let weight = match most <= self.left && text.len() <= weighed_from {
+            true => most,
+            false => return self.weigh(text, what).map(|_| ()),
+        };
+        self.left -= weight;
+        Ok(())
+    }
+
+    /// Spends, and gives, the weight of `text`, if that is left.
+    fn weigh(&mut self, text: &str, what: &str) -> Result<usize, Error> {
+        let weight = weigh(text, self.left).map_err(|error| match error {
+            Weighed::Over => self.refusal(what),
+            Weighed::Json(error) => Error::invalid_event(describe(&error, what)),
+        })?;
+        self.left -= weight;
+        Ok(weight)
+    }
+
+    /// Why a text that would take more than is left is refused.
+    fn refusal(&self, what: &str) -> Error {
+        const MIB: usize = 1024 * 1024;
+        let memory_mb = self.memory_mb;
+        let whole = event_memory(memory_mb);
+        // In tenths of a MB, whole MB from 10 MB; what is taken is told as
+        // the rest, so that the two add up.
+        let left = match self.left * 10 / MIB {
+            tenths if tenths >= 100 => tenths / 10 * 10,
+            tenths => tenths,
+        };
+        let taken = match self.left == whole {
+            true => String::new(),
+            false => format!(
+                ", less the {} MB the event's other bodies take",
+                Tenths(whole * 10 / MIB - left)
+            ),
+        };
+        Error::invalid_event(format!(
+            "the {what} would take over {} MB once read, half of the function's \
+             {memory_mb} MB{taken}: send less, or give the function more memory",
+            Tenths(left)
+        ))
+    }
+}
+
+/// A number of tenths, written as a decimal number.
+struct Tenths(usize);
+
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 % 10 {
+            0 => write!(f, "{}", self.0 / 10),
+            tenth => write!(f, "{}.{tenth}", self.0 / 10),
+        }
+    }
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, Error> {
@@ -106,21 +223,9 @@ fn utf8(bytes: &[u8]) -> Result<&str, Error> {
     })
 }
 
-fn parse(text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error)))
-}
-
-/// What `text` takes once read, if that is at most [`event_memory`].
-fn weighed(text: &str, memory_mb: i32) -> Result<usize, Error> {
-    let most = event_memory(memory_mb);
-    weigh(text, most).map_err(|error| match error {
-        Weighed::Over => Error::invalid_event(format!(
-            "the event would take over {} MB once read, half of the function's {memory_mb} \
-             MB: send less, or give the function more memory",
-            most / (1024 * 1024)
-        )),
-        Weighed::Json(error) => Error::invalid_event(describe(&error)),
-    })
+/// `text`, the `what`, read; a text that is not one JSON value is refused.
+fn parse(text: &str, what: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error, what)))
 }
 
 /// Why [`weigh`] stopped.
@@ -254,24 +359,25 @@ impl<'de> Visitor<'de> for KeyLength {
     }
 }
 
-/// Names the rule a payload broke; serde_json tells depth and trailing
-/// bytes apart only by its messages, which are stable.
-fn describe(error: &serde_json::Error) -> String {
+/// Names the rule `what` (the event, a body in it) broke; serde_json
+/// tells depth and trailing bytes apart only by its messages, which are
+/// stable.
+fn describe(error: &serde_json::Error, what: &str) -> String {
     let message = error.to_string();
     if message.starts_with("recursion limit exceeded") {
         format!(
-            "the event nests deeper than {MAX_DEPTH} levels (at line {} column {})",
+            "the {what} nests deeper than {MAX_DEPTH} levels (at line {} column {})",
             error.line(),
             error.column()
         )
     } else if message.starts_with("trailing characters") {
         format!(
-            "the event has more after its JSON value (at line {} column {}): send one JSON value",
+            "the {what} has more after its JSON value (at line {} column {}): send one JSON value",
             error.line(),
             error.column()
         )
     } else {
-        format!("the event is not JSON: {message}")
+        format!("the {what} is not JSON: {message}")
     }
 }
 
@@ -399,6 +505,54 @@ mod tests {
             let decoded = refusal(bytes, 128).to_string();
             let weighed = weight(bytes, 128).unwrap_err().to_string();
             assert_eq!(weighed, decoded);
+        }
+    }
+
+    #[test]
+    fn the_bodies_of_one_event_share_its_allowance() {
+        let body = String::from_utf8(array_of("0", fill(VALUE_BYTES) * 5 / 8)).unwrap();
+        let mut bodies = Allowance::new(128);
+        assert!(bodies.decode(&body, "SQS message body").is_ok());
+        let error = bodies.decode(&body, "SQS message body").unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(
+            error.to_string().contains(
+                "the SQS message body would take over 23 MB once read, half of the function's \
+                 128 MB, less the 41 MB the event's other bodies take"
+            ),
+            "{error}"
+        );
+        assert!(Allowance::new(128)
+            .decode(&body, "SQS message body")
+            .is_ok());
+    }
+
+    #[test]
+    fn short_bodies_are_charged_their_most_until_it_no_longer_fits() {
+        let mut bodies = Allowance::new(128);
+        let body = format!("{{\"a\": \"{}\"}}", "b".repeat(WEIGHED_FROM - 10));
+        // The most 4 KiB could take is 608 KiB: 107 of them fill 64 MB;
+        // the rest are weighed.
+        for _ in 0..200 {
+            assert!(bodies.decode(&body, "SQS message body").is_ok());
+        }
+        let heavy = String::from_utf8(array_of("0", 100_000)).unwrap();
+        let error = bodies.decode(&heavy, "SQS message body").unwrap_err();
+        assert!(
+            error.to_string().contains("would take over 0 MB once read"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_body_is_named_in_its_errors() {
+        let mut bodies = Allowance::new(128);
+        for (text, says) in [
+            ("{} x", "the HTTP body has more after its JSON value"),
+            ("[", "the HTTP body is not JSON"),
+        ] {
+            let error = bodies.decode(text, "HTTP body").unwrap_err();
+            assert!(error.to_string().contains(says), "{error}");
         }
     }
 
