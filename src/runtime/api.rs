@@ -7,10 +7,10 @@
 //! for the caller to report or skip, never a panic (as in `lambda_runtime`
 //! 1.5, whose `Context` building `expect`s both headers).
 
-use crate::error::LambdaError;
+use crate::error::{Error, LambdaError};
 use crate::handler::DEADLINE_MARGIN;
 use crate::runtime::endpoint::Endpoint;
-use crate::runtime::in_flight::{Held, InFlight};
+use crate::runtime::in_flight::{Held, InFlight, Waiting};
 use crate::runtime::payload::MAX_PAYLOAD_BYTES;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
@@ -77,8 +77,9 @@ pub struct Next {
     pub invocation_id: Option<HeaderValue>,
     /// Every header, for the rest of the context.
     pub headers: HeaderMap,
-    /// The payload, or why it could not be read whole.
-    pub payload: Result<Bytes, String>,
+    /// The payload, or why it could not be read whole (`InvalidEvent`), or
+    /// had no room to arrive in time (`Timeout`, not sent).
+    pub payload: Result<Bytes, Error>,
     /// The room the payload holds among those arriving at once, when the
     /// workers share it ([`InFlight`]): to be freed once it is read.
     pub arriving: Held,
@@ -203,17 +204,15 @@ impl RuntimeApi {
                 invocation_id,
             });
         };
-        let payload = tokio::select! {
-            biased;
-            payload = read_capped(&headers, body, in_flight) => payload,
-            () = tokio::time::sleep_until(arrival_deadline(deadline_ms)) => Err(
-                "the event did not arrive whole before the invocation's deadline".to_owned()
-            ),
-            () = stop => Err(
-                "the event had not arrived whole when the function was shut down".to_owned()
-            ),
-        };
-        let (payload, arriving) = match payload {
+        let (payload, arriving) = match read_in_time(
+            &headers,
+            body,
+            arrival_deadline(deadline_ms),
+            stop,
+            in_flight,
+        )
+        .await
+        {
             Ok((bytes, arriving)) => (Ok(bytes), arriving),
             Err(error) => (Err(error), Held::default()),
         };
@@ -472,33 +471,62 @@ fn is_path_segment(id: &str) -> bool {
         && id != ".."
 }
 
-/// The payload, read up to [`MAX_PAYLOAD_BYTES`] once `in_flight` has room
-/// for it (by its `Content-Length`, or the most, when it has none), with
-/// that room: refused from its `Content-Length`, or as soon as more
-/// arrives.
-async fn read_capped(
+/// The payload whose head came with `headers`, with the room it holds
+/// among those arriving at once: read once `in_flight` has room for it (by
+/// its `Content-Length`, or the most, when it has none), whole by
+/// `deadline` and before `stop`.
+async fn read_in_time(
     headers: &HeaderMap,
     body: hyper::body::Incoming,
+    deadline: tokio::time::Instant,
+    mut stop: Pin<&mut impl Future<Output = ()>>,
     in_flight: &InFlight,
-) -> Result<(Bytes, Held), String> {
-    let over = || format!("the event is over {MAX_PAYLOAD_BYTES} bytes");
+) -> Result<(Bytes, Held), Error> {
+    let length = announced_length(headers)?;
+    let arriving = in_flight
+        .wait(Waiting::Arriving, length, deadline, stop.as_mut())
+        .await?;
+    let bytes = tokio::select! {
+        biased;
+        bytes = read_capped(body) => bytes,
+        () = tokio::time::sleep_until(deadline) => Err(Error::invalid_event(
+            "the event did not arrive whole before the invocation's deadline"
+        )),
+        () = stop => Err(Error::invalid_event(
+            "the event had not arrived whole when the function was shut down"
+        )),
+    };
+    Ok((bytes?, arriving))
+}
+
+/// The payload's `Content-Length`, [`MAX_PAYLOAD_BYTES`] when it has none;
+/// a payload announced larger is refused.
+fn announced_length(headers: &HeaderMap) -> Result<usize, Error> {
     let announced = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    let length = match announced {
-        Some(length) if length > MAX_PAYLOAD_BYTES as u64 => return Err(over()),
-        Some(length) => length as usize,
-        None => MAX_PAYLOAD_BYTES,
-    };
-    let arriving = in_flight.arriving(length).await;
+    match announced {
+        Some(length) if length > MAX_PAYLOAD_BYTES as u64 => Err(over_the_most()),
+        Some(length) => Ok(length as usize),
+        None => Ok(MAX_PAYLOAD_BYTES),
+    }
+}
+
+fn over_the_most() -> Error {
+    Error::invalid_event(format!("the event is over {MAX_PAYLOAD_BYTES} bytes"))
+}
+
+/// The payload, read up to [`MAX_PAYLOAD_BYTES`]: refused as soon as more
+/// arrives.
+async fn read_capped(body: hyper::body::Incoming) -> Result<Bytes, Error> {
     match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
-        Ok(collected) => Ok((collected.to_bytes(), arriving)),
-        Err(error) if error.is::<LengthLimitError>() => Err(over()),
-        Err(error) => Err(format!(
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(over_the_most()),
+        Err(error) => Err(Error::invalid_event(format!(
             "the event could not be read: {}",
             describe(error.as_ref())
-        )),
+        ))),
     }
 }
 
@@ -531,6 +559,35 @@ mod tests {
     fn epoch_ms_in(ahead: Duration) -> u128 {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         (now.unwrap() + ahead).as_millis()
+    }
+
+    /// A whole payload that had no room to arrive in: `Timeout`, not sent,
+    /// not `InvalidEvent` (it was told "did not arrive whole").
+    #[tokio::test]
+    async fn a_payload_without_room_to_arrive_in_is_a_timeout_not_sent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = Endpoint::parse(&listener.local_addr().unwrap().to_string()).unwrap();
+        let api = RuntimeApi::new(&endpoint).unwrap();
+        let in_flight = InFlight::shared(128);
+        let _all = in_flight.arriving(usize::MAX).await;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: crowded-1\r\n\
+             Lambda-Runtime-Deadline-Ms: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+            epoch_ms_in(DEADLINE_MARGIN + Duration::from_millis(300))
+        );
+        let (next, ()) = tokio::join!(
+            api.next_until(std::future::pending(), &in_flight),
+            answer_once(&listener, answer.as_bytes(), Duration::from_secs(1))
+        );
+        let next = next.expect("an answer came").expect("an invocation");
+        let error = next.payload.expect_err("no room for the payload");
+        assert_eq!((error.error_type(), error.sent()), ("Timeout", Some(false)));
+        assert!(
+            error
+                .to_string()
+                .contains("(2 bytes) waited for memory until its deadline"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

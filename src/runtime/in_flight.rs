@@ -9,8 +9,8 @@
 //! - **arriving**: the payloads being read from the Runtime API take at
 //!   most an eighth of the function's memory together (16 MB at Lambda's
 //!   least memory, 128 MB: two whole payloads); a worker waits for its
-//!   payload's room, by its `Content-Length`, before reading its first
-//!   byte;
+//!   payload's room, by its `Content-Length`, before reading its body
+//!   (beyond the few KB its connection has buffered with the head);
 //! - **read**: the events read into JSON, until their invocation is
 //!   answered, take at most half of it together
 //!   ([`payload::event_memory`]); a worker weighs the payload first
@@ -20,8 +20,12 @@
 //! No worker waits for one room while holding room another worker waits
 //! for in the same order: a worker waits for arriving room holding none,
 //! and for read room holding only arriving room; one holding read room
-//! runs its invocation, which ends by its deadline, and frees it. So every
-//! wait ends, at the latest with the invocation's deadline.
+//! runs its invocation, which ends by its deadline, and frees it. Every
+//! wait ends by the invocation's deadline, and one for read room within
+//! [`HOLDING_WAIT`]: the rooms are first come, first served, so a worker
+//! waiting with its payload's room keeps other payloads from arriving,
+//! small ones too. An event that finds no room in time is answered
+//! `Timeout`, not sent: safe to try again.
 //!
 //! A sequential function ([`InFlight::unshared`]) holds one event at a
 //! time, already bounded: it waits for nothing and weighs nothing more.
@@ -32,8 +36,25 @@
 //! [`MAX_PAYLOAD_BYTES`]: super::payload::MAX_PAYLOAD_BYTES
 
 use super::payload::event_memory;
+use crate::error::Error;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The longest a worker holding its payload's arriving room waits for
+/// read room.
+pub const HOLDING_WAIT: Duration = Duration::from_secs(1);
+
+/// The room an event waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    /// Arriving room, for the payload's bytes (by its `Content-Length`).
+    Arriving,
+    /// Read room, for what the payload takes once read (its weight).
+    Read,
+}
 
 /// The rooms the workers of one function share; cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -45,6 +66,7 @@ pub struct InFlight {
 struct Rooms {
     arriving: Room,
     read: Room,
+    memory_mb: i32,
 }
 
 /// Room measured in KiB, so that a function's whole memory (10,240 MB at
@@ -70,6 +92,7 @@ impl InFlight {
             rooms: Some(Arc::new(Rooms {
                 arriving: Room::of(memory / 8),
                 read: Room::of(event_memory(memory_mb)),
+                memory_mb,
             })),
         }
     }
@@ -84,8 +107,52 @@ impl InFlight {
         self.rooms.is_some()
     }
 
+    /// Room for `bytes` in the room `waiting` names, waited for until
+    /// `deadline` (read room: [`HOLDING_WAIT`] at most) or `stop`; else
+    /// the `Timeout`, not sent, that says how long the event waited, for
+    /// which room.
+    pub async fn wait(
+        &self,
+        waiting: Waiting,
+        bytes: usize,
+        deadline: Instant,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Held, Error> {
+        let Some(rooms) = &self.rooms else {
+            return Ok(Held::default());
+        };
+        let (room, by) = match waiting {
+            Waiting::Arriving => (&rooms.arriving, deadline),
+            Waiting::Read => (&rooms.read, deadline.min(Instant::now() + HOLDING_WAIT)),
+        };
+        let until = tokio::select! {
+            // Room had wins over a timer due at once.
+            biased;
+            held = room.take(bytes) => return Ok(held),
+            () = tokio::time::sleep_until(by) => match by < deadline {
+                true => format!("for {HOLDING_WAIT:?}, holding its payload's room"),
+                false => "until its deadline".to_owned(),
+            },
+            () = stop => "until the function was shut down (SIGTERM)".to_owned(),
+        };
+        let (event, what, share) = match waiting {
+            Waiting::Arriving => (format!("{bytes} bytes"), "payloads arriving", "an eighth"),
+            Waiting::Read => (
+                format!("{} KB once read", bytes.div_ceil(1000)),
+                "events read",
+                "half",
+            ),
+        };
+        Err(Error::timeout_unsent(format!(
+            "the event ({event}) waited for memory {until}: the {what} at once may take {share} \
+             of the function's {} MB; give it more memory or a lower AWS_LAMBDA_MAX_CONCURRENCY",
+            rooms.memory_mb
+        )))
+    }
+
     /// Room for a payload of `bytes` still to arrive, once there is.
-    pub async fn arriving(&self, bytes: usize) -> Held {
+    #[cfg(test)]
+    pub(crate) async fn arriving(&self, bytes: usize) -> Held {
         match &self.rooms {
             Some(rooms) => rooms.arriving.take(bytes).await,
             None => Held::default(),
@@ -93,7 +160,8 @@ impl InFlight {
     }
 
     /// Room for an event that takes `bytes` once read, once there is.
-    pub async fn read(&self, bytes: usize) -> Held {
+    #[cfg(test)]
+    async fn read(&self, bytes: usize) -> Held {
         match &self.rooms {
             Some(rooms) => rooms.read.take(bytes).await,
             None => Held::default(),
@@ -182,6 +250,83 @@ mod tests {
     async fn more_than_the_room_waits_for_all_of_it_not_forever() {
         let in_flight = InFlight::shared(128);
         assert!(had(in_flight.read(usize::MAX)).await.is_some());
+    }
+
+    /// [`InFlight::wait`] for `bytes` of `waiting` room, due in a minute,
+    /// stopped by `stop`.
+    async fn waited(
+        in_flight: &InFlight,
+        waiting: Waiting,
+        bytes: usize,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Held, Error> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        in_flight.wait(waiting, bytes, deadline, stop).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_gets_the_room_its_holder_frees() {
+        let in_flight = InFlight::shared(128);
+        let holder = in_flight.read(40 * MB).await;
+        let freed = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(holder);
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            held = waited(&in_flight, Waiting::Read, 40 * MB, std::future::pending()) => {
+                assert!(held.is_ok(), "{:?}", held.err());
+            }
+            () = freed => unreachable!(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn holding_its_payloads_room_a_worker_waits_for_read_room_briefly() {
+        let in_flight = InFlight::shared(128);
+        let _all = in_flight.read(usize::MAX).await;
+        let started = Instant::now();
+        let error = waited(&in_flight, Waiting::Read, MB, std::future::pending())
+            .await
+            .unwrap_err();
+        assert_eq!(started.elapsed(), HOLDING_WAIT);
+        assert_eq!(error.error_type(), "Timeout");
+        assert_eq!(error.sent(), Some(false));
+        assert!(
+            error.to_string().contains(
+                "(1049 KB once read) waited for memory for 1s, holding its payload's room: \
+                 the events read at once may take half of the function's 128 MB"
+            ),
+            "{error}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_payload_waits_for_arriving_room_until_its_deadline_or_the_shutdown() {
+        let in_flight = InFlight::shared(128);
+        let _all = in_flight.arriving(usize::MAX).await;
+        let started = Instant::now();
+        let error = waited(&in_flight, Waiting::Arriving, 100, std::future::pending())
+            .await
+            .unwrap_err();
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        assert_eq!(error.sent(), Some(false));
+        assert!(
+            error.to_string().contains(
+                "(100 bytes) waited for memory until its deadline: the payloads arriving at \
+                 once may take an eighth"
+            ),
+            "{error}"
+        );
+        let error = waited(&in_flight, Waiting::Arriving, 100, std::future::ready(()))
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("until the function was shut down (SIGTERM)"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

@@ -42,7 +42,7 @@ use api::{Next, NextError, RuntimeApi};
 use backon::BackoffBuilder;
 use endpoint::Endpoint;
 use futures::FutureExt;
-use in_flight::{Held, InFlight};
+use in_flight::{Held, InFlight, Waiting};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shutdown::Shutdown;
@@ -294,49 +294,27 @@ impl<F: Function> Worker<F> {
     /// The handler's event: the payload read by [`payload::decode`], the
     /// context from the (checked) headers. With workers sharing the memory
     /// ([`InFlight`]), the payload is weighed first and read once there is
-    /// room for it, with that room; its bytes are dropped once read.
+    /// room for it, with that room; its bytes, and the room they held, are
+    /// let go once it is read (or refused).
     async fn event(&self, next: &mut Next) -> Result<(LambdaEvent<Value>, Held), Error> {
-        let bytes = std::mem::replace(&mut next.payload, Ok(Default::default()))
-            .map_err(Error::invalid_event)?;
+        let arriving = std::mem::take(&mut next.arriving);
+        let bytes = std::mem::replace(&mut next.payload, Ok(Default::default()))?;
         let memory = self.config.memory;
         if !self.in_flight.is_shared() {
             let payload = payload::decode(&bytes, memory)?;
-            return Ok((
-                LambdaEvent::new(payload, context_of(next, &self.config)?),
-                Held::default(),
-            ));
+            let context = context_of(next, &self.config)?;
+            return Ok((LambdaEvent::new(payload, context), Held::default()));
         }
         let weight = payload::weight(&bytes, memory)?;
         let context = context_of(next, &self.config)?;
-        let read = self.room_for(weight, context.deadline).await?;
+        let deadline = crate::handler::instant_of_epoch_ms(context.deadline);
+        let read = self
+            .in_flight
+            .wait(Waiting::Read, weight, deadline, self.shutdown.grace_over())
+            .await?;
         let payload = payload::decode_weighed(&bytes)?;
-        drop(bytes);
-        drop(std::mem::take(&mut next.arriving));
+        drop((bytes, arriving));
         Ok((LambdaEvent::new(payload, context), read))
-    }
-
-    /// Room for an event that takes `weight` bytes once read, among the
-    /// events the workers hold at once: waited for until the invocation's
-    /// deadline (less [`crate::handler::DEADLINE_MARGIN`]), or the end of
-    /// the shutdown's grace.
-    async fn room_for(&self, weight: usize, deadline_ms: u64) -> Result<Held, Error> {
-        let waited = |until: &str| {
-            Error::timeout_unsent(format!(
-                "the event ({} KB once read) waited for memory {until}: the events in flight \
-                 take half of the function's {} MB; give it more memory or a lower \
-                 AWS_LAMBDA_MAX_CONCURRENCY",
-                weight.div_ceil(1000),
-                self.config.memory
-            ))
-        };
-        let deadline = crate::handler::instant_of_epoch_ms(deadline_ms);
-        tokio::select! {
-            read = self.in_flight.read(weight) => Ok(read),
-            _ = self.shutdown.grace_over() => {
-                Err(waited("until the function was shut down (SIGTERM)"))
-            }
-            _ = tokio::time::sleep_until(deadline) => Err(waited("until its deadline")),
-        }
     }
 
     /// The function's answer; a panic is an error answer, not the end of
