@@ -113,9 +113,10 @@ pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
 const EVENT: &str = "event";
 
 /// The longest text an [`Allowance`] charges the most it could take
-/// ([`MOST_BYTES_PER_TEXT_BYTE`] a byte: 608 KiB at most) rather than
-/// weighs first.
-const WEIGHED_FROM: usize = 4096;
+/// ([`MOST_BYTES_PER_TEXT_BYTE`] a byte: 38 KiB at most) rather than
+/// weighs first: a longer one charged so would spend the allowance of
+/// many bodies that take far less (a batch of SQS records).
+const WEIGHED_FROM: usize = 256;
 
 /// What is left of the memory the JSON texts that one event carries may
 /// take once read ([`event_memory`]), spent text by text: the bodies of its
@@ -146,7 +147,7 @@ impl Allowance {
 
     /// Reads `text`, the event's `what`, as exactly one JSON value, as
     /// [`decode`] reads an event, if it takes what is left at most once
-    /// read; spends what it takes (a text over 4 KiB is weighed first,
+    /// read; spends what it takes (a text over 256 bytes is weighed first,
     /// a shorter one is charged the most it could take).
     pub fn decode(&mut self, text: &str, what: &str) -> Result<Value, Error> {
         self.spend(text, what, WEIGHED_FROM)?;
@@ -531,9 +532,9 @@ mod tests {
     fn short_bodies_are_charged_their_most_until_it_no_longer_fits() {
         let mut bodies = Allowance::new(128);
         let body = format!("{{\"a\": \"{}\"}}", "b".repeat(WEIGHED_FROM - 10));
-        // The most 4 KiB could take is 608 KiB: 107 of them fill 64 MB;
-        // the rest are weighed.
-        for _ in 0..200 {
+        // The most 256 bytes could take is 38 KiB: 1,724 of them fill
+        // 64 MB but for 24 KiB; the next ones are weighed, and fit.
+        for _ in 0..1_730 {
             assert!(bodies.decode(&body, "SQS message body").is_ok());
         }
         let heavy = String::from_utf8(array_of("0", 100_000)).unwrap();
