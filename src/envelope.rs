@@ -300,7 +300,18 @@ fn v2(event: Value, kind: HttpKind) -> Result<Opened, Error> {
     })
 }
 
+/// The most records an SQS event holds: the most an event source mapping
+/// hands a function at once (a standard queue's largest batch size).
+pub const MAX_SQS_RECORDS: usize = 10_000;
+
 fn sqs(event: Value) -> Result<Opened, Error> {
+    let records = event["Records"].as_array().map_or(0, Vec::len);
+    if records > MAX_SQS_RECORDS {
+        return Err(Error::invalid_event(format!(
+            "an SQS event holds at most {MAX_SQS_RECORDS} records (the largest batch SQS hands \
+             a function), not {records}"
+        )));
+    }
     let event: SqsEvent = typed(event, "an SQS event")?;
     // The records' bodies are read at once: they share one allowance.
     let mut allowance = Allowance::new(function_memory_mb());
@@ -660,6 +671,20 @@ mod tests {
             error
                 .to_string()
                 .contains("less the 38 MB the event's other bodies take"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_sqs_event_of_more_records_than_sqs_hands_out_is_refused_before_it_is_read() {
+        let record = json!({"messageId": "m", "eventSource": "aws:sqs", "body": "{}"});
+        let at_most = json!({"Records": vec![record.clone(); MAX_SQS_RECORDS]});
+        assert!(open(at_most).is_ok());
+        let over = json!({"Records": vec![record; MAX_SQS_RECORDS + 1]});
+        let error = open(over).unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(
+            error.to_string().contains("at most 10000 records"),
             "{error}"
         );
     }
