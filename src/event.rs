@@ -54,65 +54,89 @@ pub const SCHEMA_KEY: &str = "$schema";
 
 impl Event {
     /// Reads the event (already unwrapped from any envelope). A root
-    /// [`SCHEMA_KEY`] naming the schema is accepted and ignored.
+    /// [`SCHEMA_KEY`] naming the schema is accepted and ignored. Reads a
+    /// copy: [`Event::from_value`] moves the event's parts instead.
     pub fn parse(event: &Value) -> Result<Event, Error> {
-        let fields = object(event)?;
-        match fields.get(SCHEMA_KEY) {
-            None => Event::read(fields),
-            Some(Value::String(_)) => {
-                let mut fields = fields.clone();
-                fields.shift_remove(SCHEMA_KEY);
-                Event::read(&fields)
-            }
-            Some(other) => Err(Error::invalid_event(format!(
-                "{SCHEMA_KEY} must be a string (the JSON Schema an editor checks the event against), not {}",
-                kind_of(other)
-            ))),
-        }
+        Event::from_value(event.clone())
     }
 
-    fn read(fields: &Map<String, Value>) -> Result<Event, Error> {
+    /// [`Event::parse`] of `event`, whose parts (a request's body, its
+    /// query, a HEXONET command) are moved into the requests, not copied:
+    /// an event held to its memory once read takes no more as requests.
+    pub fn from_value(event: Value) -> Result<Event, Error> {
+        let mut fields = object(event)?;
+        match fields.get(SCHEMA_KEY) {
+            None => {}
+            Some(Value::String(_)) => {
+                fields.shift_remove(SCHEMA_KEY);
+            }
+            Some(other) => {
+                return Err(Error::invalid_event(format!(
+                    "{SCHEMA_KEY} must be a string (the JSON Schema an editor checks the event against), not {}",
+                    kind_of(other)
+                )))
+            }
+        }
+        Event::read(fields)
+    }
+
+    fn read(mut fields: Map<String, Value>) -> Result<Event, Error> {
         if fields.is_empty() {
             return Ok(Event::Single(Request::Exh(exh::Request::default())));
         }
-        if let Some(batch) = fields.get("batch") {
-            only_keys(fields, &["batch", "concurrency"])?;
+        if fields.contains_key("batch") {
+            only_keys(&fields, &["batch", "concurrency"])?;
+            let batch = fields.shift_remove("batch").unwrap_or_default();
             return batch_event(batch, fields.get("concurrency"));
         }
-        if let Some(request) = fields.get("exh") {
-            only_keys(fields, &["exh"])?;
-            return typed(request, "exh").map(|request| Event::Single(Request::Exh(request)));
+        if fields.contains_key("exh") {
+            only_keys(&fields, &["exh"])?;
+            let mut request = fields.shift_remove("exh").unwrap_or_default();
+            // The body is moved into the request as it is: read through
+            // serde it would be built again, value by value, beside the
+            // event's (twice its memory at the peak).
+            let body = request
+                .as_object_mut()
+                .and_then(|request| request.shift_remove("body"));
+            let mut request: exh::Request = typed(request, "exh")?;
+            request.body = body.filter(|body| !body.is_null());
+            return Ok(Event::Single(Request::Exh(request)));
         }
-        if let Some(request) = fields.get("hexonet") {
-            only_keys(fields, &["hexonet"])?;
+        if fields.contains_key("hexonet") {
+            only_keys(&fields, &["hexonet"])?;
+            let request = fields.shift_remove("hexonet").unwrap_or_default();
             return typed(request, "hexonet")
                 .map(|request| Event::Single(Request::Hexonet(request)));
         }
-        Err(unknown_shape(fields))
+        Err(unknown_shape(&fields))
     }
 }
 
-fn object(event: &Value) -> Result<&Map<String, Value>, Error> {
+fn object(event: Value) -> Result<Map<String, Value>, Error> {
     match event {
         Value::Object(fields) => Ok(fields),
-        _ => Err(Error::invalid_event(format!(
+        other => Err(Error::invalid_event(format!(
             "the event must be a JSON object such as {{}} or {{\"exh\": {{...}}}}, not {}",
-            kind_of(event)
+            kind_of(&other)
         ))),
     }
 }
 
-/// `side`'s request, read from the event without copying it first.
-fn typed<T: DeserializeOwned>(request: &Value, side: &str) -> Result<T, Error> {
-    T::deserialize(request).map_err(|error| Error::invalid_event(format!("{side}: {error}")))
+/// `side`'s request, its parts moved out of the event.
+fn typed<T: DeserializeOwned>(request: Value, side: &str) -> Result<T, Error> {
+    serde_json::from_value(request)
+        .map_err(|error| Error::invalid_event(format!("{side}: {error}")))
 }
 
-fn batch_event(batch: &Value, concurrency: Option<&Value>) -> Result<Event, Error> {
-    let Value::Array(items) = batch else {
-        return Err(Error::invalid_event(format!(
-            "batch must be an array of requests, not {}",
-            kind_of(batch)
-        )));
+fn batch_event(batch: Value, concurrency: Option<&Value>) -> Result<Event, Error> {
+    let items = match batch {
+        Value::Array(items) => items,
+        other => {
+            return Err(Error::invalid_event(format!(
+                "batch must be an array of requests, not {}",
+                kind_of(&other)
+            )))
+        }
     };
     if items.len() > MAX_BATCH_ITEMS {
         return Err(Error::invalid_event(format!(
@@ -135,7 +159,7 @@ fn batch_event(batch: &Value, concurrency: Option<&Value>) -> Result<Event, Erro
     // An item is read as a whole event, so a malformed nested batch is
     // named for what is wrong with it, and a well-formed one is refused.
     let items = items
-        .iter()
+        .into_iter()
         .map(|item| match Event::read(object(item)?)? {
             Event::Single(request) => Ok(request),
             Event::Batch { .. } => Err(Error::invalid_event("a batch cannot contain a batch")),

@@ -143,7 +143,7 @@ impl Handler {
         match opened? {
             Opened::Request(event) => {
                 let outcome = self
-                    .within_budget(self.event(&event, Caller::Invoker, deadline))
+                    .within_budget(self.event(event, Caller::Invoker, deadline))
                     .await?;
                 telemetry::record::set_ok(outcome.is_ok());
                 envelope::result(&outcome)
@@ -157,7 +157,7 @@ impl Handler {
                 let span = tracing::info_span!("http", ?kind, requesting_user);
                 let outcome = match request {
                     Ok(event) => {
-                        self.within_budget(self.event(&event, Caller::Http, deadline))
+                        self.within_budget(self.event(event, Caller::Http, deadline))
                             .instrument(span)
                             .await
                     }
@@ -187,7 +187,7 @@ impl Handler {
     /// or the error that kept any answer from being had or sought.
     pub async fn run(
         &self,
-        request: &Request,
+        request: Request,
         caller: Caller,
         deadline: Instant,
     ) -> Result<Outcome, Error> {
@@ -198,27 +198,28 @@ impl Handler {
             }
             Request::Hexonet(request) => {
                 telemetry::record_request("hexonet");
-                self.hexonet(request, caller, deadline).await
+                self.hexonet(&request, caller, deadline).await
             }
         }
     }
 
     /// The outcome of one event out of its envelope: its request's, or its
-    /// batch items', run concurrently and kept in order.
+    /// batch items', run concurrently and kept in order. The event's parts
+    /// are moved into its requests, not copied.
     async fn event(
         &self,
-        event: &Value,
+        event: Value,
         caller: Caller,
         deadline: Instant,
     ) -> Result<EventOutcome, Error> {
-        match Event::parse(event)? {
+        match Event::from_value(event)? {
             Event::Single(request) => self
-                .run(&request, caller, deadline)
+                .run(request, caller, deadline)
                 .await
                 .map(EventOutcome::Single),
             Event::Batch { items, concurrency } => {
                 let outcomes: Vec<_> = futures::stream::iter(items)
-                    .map(|item| async move { self.run(&item?, caller, deadline).await })
+                    .map(|item| async move { self.run(item?, caller, deadline).await })
                     .buffered(concurrency)
                     .collect()
                     .await;
@@ -288,7 +289,7 @@ impl Handler {
     async fn sqs_record(&self, record: SqsRecord, deadline: Instant) -> Option<String> {
         let outcome = match record.request {
             Ok(event) => {
-                self.within_budget(self.event(&event, Caller::Invoker, deadline))
+                self.within_budget(self.event(event, Caller::Invoker, deadline))
                     .await
             }
             Err(error) => Err(error),
@@ -309,11 +310,11 @@ impl Handler {
 
     async fn exh(
         &self,
-        request: &exh::Request,
+        request: exh::Request,
         caller: Caller,
         deadline: Instant,
     ) -> Result<Outcome, Error> {
-        let prepared = request.prepare()?;
+        let prepared = request.into_prepared()?;
         self.send_exh(&prepared, caller, deadline)
             .await
             .map(Outcome::Exh)

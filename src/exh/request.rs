@@ -85,6 +85,21 @@ pub struct Prepared {
 impl Request {
     /// Checks the request and encodes its query; nothing is sent yet.
     pub fn prepare(&self) -> Result<Prepared, Error> {
+        let mut prepared = self.checked()?;
+        prepared.body = self.body.clone();
+        Ok(prepared)
+    }
+
+    /// [`Request::prepare`], the body moved into the prepared request
+    /// rather than copied.
+    pub fn into_prepared(self) -> Result<Prepared, Error> {
+        let mut prepared = self.checked()?;
+        prepared.body = self.body;
+        Ok(prepared)
+    }
+
+    /// The request checked and its query encoded, without its body.
+    fn checked(&self) -> Result<Prepared, Error> {
         let method = self.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
             return Err(Error::invalid_event(format!(
@@ -125,7 +140,7 @@ impl Request {
             path: path.to_owned(),
             rql,
             query: encode_query(&self.query)?,
-            body: self.body.clone(),
+            body: None,
             all_pages: self.all_pages,
         })
     }
