@@ -9,6 +9,7 @@ use crate::http::{Failure, Received, Upstream};
 use crate::limits::{check_pages, BodyBudget, Spent, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
+use crate::runtime::payload;
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
@@ -289,8 +290,15 @@ fn read_answer(received: Received, what: &str) -> Result<Answer, Error> {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("json"));
     let bytes = received.body;
+    let most = payload::event_memory(payload::function_memory_mb());
     let body = if bytes.is_empty() {
         Value::Null
+    } else if payload::would_take_over(&bytes, most) {
+        return Err(Error::InvalidResponse(format!(
+            "{what}: answered {status} with a body that would take over {} MB once read, half \
+             of the function's memory",
+            most / (1024 * 1024)
+        )));
     } else if let Ok(json) = serde_json::from_slice(&bytes) {
         json
     } else if is_json && status.is_success() {
@@ -370,6 +378,30 @@ mod tests {
             "109 OAUTH_SIGNATURE_EXCEPTION: Invalid signature"
         );
         assert_eq!(describe_exh_error(&json!("nope")), "401 nope");
+    }
+
+    /// An answer of 2 MB of numbers (72 MB once read) from a hostile or
+    /// broken upstream is refused before it is read: it was read whole,
+    /// over half of a 128 MB function's memory.
+    #[test]
+    fn an_answer_that_would_take_the_memory_is_refused_before_it_is_read() {
+        let received = |body: Vec<u8>| Received {
+            status: StatusCode::OK,
+            headers: header::HeaderMap::new(),
+            body,
+        };
+        let numbers = format!("[0{}]", ",0".repeat(999_999)).into_bytes();
+        let error = read_answer(received(numbers), "Extra Horizon GET /x").unwrap_err();
+        assert_eq!(error.error_type(), "InvalidResponse");
+        assert!(
+            error
+                .to_string()
+                .contains("would take over 64 MB once read"),
+            "{error}"
+        );
+        let text = " ".repeat(2_000_000).into_bytes();
+        let answer = read_answer(received(text), "Extra Horizon GET /x").unwrap();
+        assert!(answer.body.is_string(), "a long text is kept as text");
     }
 
     #[test]

@@ -111,6 +111,15 @@ pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
     parse(utf8(bytes)?, EVENT)
 }
 
+/// Whether `bytes`, JSON from an upstream, would take over `most` bytes
+/// once read (weighed only when long enough to; text that is not JSON
+/// takes no more than itself).
+pub(crate) fn would_take_over(bytes: &[u8], most: usize) -> bool {
+    bytes.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most
+        && std::str::from_utf8(bytes)
+            .is_ok_and(|text| matches!(weigh(text, most), Err(Weighed::Over)))
+}
+
 /// What the payload is called in the errors about it.
 const EVENT: &str = "event";
 
