@@ -508,6 +508,27 @@ async fn bootstrap_keeps_no_trace_id_of_past_invocations() {
     );
 }
 
+/// `bootstrap` handed `payload` as invocation `request_id`: the fake,
+/// whether it was answered within 20 s, and the highest resident memory
+/// in MB over the first 4 s.
+async fn bootstrap_answering(request_id: &str, payload: &str) -> (Fake, bool, u64) {
+    let deadline = deadline_in(Duration::from_secs(30));
+    let fake = Fake::start(
+        vec![NextAnswer::Bytes(next_answer(
+            request_id, deadline, payload,
+        ))],
+        PostAnswer::Accepted,
+    )
+    .await;
+    let mut function = bootstrap_at(&fake, &[]).await;
+    let (answered, peak_mb) = tokio::join!(
+        fake.wait_for_answer(request_id, Duration::from_secs(20)),
+        peak_rss_mb(function.id(), Duration::from_secs(4))
+    );
+    function.stop();
+    (fake, answered, peak_mb)
+}
+
 /// An HTTP body is weighed as the event is, before it is read: only the
 /// event was, so a Function URL request of 4 MB of numbers (2 million
 /// values, over 140 MB once read) took more than a 128 MB function has.
@@ -524,22 +545,7 @@ async fn a_body_that_would_take_the_memory_is_refused_before_it_is_read() {
     numbers.push(']');
     event["body"] = Value::String(numbers);
     event["isBase64Encoded"] = Value::Bool(false);
-    let deadline = deadline_in(Duration::from_secs(30));
-    let fake = Fake::start(
-        vec![NextAnswer::Bytes(next_answer(
-            "wide-1",
-            deadline,
-            &event.to_string(),
-        ))],
-        PostAnswer::Accepted,
-    )
-    .await;
-    let mut function = bootstrap_at(&fake, &[]).await;
-    let (answered, peak_mb) = tokio::join!(
-        fake.wait_for_answer("wide-1", Duration::from_secs(20)),
-        peak_rss_mb(function.id(), Duration::from_secs(4))
-    );
-    function.stop();
+    let (fake, answered, peak_mb) = bootstrap_answering("wide-1", &event.to_string()).await;
     let answer = fake
         .posts_for("wide-1")
         .first()
@@ -561,18 +567,7 @@ async fn a_requests_body_is_not_copied_out_of_the_event() {
     let mut event = String::from(r#"{"exh": {"method": "POST", "path": "/data/v1/x", "body": [0"#);
     event.push_str(&",0".repeat(859_999));
     event.push_str("]}}");
-    let deadline = deadline_in(Duration::from_secs(30));
-    let fake = Fake::start(
-        vec![NextAnswer::Bytes(next_answer("posted-1", deadline, &event))],
-        PostAnswer::Accepted,
-    )
-    .await;
-    let mut function = bootstrap_at(&fake, &[]).await;
-    let (answered, peak_mb) = tokio::join!(
-        fake.wait_for_answer("posted-1", Duration::from_secs(20)),
-        peak_rss_mb(function.id(), Duration::from_secs(4))
-    );
-    function.stop();
+    let (_, answered, peak_mb) = bootstrap_answering("posted-1", &event).await;
     assert!(
         answered && peak_mb < 110,
         "a 1.7 MB event of 62 MB once read: {peak_mb} MB resident; answered: {answered}"

@@ -35,7 +35,7 @@
 //! [`payload::event_memory`]: super::payload::event_memory
 //! [`MAX_PAYLOAD_BYTES`]: super::payload::MAX_PAYLOAD_BYTES
 
-use super::payload::event_memory;
+use super::payload::{event_memory, function_memory};
 use crate::error::Error;
 use std::future::Future;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ impl InFlight {
     /// The rooms of a function of `memory_mb` MB whose workers serve
     /// invocations at once.
     pub fn shared(memory_mb: i32) -> InFlight {
-        let memory = usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024;
+        let memory = function_memory(memory_mb);
         InFlight {
             rooms: Some(Arc::new(Rooms {
                 arriving: Room::of(memory / 8),

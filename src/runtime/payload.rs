@@ -57,7 +57,19 @@ fn text_bytes(length: usize) -> usize {
 /// The memory an event of a function of `memory_mb` MB may take once
 /// read: half of the function's memory.
 pub fn event_memory(memory_mb: i32) -> usize {
-    usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024 / 2
+    function_memory(memory_mb) / 2
+}
+
+/// The memory of a function of `memory_mb` MB, in bytes: 128 MB, Lambda's
+/// least, at the least.
+pub fn function_memory(memory_mb: i32) -> usize {
+    usize::try_from(memory_mb).unwrap_or(0).max(128) * 1024 * 1024
+}
+
+/// Whether a text of `length` bytes could take over `most` once read, and
+/// so must be weighed before it is: shorter ones cannot.
+fn could_take_over(length: usize, most: usize) -> bool {
+    length.saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most
 }
 
 /// The function's memory in MB, as Lambda sets it in
@@ -87,7 +99,7 @@ pub fn function_memory_mb() -> i32 {
 pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
     let text = utf8(bytes)?;
     // One text alone: weighed only if it is long enough to take too much.
-    if text.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > event_memory(memory_mb) {
+    if could_take_over(text.len(), event_memory(memory_mb)) {
         Allowance::new(memory_mb).weigh(text, EVENT)?;
     }
     parse(text, EVENT)
@@ -115,7 +127,7 @@ pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
 /// once read (weighed only when long enough to; text that is not JSON
 /// takes no more than itself).
 pub(crate) fn would_take_over(bytes: &[u8], most: usize) -> bool {
-    bytes.len().saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most
+    could_take_over(bytes.len(), most)
         && std::str::from_utf8(bytes)
             .is_ok_and(|text| matches!(weigh(text, most), Err(Weighed::Over)))
 }
