@@ -5,6 +5,7 @@
 //! worker.
 
 use crate::allow_list::{self, Caller, CommandAllowList, PathAllowList};
+use crate::answer_memory::AnswerMemory;
 use crate::config::Config;
 use crate::envelope::{self, Opened, Reply, SqsRecord};
 use crate::error::Error;
@@ -256,7 +257,12 @@ impl Handler {
         &self,
         work: F,
     ) -> impl std::future::Future<Output = F::Output> {
-        BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work)
+        AnswerMemory::held_in(BodyBudget::spend_in(
+            Spent::Request,
+            self.inner.request_bytes,
+            0,
+            work,
+        ))
     }
 
     /// Runs each record; the message ids of those that fail or answer not

@@ -52,6 +52,7 @@
 #![warn(missing_docs)]
 
 pub mod allow_list;
+mod answer_memory;
 pub mod config;
 pub mod dns;
 pub mod envelope;

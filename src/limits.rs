@@ -3,9 +3,9 @@
 //!
 //! - Every upstream body is read through a size cap ([`Limits::max_body_bytes`],
 //!   `EXH_TASK_MAX_BODY_BYTES`): a longer one fails with
-//!   [`Error::InvalidResponse`] before more of it is buffered. An Extra
-//!   Horizon answer that would take over half the function's memory once
-//!   read as JSON is refused so too, before it is read.
+//!   [`Error::InvalidResponse`] before more of it is buffered. What the
+//!   Extra Horizon answers held at once take once read as JSON is held to
+//!   half the function's memory (the crate's `answer_memory`).
 //! - `all_pages` fetches at most [`MAX_PAGES`] pages and [`MAX_ITEMS`] items,
 //!   checked from the first page's figures before any further request.
 //! - The answers of one request (its pages, a batch's items, an SQS

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 use support::log::Captured;
-use support::upstream::{Behaviour, Script, Upstream};
+use support::upstream::{page_of_numbers, Behaviour, Script, Upstream};
 use tokio::time::Instant;
 
 const CONSUMER_KEY: &str = "hostile-consumer-key-1a2b";
@@ -301,4 +301,58 @@ fn a_secret_of_the_other_side_echoed_in_an_answer_stays_out_of_the_debug_log() {
         let line = log.lines().find(|line| line.contains(secret));
         assert!(line.is_none(), "the debug log holds a secret: {line:?}");
     }
+}
+
+/// Each within half the memory once read, the pages of one `all_pages`
+/// request (or a batch's answers) together took more than a 128 MB
+/// function has: four pages of 0.6 MB, 20 MB each once read, were read
+/// and answered (80 MB). The answers held at once share half the memory
+/// now; a request's share is given back when it ends. One test for all,
+/// since the share is the process's.
+#[tokio::test]
+async fn the_answers_held_at_once_share_half_the_memory() {
+    let upstream = answering(|_| ("200 OK", "application/json", page_of_numbers(20, 0, 1))).await;
+    let pages = Upstream::start(Behaviour::Script(Script::new(|_, number| {
+        ("200 OK", "application/json", page_of_numbers(20, number, 4))
+    })))
+    .await;
+    let over = |answer: Result<Value, String>| match answer {
+        Err(error) => error,
+        Ok(result) => result.to_string(),
+    };
+
+    let all_pages = json!({"exh": {"path": "/data/v1/x", "all_pages": true}});
+    let error = over(handled(handler(&pages, &[]), all_pages.clone()).await);
+    assert!(
+        error.starts_with("InvalidResponse: invalid response: Extra Horizon GET /data/v1/x")
+            && error.contains(
+                "would take over 3.9 MB once read, half of the function's 128 MB, what is left \
+                 of it with the answers held at once taking 60 MB (60 MB of them this request's)"
+            ),
+        "{error:.400}"
+    );
+    assert_eq!(
+        pages.requests(),
+        4,
+        "a page too heavy to read is not asked again"
+    );
+
+    let request = json!({"exh": {"path": "/data/v1/x"}});
+    let batch = json!({"batch": [request, request, request, request], "concurrency": 1});
+    let result = over(handled(handler(&upstream, &[]), batch).await);
+    assert!(
+        result.contains("would take over 3.9 MB once read"),
+        "{result:.400}"
+    );
+
+    // One record after the other (a FIFO queue's), each given back: all
+    // four are answered, 80 MB in all.
+    let record = |id: usize| {
+        json!({"messageId": format!("m{id}"), "body": request.to_string(),
+               "eventSource": "aws:sqs",
+               "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:q.fifo"})
+    };
+    let sqs = json!({"Records": (0..4).map(record).collect::<Vec<_>>()});
+    let answer = handled(handler(&upstream, &[]), sqs).await.unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": []}));
 }

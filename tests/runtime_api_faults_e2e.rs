@@ -508,10 +508,14 @@ async fn bootstrap_keeps_no_trace_id_of_past_invocations() {
     );
 }
 
-/// `bootstrap` handed `payload` as invocation `request_id`: the fake,
-/// whether it was answered within 20 s, and the highest resident memory
-/// in MB over the first 4 s.
-async fn bootstrap_answering(request_id: &str, payload: &str) -> (Fake, bool, u64) {
+/// `bootstrap`, with `env`, handed `payload` as invocation `request_id`:
+/// its answer (empty if none), whether it was answered within 20 s, and
+/// the highest resident memory in MB over the first 4 s.
+async fn bootstrap_answering(
+    request_id: &str,
+    payload: &str,
+    env: &[(&str, &str)],
+) -> (String, bool, u64) {
     let deadline = deadline_in(Duration::from_secs(30));
     let fake = Fake::start(
         vec![NextAnswer::Bytes(next_answer(
@@ -520,13 +524,18 @@ async fn bootstrap_answering(request_id: &str, payload: &str) -> (Fake, bool, u6
         PostAnswer::Accepted,
     )
     .await;
-    let mut function = bootstrap_at(&fake, &[]).await;
+    let mut function = bootstrap_at(&fake, env).await;
     let (answered, peak_mb) = tokio::join!(
         fake.wait_for_answer(request_id, Duration::from_secs(20)),
         peak_rss_mb(function.id(), Duration::from_secs(4))
     );
     function.stop();
-    (fake, answered, peak_mb)
+    let answer = fake
+        .posts_for(request_id)
+        .first()
+        .map(|post| String::from_utf8_lossy(&post.body).into_owned())
+        .unwrap_or_default();
+    (answer, answered, peak_mb)
 }
 
 /// An HTTP body is weighed as the event is, before it is read: only the
@@ -545,12 +554,7 @@ async fn a_body_that_would_take_the_memory_is_refused_before_it_is_read() {
     numbers.push(']');
     event["body"] = Value::String(numbers);
     event["isBase64Encoded"] = Value::Bool(false);
-    let (fake, answered, peak_mb) = bootstrap_answering("wide-1", &event.to_string()).await;
-    let answer = fake
-        .posts_for("wide-1")
-        .first()
-        .map(|post| String::from_utf8_lossy(&post.body).into_owned())
-        .unwrap_or_default();
+    let (answer, answered, peak_mb) = bootstrap_answering("wide-1", &event.to_string(), &[]).await;
     assert!(
         answered && answer.contains("would take over 64 MB once read") && peak_mb < 64,
         "a 4 MB body of numbers: {peak_mb} MB resident; the answer: {:.300}",
@@ -567,10 +571,36 @@ async fn a_requests_body_is_not_copied_out_of_the_event() {
     let mut event = String::from(r#"{"exh": {"method": "POST", "path": "/data/v1/x", "body": [0"#);
     event.push_str(&",0".repeat(859_999));
     event.push_str("]}}");
-    let (_, answered, peak_mb) = bootstrap_answering("posted-1", &event).await;
+    let (_, answered, peak_mb) = bootstrap_answering("posted-1", &event, &[]).await;
     assert!(
         answered && peak_mb < 110,
         "a 1.7 MB event of 62 MB once read: {peak_mb} MB resident; answered: {answered}"
+    );
+}
+
+/// The answers held at once share half the memory: eight pages of 0.6 MB
+/// of numbers (4.7 MB, within the body cap), 20 MB each once read, were
+/// each within half the memory alone, and were all read: 184 MB resident,
+/// now 82-84 MB, the fourth refused.
+#[tokio::test]
+async fn the_pages_of_a_request_share_half_the_memory_once_read() {
+    use support::upstream::{page_of_numbers, Behaviour, Script, Upstream};
+    let pages = Upstream::start(Behaviour::Script(Script::new(|_, number| {
+        ("200 OK", "application/json", page_of_numbers(20, number, 8))
+    })))
+    .await;
+    let env = [
+        ("API_HOST", pages.url.as_str()),
+        ("API_OAUTH_CONSUMER_KEY", "pages-consumer-key"),
+        ("API_OAUTH_CONSUMER_SECRET", "sandbox-consumer-secret"),
+        ("API_OAUTH_TOKEN", "pages-token"),
+        ("API_OAUTH_TOKEN_SECRET", "sandbox-token-secret"),
+    ];
+    let event = r#"{"exh": {"path": "/data/v1/x", "all_pages": true}}"#;
+    let (answer, answered, peak_mb) = bootstrap_answering("pages-1", event, &env).await;
+    assert!(
+        answered && answer.contains("would take over 3.9 MB once read") && peak_mb < 112,
+        "eight pages of 20 MB once read: {peak_mb} MB resident; the answer: {answer:.300}"
     );
 }
 

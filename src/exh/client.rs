@@ -3,13 +3,13 @@
 use super::oauth1::authorization;
 use super::request::Prepared;
 use super::ApiHost;
+use crate::answer_memory::{AnswerMemory, Unread};
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
 use crate::http::{Failure, Received, Upstream};
 use crate::limits::{check_pages, BodyBudget, Spent, MAX_ITEMS};
 use crate::mask::{self, Redactor};
 use crate::retry::{retrying, Attempt};
-use crate::runtime::payload;
 use crate::telemetry::{self, Side};
 use futures::StreamExt;
 use reqwest::{header, Method, StatusCode};
@@ -258,8 +258,10 @@ impl Client {
         let headers = received.headers.clone();
         let answer = match read_answer(received, what) {
             Ok(answer) => answer,
-            Err(error) if idempotent => return Attempt::Retryable(Err(error)),
-            Err(error) => return Attempt::Done(Err(error)),
+            Err(Unreadable::Garbled(error)) if idempotent => return Attempt::Retryable(Err(error)),
+            Err(Unreadable::Garbled(error) | Unreadable::TooHeavy(error)) => {
+                return Attempt::Done(Err(error))
+            }
         };
         if self.inner.debug {
             tracing::info!(status = answer.status, body = %self.inner.redactor.redact(&mask::fields::masked(&answer.body).to_string()), "Extra Horizon response");
@@ -282,7 +284,15 @@ impl Client {
     }
 }
 
-fn read_answer(received: Received, what: &str) -> Result<Answer, Error> {
+/// Why an answer was not read.
+enum Unreadable {
+    /// It is not what it announced, or not text: asking again may help.
+    Garbled(Error),
+    /// It would take more memory than is left: asking again would not help.
+    TooHeavy(Error),
+}
+
+fn read_answer(received: Received, what: &str) -> Result<Answer, Unreadable> {
     let status = received.status;
     let is_json = received
         .headers
@@ -290,28 +300,26 @@ fn read_answer(received: Received, what: &str) -> Result<Answer, Error> {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("json"));
     let bytes = received.body;
-    let most = payload::event_memory(payload::function_memory_mb());
+    let refused = |why: &str| {
+        Error::InvalidResponse(format!("{what}: answered {status} with a body that {why}"))
+    };
+    let garbled = |why: &str| Err(Unreadable::Garbled(refused(why)));
+    let too_heavy = |why: &str| Unreadable::TooHeavy(refused(why));
     let body = if bytes.is_empty() {
         Value::Null
-    } else if payload::would_take_over(&bytes, most) {
-        return Err(Error::InvalidResponse(format!(
-            "{what}: answered {status} with a body that would take over {} MB once read, half \
-             of the function's memory",
-            most / (1024 * 1024)
-        )));
-    } else if let Ok(json) = serde_json::from_slice(&bytes) {
-        json
-    } else if is_json && status.is_success() {
-        return Err(Error::InvalidResponse(format!(
-            "{what}: answered {status} with a body that is not the JSON it announced"
-        )));
     } else {
-        match String::from_utf8(bytes) {
-            Ok(text) => Value::String(text),
-            Err(_) => {
-                return Err(Error::InvalidResponse(format!(
-                    "{what}: answered {status} with a body that is neither JSON nor text"
-                )))
+        match AnswerMemory::read(&bytes) {
+            Ok(json) => json,
+            Err(Unread::Over(why)) => return Err(too_heavy(&why)),
+            Err(Unread::NotJson) if is_json && status.is_success() => {
+                return garbled("is not the JSON it announced")
+            }
+            Err(Unread::NotJson) => {
+                AnswerMemory::hold_text(bytes.len()).map_err(|why| too_heavy(&why))?;
+                match String::from_utf8(bytes) {
+                    Ok(text) => Value::String(text),
+                    Err(_) => return garbled("is neither JSON nor text"),
+                }
             }
         }
     };
@@ -391,7 +399,11 @@ mod tests {
             body,
         };
         let numbers = format!("[0{}]", ",0".repeat(999_999)).into_bytes();
-        let error = read_answer(received(numbers), "Extra Horizon GET /x").unwrap_err();
+        let Err(Unreadable::TooHeavy(error)) =
+            read_answer(received(numbers), "Extra Horizon GET /x")
+        else {
+            panic!("read, or refused as garbled");
+        };
         assert_eq!(error.error_type(), "InvalidResponse");
         assert!(
             error
@@ -400,7 +412,9 @@ mod tests {
             "{error}"
         );
         let text = " ".repeat(2_000_000).into_bytes();
-        let answer = read_answer(received(text), "Extra Horizon GET /x").unwrap();
+        let Ok(answer) = read_answer(received(text), "Extra Horizon GET /x") else {
+            panic!("a long text is refused");
+        };
         assert!(answer.body.is_string(), "a long text is kept as text");
     }
 

@@ -99,10 +99,10 @@ pub fn function_memory_mb() -> i32 {
 pub fn decode(bytes: &[u8], memory_mb: i32) -> Result<Value, Error> {
     let text = utf8(bytes)?;
     // One text alone: weighed only if it is long enough to take too much.
-    if could_take_over(text.len(), event_memory(memory_mb)) {
-        Allowance::new(memory_mb).weigh(text, EVENT)?;
+    match could_take_over(text.len(), event_memory(memory_mb)) {
+        true => Allowance::new(memory_mb).decode(text, EVENT),
+        false => parse(text, EVENT),
     }
-    parse(text, EVENT)
 }
 
 /// What `bytes` would take once read by [`decode`], in bytes, found
@@ -123,13 +123,22 @@ pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
     parse(utf8(bytes)?, EVENT)
 }
 
-/// Whether `bytes`, JSON from an upstream, would take over `most` bytes
-/// once read (weighed only when long enough to; text that is not JSON
-/// takes no more than itself).
-pub(crate) fn would_take_over(bytes: &[u8], most: usize) -> bool {
-    could_take_over(bytes.len(), most)
-        && std::str::from_utf8(bytes)
-            .is_ok_and(|text| matches!(weigh(text, most), Err(Weighed::Over)))
+/// `bytes`, JSON from an upstream, read if what its values take once read
+/// is at most `most` bytes: the value and that weight, found as it is
+/// built (a long text weighed first, keeping nothing).
+pub(crate) fn read_within(bytes: &[u8], most: usize) -> Result<(Value, usize), Weighed> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        Weighed::Json(serde::de::Error::custom(format!(
+            "not UTF-8 (invalid byte at offset {})",
+            error.valid_up_to()
+        )))
+    })?;
+    read(text, most)
+}
+
+/// What a text of `length` bytes read as one JSON string takes.
+pub(crate) fn string_weight(length: usize) -> usize {
+    VALUE_BYTES + text_bytes(length)
 }
 
 /// What the payload is called in the errors about it.
@@ -166,36 +175,37 @@ impl Allowance {
     /// [`decode`] reads an event, if what it takes once read is left
     /// (weighed first, keeping nothing); spends that.
     pub fn decode(&mut self, text: &str, what: &str) -> Result<Value, Error> {
-        self.weigh(text, what)?;
-        parse(text, what)
+        let (value, weight) = read(text, self.left).map_err(|error| self.error(error, what))?;
+        self.left -= weight;
+        Ok(value)
     }
 
     /// Spends, and gives, the weight of `text`, if that is left.
     fn weigh(&mut self, text: &str, what: &str) -> Result<usize, Error> {
-        let weight = weigh(text, self.left).map_err(|error| match error {
-            Weighed::Over => self.refusal(what),
-            Weighed::Json(error) => Error::invalid_event(describe(&error, what)),
-        })?;
+        let weight = weigh(text, self.left).map_err(|error| self.error(error, what))?;
         self.left -= weight;
         Ok(weight)
     }
 
+    /// Why `what` was not read.
+    fn error(&self, error: Weighed, what: &str) -> Error {
+        match error {
+            Weighed::Over => self.refusal(what),
+            Weighed::Json(error) => Error::invalid_event(describe(&error, what)),
+        }
+    }
+
     /// Why a text that would take more than is left is refused.
     fn refusal(&self, what: &str) -> Error {
-        const MIB: usize = 1024 * 1024;
         let memory_mb = self.memory_mb;
         let whole = event_memory(memory_mb);
-        // In tenths of a MB, whole MB from 10 MB; what is taken is told as
-        // the rest, so that the two add up.
-        let left = match self.left * 10 / MIB {
-            tenths if tenths >= 100 => tenths / 10 * 10,
-            tenths => tenths,
-        };
+        // What is taken is told as the rest, so that the two add up.
+        let left = Megabytes(self.left).tenths();
         let taken = match self.left == whole {
             true => String::new(),
             false => format!(
                 ", less the {} MB the event's other bodies take",
-                Tenths(whole * 10 / MIB - left)
+                Tenths(Megabytes(whole).tenths() - left)
             ),
         };
         Error::invalid_event(format!(
@@ -203,6 +213,25 @@ impl Allowance {
              {memory_mb} MB{taken}: send less, or give the function more memory",
             Tenths(left)
         ))
+    }
+}
+
+/// A number of bytes, written in MB: to a tenth below 10 MB, whole from
+/// 10 MB, rounded down.
+pub(crate) struct Megabytes(pub usize);
+
+impl Megabytes {
+    fn tenths(&self) -> usize {
+        match self.0 * 10 / (1024 * 1024) {
+            tenths if tenths >= 100 => tenths / 10 * 10,
+            tenths => tenths,
+        }
+    }
+}
+
+impl std::fmt::Display for Megabytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Tenths(self.tenths()).fmt(f)
     }
 }
 
@@ -232,8 +261,9 @@ fn parse(text: &str, what: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error, what)))
 }
 
-/// Why [`weigh`] stopped.
-enum Weighed {
+/// Why [`weigh`] or [`read_within`] stopped.
+#[derive(Debug)]
+pub(crate) enum Weighed {
     /// The text would take more than it was to weigh.
     Over,
     /// The text is not one JSON value.
@@ -250,6 +280,37 @@ fn weigh(text: &str, most: usize) -> Result<usize, Weighed> {
     let mut json = serde_json::Deserializer::from_str(text);
     match scale.deserialize(&mut json).and_then(|()| json.end()) {
         Ok(()) => Ok(most - scale.left.get()),
+        Err(_) if scale.over.get() => Err(Weighed::Over),
+        Err(error) => Err(Weighed::Json(error)),
+    }
+}
+
+/// Reads the JSON `text` into a value if what it takes once read is at
+/// most `most`: the value and that weight. A text long enough to take more
+/// is weighed first, keeping nothing, so that one that does is refused
+/// before any of it is built.
+fn read(text: &str, most: usize) -> Result<(Value, usize), Weighed> {
+    if could_take_over(text.len(), most) {
+        weigh(text, most)?;
+    }
+    build(text, most)
+}
+
+/// Reads the JSON `text` into a value, each part taking its weight from
+/// `most` as it is built (the weights [`weigh`] gives): the value and the
+/// sum, or why not, what was built dropped.
+fn build(text: &str, most: usize) -> Result<(Value, usize), Weighed> {
+    let scale = Scale {
+        left: &Cell::new(most),
+        over: &Cell::new(false),
+    };
+    let mut json = serde_json::Deserializer::from_str(text);
+    let value = Builder(scale).deserialize(&mut json).and_then(|value| {
+        json.end()?;
+        Ok(value)
+    });
+    match value {
+        Ok(value) => Ok((value, most - scale.left.get())),
         Err(_) if scale.over.get() => Err(Weighed::Over),
         Err(error) => Err(Weighed::Json(error)),
     }
@@ -310,7 +371,7 @@ impl<'de> Visitor<'de> for Scale<'_> {
     }
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
-        self.take(VALUE_BYTES + text_bytes(text.len()))
+        self.take(string_weight(text.len()))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
@@ -337,6 +398,88 @@ impl<'de> Visitor<'de> for Scale<'_> {
             entries.next_value_seed(self)?;
         }
         Ok(())
+    }
+}
+
+/// A value of [`build`]: the value read, built once its weight is taken,
+/// as `serde_json::Value`'s own `Deserialize` builds it.
+#[derive(Clone, Copy)]
+struct Builder<'a>(Scale<'a>);
+
+impl<'de> DeserializeSeed<'de> for Builder<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, json: D) -> Result<Value, D::Error> {
+        json.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Builder<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Value, E> {
+        self.0.take(VALUE_BYTES)?;
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value, E> {
+        self.0.take(VALUE_BYTES)?;
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value, E> {
+        self.0.take(VALUE_BYTES)?;
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value, E> {
+        self.0.take(VALUE_BYTES)?;
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Value, E> {
+        self.0.take(string_weight(text.len()))?;
+        Ok(Value::String(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Value, E> {
+        self.0.take(string_weight(text.len()))?;
+        Ok(Value::String(text))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.0.take(VALUE_BYTES)?;
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        self.0.take(VALUE_BYTES)?;
+        let mut values = Vec::new();
+        while let Some(value) = items.next_element_seed(self)? {
+            if values.is_empty() {
+                self.0.take(ARRAY_BYTES)?;
+            }
+            values.push(value);
+        }
+        Ok(Value::Array(values))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        self.0.take(VALUE_BYTES)?;
+        let mut map = serde_json::Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if map.is_empty() {
+                self.0.take(OBJECT_BYTES)?;
+            }
+            self.0.take(KEY_BYTES + text_bytes(key.len()))?;
+            let value = entries.next_value_seed(self)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
     }
 }
 

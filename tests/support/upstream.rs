@@ -302,3 +302,13 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Se
         }
     }
 }
+
+/// An Extra Horizon page, of a list of `total` items one a page, whose one
+/// item is an array of numbers taking about `mb` MB once read (72 bytes a
+/// number, for two bytes of text).
+pub fn page_of_numbers(mb: usize, offset: usize, total: usize) -> String {
+    let numbers = ",0".repeat(mb * 1024 * 1024 / 72 - 1);
+    format!(
+        r#"{{"page": {{"total": {total}, "offset": {offset}, "limit": 1}}, "data": [[0{numbers}]]}}"#
+    )
+}
