@@ -12,6 +12,7 @@
 //! | Extra Horizon task | `functionName` (the Task object) | `data` | result (the task's `result`) |
 //! | direct invocation | anything else | the event | result |
 
+use crate::answer_memory::{AnswerMemory, Unread};
 use crate::error::{abridged, Error, LambdaError};
 use crate::mask::Redactor;
 use crate::outcome::EventOutcome;
@@ -470,14 +471,24 @@ impl Reply {
         if !redactor.finds(self.json()) {
             return Ok(self);
         }
-        // Readable unless deeper than serde_json's limit, which only an
-        // upstream body at that limit plus our envelope can be.
-        let value: Value = serde_json::from_str(self.json()).map_err(|_| {
-            Error::InvalidResponse(
-                "the result holds a secret and nests too deep to be redacted".to_owned(),
-            )
-        })?;
-        Reply::of(&redactor.value(value))
+        // Read as the answers are, within what they may take: a 6 MB
+        // result of short values takes 50 times that once read.
+        AnswerMemory::held_while(|| {
+            let value = AnswerMemory::read(self.json().as_bytes()).map_err(|unread| {
+                Error::InvalidResponse(match unread {
+                    Unread::Over(why) => {
+                        format!("the result holds a secret and, read to be redacted, {why}")
+                    }
+                    // Readable unless deeper than serde_json's limit, which
+                    // only an upstream body at that limit plus our envelope
+                    // can be.
+                    Unread::NotJson => {
+                        "the result holds a secret and nests too deep to be redacted".to_owned()
+                    }
+                })
+            })?;
+            Reply::of(&redactor.value(value))
+        })
     }
 
     /// The JSON text sent.

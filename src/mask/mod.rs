@@ -20,6 +20,7 @@ pub mod forms;
 pub(crate) mod hexonet;
 pub mod url;
 
+use crate::answer_memory::AnswerMemory;
 use crate::error::Error;
 use crate::secret::Secret;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -187,7 +188,9 @@ impl Redactor {
 
     /// `value` with every string (and key) that holds a secret redacted.
     /// A string that is itself JSON (an HTTP envelope's body) is redacted
-    /// as JSON and written again, so its text stays valid. A number whose
+    /// as JSON and written again, so its text stays valid, if what is left
+    /// of the memory the answers share holds it once read (else as text,
+    /// secret by secret). A number whose
     /// digits hold a secret (a PIN echoed as a number) becomes the string
     /// `***`.
     pub fn value(&self, value: Value) -> Value {
@@ -216,8 +219,10 @@ impl Redactor {
         }
     }
 
+    /// `text` redacted, as the JSON it is if it is an array or object that
+    /// the memory left for answers can hold once read.
     fn text_or_json(&self, text: &str) -> String {
-        match serde_json::from_str::<Value>(text) {
+        match AnswerMemory::read(text.as_bytes()) {
             Ok(inner @ (Value::Object(_) | Value::Array(_))) => self.value(inner).to_string(),
             _ => self.redact(text),
         }
