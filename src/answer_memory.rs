@@ -2,22 +2,21 @@
 //! read as JSON, held to half of the function's memory together (the
 //! other half is the events', [`payload::event_memory`]).
 //!
-//! Each answer's body is capped in bytes ([`crate::limits`]), but JSON of
-//! small values takes up to 36 times its text once read (`[0,0,…]`: a
-//! 72-byte value per two bytes), so the pages of one `all_pages` request
-//! or a batch's answers, each within half the memory, could together take
-//! more than the function has. So every request (an event's, an SQS
-//! record's: [`AnswerMemory::held_in`]) takes from one allowance what its
-//! answers take, found as each is read ([`payload::read_within`]), and
-//! gives it back when it ends, its answers dropped with it or moved into
-//! the result written right after. An answer that would take more than is
-//! left is refused; one long enough to is weighed before it is read,
-//! keeping nothing, and refused unread.
-//!
-//! Outside a request (a task of one's own calling a client), an answer is
-//! held to what is left, and takes nothing from it.
+//! Each answer's body is capped in bytes ([`crate::limits`]), but JSON
+//! takes far more once read: 36 times its text for `[0,0,…]` (a 72-byte
+//! value per two bytes), 94 times for `[[0],[0],…]`. So the pages of one
+//! `all_pages` request or a batch's answers, each within half the memory,
+//! could together take more than the function has. So every answer takes
+//! from one allowance what it takes once read ([`AnswerMemory::read`]),
+//! before it is built: its upper bound if that is short, else its weight,
+//! weighed first keeping nothing; what it does not use is given back once
+//! it is built. An answer that would take more than is left is refused,
+//! unread. What an answer takes ([`Held`]) is kept by the request it was
+//! read for (an invocation, an SQS record: [`AnswerMemory::held_in`])
+//! until that ends, or given back as soon as it is dropped (an answer
+//! asked again, a result redacted).
 
-use crate::runtime::payload::{self, Weighed};
+use crate::runtime::payload::{self, Megabytes, Tenths, Weighed};
 use serde_json::Value;
 use std::cell::Cell;
 use std::future::Future;
@@ -36,6 +35,14 @@ tokio::task_local! {
     static REQUEST: AnswerMemory;
 }
 
+/// What one answer read takes of the allowance: given back when dropped,
+/// unless [kept](Held::keep) for the request.
+#[must_use = "what an answer takes is given back when dropped"]
+#[derive(Debug)]
+pub(crate) struct Held {
+    weight: usize,
+}
+
 /// Why an answer was not read.
 #[derive(Debug)]
 pub(crate) enum Unread {
@@ -44,6 +51,10 @@ pub(crate) enum Unread {
     /// It is not JSON (nothing was taken for it).
     NotJson,
 }
+
+/// The upper bound up to which an answer is reserved at it rather than
+/// weighed first: 1 MB, a text of 6.9 KB.
+const SHORT: usize = 1024 * 1024;
 
 /// The allowance of the whole process: what is left of it.
 fn left() -> &'static AtomicUsize {
@@ -57,8 +68,8 @@ fn whole() -> usize {
 }
 
 impl AnswerMemory {
-    /// Runs `work`, one request's, its answers taking from the allowance
-    /// until it ends. Not an `async fn`, which would hold `work` twice.
+    /// Runs `work`, one request's, the answers read for it kept until it
+    /// ends. Not an `async fn`, which would hold `work` twice.
     pub(crate) fn held_in<F: Future>(work: F) -> impl Future<Output = F::Output> {
         let request = AnswerMemory {
             taken: Cell::new(0),
@@ -66,71 +77,34 @@ impl AnswerMemory {
         REQUEST.scope(request, work)
     }
 
-    /// Runs `work`, which reads JSON to hold until it ends (a result being
-    /// redacted), as a request of its own.
-    pub(crate) fn held_while<R>(work: impl FnOnce() -> R) -> R {
-        let reading = AnswerMemory {
-            taken: Cell::new(0),
-        };
-        REQUEST.sync_scope(reading, work)
-    }
-
     /// Reads `bytes`, an upstream's JSON answer, if what it takes once read
-    /// is left, and takes that for the request it is read in.
-    pub(crate) fn read(bytes: &[u8]) -> Result<Value, Unread> {
-        let most = left().load(Ordering::Relaxed);
-        match payload::read_within(bytes, most) {
-            Ok((value, weight)) => Self::take(weight).map(|()| value).map_err(Unread::Over),
-            Err(Weighed::Over) => Err(Unread::Over(Self::over())),
+    /// is left: the value, and what it takes.
+    pub(crate) fn read(bytes: &[u8]) -> Result<(Value, Held), Unread> {
+        let bound = payload::most_weight(bytes.len());
+        let mut held = match bound <= SHORT {
+            true => Held::reserve(bound),
+            false => match payload::weight_within(bytes, left().load(Ordering::Relaxed)) {
+                Ok(weight) => Held::reserve(weight),
+                Err(Weighed::Over) => Err(over()),
+                Err(Weighed::Json(_)) => return Err(Unread::NotJson),
+            },
+        }
+        .map_err(Unread::Over)?;
+        match payload::build_within(bytes, held.weight) {
+            Ok((value, weight)) => {
+                held.give_back(held.weight - weight);
+                Ok((value, held))
+            }
+            // Only if the weights of the two passes disagreed.
+            Err(Weighed::Over) => Err(Unread::Over(over())),
             Err(Weighed::Json(_)) => Err(Unread::NotJson),
         }
     }
 
     /// Holds text of `length` bytes, an answer kept as a JSON string, if
     /// what it takes is left; else why not, as [`Unread::Over`] tells it.
-    pub(crate) fn hold_text(length: usize) -> Result<(), String> {
-        Self::take(payload::string_weight(length))
-    }
-
-    /// Takes `weight` for the request being read, if it is left.
-    fn take(weight: usize) -> Result<(), String> {
-        REQUEST
-            .try_with(|request| {
-                left()
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                        left.checked_sub(weight)
-                    })
-                    .map_err(|_| Self::over())?;
-                request.taken.set(request.taken.get() + weight);
-                Ok(())
-            })
-            .unwrap_or_else(|_| match weight <= left().load(Ordering::Relaxed) {
-                true => Ok(()),
-                false => Err(Self::over()),
-            })
-    }
-
-    /// Why an answer that would take more than is left is refused.
-    fn over() -> String {
-        let whole = whole();
-        let left = left().load(Ordering::Relaxed);
-        let mine = REQUEST.try_with(|request| request.taken.get()).unwrap_or(0);
-        let held = match whole - left {
-            0 => String::new(),
-            held => format!(
-                ", what is left of it with the answers held at once taking {} MB ({} MB of \
-                 them this request's)",
-                payload::Megabytes(held),
-                payload::Megabytes(mine)
-            ),
-        };
-        format!(
-            "would take over {} MB once read, half of the function's {} MB{held}: ask for \
-             less (select(), limit(), fewer pages or batch items), or give the function more \
-             memory",
-            payload::Megabytes(left),
-            payload::function_memory_mb()
-        )
+    pub(crate) fn hold_text(length: usize) -> Result<Held, String> {
+        Held::reserve(payload::string_weight(length))
     }
 }
 
@@ -138,6 +112,72 @@ impl Drop for AnswerMemory {
     fn drop(&mut self) {
         left().fetch_add(self.taken.get(), Ordering::Relaxed);
     }
+}
+
+impl Held {
+    /// What an empty answer takes: nothing.
+    pub(crate) fn none() -> Held {
+        Held { weight: 0 }
+    }
+
+    /// Takes `weight` from the allowance, if it is left.
+    fn reserve(weight: usize) -> Result<Held, String> {
+        left()
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(weight)
+            })
+            .map(|_| Held { weight })
+            .map_err(|_| over())
+    }
+
+    /// Keeps what the answer takes until the request it was read for ends
+    /// (gives it back now if it was read for none).
+    pub(crate) fn keep(mut self) {
+        let weight = std::mem::take(&mut self.weight);
+        let kept = REQUEST.try_with(|request| request.taken.set(request.taken.get() + weight));
+        if kept.is_err() {
+            left().fetch_add(weight, Ordering::Relaxed);
+        }
+    }
+
+    fn give_back(&mut self, weight: usize) {
+        self.weight -= weight;
+        left().fetch_add(weight, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.give_back(self.weight);
+    }
+}
+
+/// Why an answer that would take more than is left is refused.
+fn over() -> String {
+    let left = Megabytes(left().load(Ordering::Relaxed));
+    // Told as the rest of the whole, so that the two add up.
+    let held = Megabytes(whole()).tenths() - left.tenths();
+    let mine = REQUEST
+        .try_with(|request| {
+            format!(
+                " ({} MB of them this request's)",
+                Megabytes(request.taken.get())
+            )
+        })
+        .unwrap_or_default();
+    let held = match held {
+        0 => String::new(),
+        held => format!(
+            ", what is left of it with the answers held at once taking {} MB{mine}",
+            Tenths(held)
+        ),
+    };
+    format!(
+        "would take over {left} MB once read, half of the function's {} MB{held}: ask for \
+         less (select(), limit(), fewer pages or batch items), or give the function more \
+         memory",
+        payload::function_memory_mb()
+    )
 }
 
 #[cfg(test)]
@@ -148,6 +188,11 @@ mod tests {
     fn numbers_of(mb: usize) -> Vec<u8> {
         let count = mb * 1024 * 1024 / 72;
         format!("[0{}]", ",0".repeat(count - 1)).into_bytes()
+    }
+
+    /// `read`, kept for the request it was read for.
+    fn kept(read: Result<(Value, Held), Unread>) -> Result<(), Unread> {
+        read.map(|(_, held)| held.keep())
     }
 
     fn over(unread: Unread) -> String {
@@ -165,9 +210,9 @@ mod tests {
         let before = left().load(Ordering::Relaxed);
         let (first, second, third) = AnswerMemory::held_in(async {
             (
-                AnswerMemory::read(&thirty).map(|_| ()),
-                AnswerMemory::read(&thirty).map(|_| ()),
-                AnswerMemory::read(&thirty).map(|_| ()),
+                kept(AnswerMemory::read(&thirty)),
+                kept(AnswerMemory::read(&thirty)),
+                kept(AnswerMemory::read(&thirty)),
             )
         })
         .await;
@@ -189,14 +234,14 @@ mod tests {
         let (read_twice, one_done) = tokio::sync::oneshot::channel();
         let (one, other) = tokio::join!(
             AnswerMemory::held_in(async {
-                let first = AnswerMemory::read(&thirty).map(|_| ());
+                let first = kept(AnswerMemory::read(&thirty));
                 tokio::task::yield_now().await;
-                let second = AnswerMemory::read(&thirty).map(|_| ());
+                let second = kept(AnswerMemory::read(&thirty));
                 read_twice.send(()).unwrap();
                 (first, second)
             }),
             AnswerMemory::held_in(async {
-                let read = AnswerMemory::read(&thirty).map(|_| ());
+                let read = kept(AnswerMemory::read(&thirty));
                 one_done.await.unwrap();
                 read
             }),
@@ -205,9 +250,14 @@ mod tests {
         let why = over(one.1.unwrap_err());
         assert!(why.contains("(30 MB of them this request's)"), "{why}");
 
-        // Outside a request: held to what is left, taking none of it.
-        assert!(AnswerMemory::read(&thirty).is_ok());
-        assert!(AnswerMemory::read(&thirty).is_ok());
+        // Outside a request: an answer holds its share while it lives, and
+        // a kept one is given back at once.
+        let (_, held) = AnswerMemory::read(&thirty).unwrap();
+        let (_, more) = AnswerMemory::read(&thirty).unwrap();
+        assert!(AnswerMemory::read(&thirty).is_err(), "two held");
+        drop((held, more));
+        kept(AnswerMemory::read(&thirty)).unwrap();
+        kept(AnswerMemory::read(&thirty)).unwrap();
         assert!(AnswerMemory::read(&numbers_of(65)).is_err());
         assert!(matches!(
             AnswerMemory::read(b"<html>"),

@@ -471,24 +471,23 @@ impl Reply {
         if !redactor.finds(self.json()) {
             return Ok(self);
         }
-        // Read as the answers are, within what they may take: a 6 MB
-        // result of short values takes 50 times that once read.
-        AnswerMemory::held_while(|| {
-            let value = AnswerMemory::read(self.json().as_bytes()).map_err(|unread| {
-                Error::InvalidResponse(match unread {
-                    Unread::Over(why) => {
-                        format!("the result holds a secret and, read to be redacted, {why}")
-                    }
-                    // Readable unless deeper than serde_json's limit, which
-                    // only an upstream body at that limit plus our envelope
-                    // can be.
-                    Unread::NotJson => {
-                        "the result holds a secret and nests too deep to be redacted".to_owned()
-                    }
-                })
-            })?;
-            Reply::of(&redactor.value(value))
-        })
+        // Read as the answers are, within what they may take (a 6 MB
+        // result of short values takes 50 times that once read), and held
+        // until written again.
+        let (value, _held) = AnswerMemory::read(self.json().as_bytes()).map_err(|unread| {
+            Error::InvalidResponse(match unread {
+                Unread::Over(why) => {
+                    format!("the result holds a secret and, read to be redacted, {why}")
+                }
+                // Readable unless deeper than serde_json's limit, which
+                // only an upstream body at that limit plus our envelope
+                // can be.
+                Unread::NotJson => {
+                    "the result holds a secret and nests too deep to be redacted".to_owned()
+                }
+            })
+        })?;
+        Reply::of(&redactor.value(value))
     }
 
     /// The JSON text sent.

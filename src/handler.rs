@@ -128,7 +128,9 @@ impl Handler {
         // Boxed: the work is a deep future (kilobytes), which every layer
         // above would otherwise move whole.
         telemetry::observe(Box::pin(async {
-            match self.answer(event, deadline).await {
+            // The answers read are held until the reply is written; the
+            // reply is then read again only if it holds a secret.
+            match AnswerMemory::held_in(self.answer(event, deadline)).await {
                 Ok(reply) => reply.redacted(&self.inner.redactor),
                 Err(error) => Err(self.cleared(error)),
             }
@@ -257,12 +259,7 @@ impl Handler {
         &self,
         work: F,
     ) -> impl std::future::Future<Output = F::Output> {
-        AnswerMemory::held_in(BodyBudget::spend_in(
-            Spent::Request,
-            self.inner.request_bytes,
-            0,
-            work,
-        ))
+        BodyBudget::spend_in(Spent::Request, self.inner.request_bytes, 0, work)
     }
 
     /// Runs each record; the message ids of those that fail or answer not
@@ -292,11 +289,16 @@ impl Handler {
     }
 
     /// Runs one SQS record: its message id if it failed or answered not ok.
+    /// Its answers are held until it ends, not with the other records'.
     async fn sqs_record(&self, record: SqsRecord, deadline: Instant) -> Option<String> {
         let outcome = match record.request {
             Ok(event) => {
-                self.within_budget(self.event(event, Caller::Invoker, deadline))
-                    .await
+                AnswerMemory::held_in(self.within_budget(self.event(
+                    event,
+                    Caller::Invoker,
+                    deadline,
+                )))
+                .await
             }
             Err(error) => Err(error),
         };

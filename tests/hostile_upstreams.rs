@@ -334,8 +334,9 @@ fn a_secret_of_the_other_side_echoed_in_an_answer_stays_out_of_the_debug_log() {
 /// request (or a batch's answers) together took more than a 128 MB
 /// function has: four pages of 0.6 MB, 20 MB each once read, were read
 /// and answered (80 MB). The answers held at once share half the memory
-/// now; a request's share is given back when it ends. One test for all,
-/// since the share is the process's.
+/// now; a request's share is given back when it ends, an answer's when it
+/// is dropped (asked again). One test for all, since the share is the
+/// process's.
 #[tokio::test]
 async fn the_answers_held_at_once_share_half_the_memory() {
     let upstream = answering(|_| ("200 OK", "application/json", page_of_numbers(20, 0, 1))).await;
@@ -368,7 +369,22 @@ async fn the_answers_held_at_once_share_half_the_memory() {
     let request = json!({"exh": {"path": "/data/v1/x"}});
     let batch = json!({"batch": [request, request, request, request], "concurrency": 1});
     let result = over(handled(handler(&upstream, &[]), batch).await);
-    assert!(result.contains("would take over 3."), "{result:.400}");
+    assert!(
+        result.contains("MB once read, half of the function's 128 MB, what is left of it"),
+        "{result:.400}"
+    );
+
+    // An answer asked again gives back what it took: 503s of 20 MB once
+    // read, four times, end as the last 503, not as a refusal.
+    let unavailable = Upstream::start(Behaviour::Script(Script::new(|_, _| {
+        let page = page_of_numbers(20, 0, 1);
+        ("503 Service Unavailable", "application/json", page)
+    })))
+    .await;
+    let answer = handled(handler(&unavailable, &[]), request.clone()).await;
+    let answer = answer.unwrap_or_else(|error| panic!("{error:.300}"));
+    assert_eq!(answer["exh"]["status"], 503);
+    assert_eq!(unavailable.requests(), 4, "asked four times");
 
     // One record after the other (a FIFO queue's), each given back: all
     // four are answered, 80 MB in all.

@@ -3,7 +3,7 @@
 use super::oauth1::authorization;
 use super::request::Prepared;
 use super::ApiHost;
-use crate::answer_memory::{AnswerMemory, Unread};
+use crate::answer_memory::{AnswerMemory, Held, Unread};
 use crate::config::{ExhConfig, OAuth1Credentials};
 use crate::error::Error;
 use crate::http::{Failure, Received, Upstream};
@@ -196,7 +196,13 @@ impl Client {
         let result = retrying(deadline, &what, idempotent, || {
             call.attempt(self.attempt(method, &url, body, &what, deadline))
         })
-        .await;
+        .await
+        // The answers of the attempts before were dropped, and what they
+        // took given back with them.
+        .map(|(answer, bytes, held)| {
+            held.keep();
+            (answer, bytes)
+        });
         call.end(result.as_ref().map(|(answer, _)| answer.status));
         result
     }
@@ -208,7 +214,7 @@ impl Client {
         body: Option<&Value>,
         what: &str,
         deadline: Instant,
-    ) -> Attempt<(Answer, usize)> {
+    ) -> Attempt<(Answer, usize, Held)> {
         // Signed per attempt: a retry with the same nonce would be refused as
         // a replay (DUPLICATE_REQUEST_EXCEPTION).
         let authorization = authorization(method.as_str(), url, &self.inner.credentials);
@@ -256,8 +262,8 @@ impl Client {
         let status = received.status;
         let bytes = received.body.len();
         let headers = received.headers.clone();
-        let answer = match read_answer(received, what) {
-            Ok(answer) => answer,
+        let (answer, held) = match read_answer(received, what) {
+            Ok(read) => read,
             Err(Unreadable::Garbled(error)) if idempotent => return Attempt::Retryable(Err(error)),
             Err(Unreadable::Garbled(error) | Unreadable::TooHeavy(error)) => {
                 return Attempt::Done(Err(error))
@@ -277,9 +283,9 @@ impl Client {
             ))));
         }
         if idempotent && (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
-            Attempt::retry(Ok((answer, bytes)), &headers)
+            Attempt::retry(Ok((answer, bytes, held)), &headers)
         } else {
-            Attempt::Done(Ok((answer, bytes)))
+            Attempt::Done(Ok((answer, bytes, held)))
         }
     }
 }
@@ -292,7 +298,8 @@ enum Unreadable {
     TooHeavy(Error),
 }
 
-fn read_answer(received: Received, what: &str) -> Result<Answer, Unreadable> {
+/// The answer `received`, and what it takes of the memory answers share.
+fn read_answer(received: Received, what: &str) -> Result<(Answer, Held), Unreadable> {
     let status = received.status;
     let is_json = received
         .headers
@@ -305,28 +312,29 @@ fn read_answer(received: Received, what: &str) -> Result<Answer, Unreadable> {
     };
     let garbled = |why: &str| Err(Unreadable::Garbled(refused(why)));
     let too_heavy = |why: &str| Unreadable::TooHeavy(refused(why));
-    let body = if bytes.is_empty() {
-        Value::Null
+    let (body, held) = if bytes.is_empty() {
+        (Value::Null, Held::none())
     } else {
         match AnswerMemory::read(&bytes) {
-            Ok(json) => json,
+            Ok(read) => read,
             Err(Unread::Over(why)) => return Err(too_heavy(&why)),
             Err(Unread::NotJson) if is_json && status.is_success() => {
                 return garbled("is not the JSON it announced")
             }
             Err(Unread::NotJson) => {
-                AnswerMemory::hold_text(bytes.len()).map_err(|why| too_heavy(&why))?;
-                match String::from_utf8(bytes) {
-                    Ok(text) => Value::String(text),
-                    Err(_) => return garbled("is neither JSON nor text"),
-                }
+                let Ok(text) = String::from_utf8(bytes) else {
+                    return garbled("is neither JSON nor text");
+                };
+                let held = AnswerMemory::hold_text(text.len()).map_err(|why| too_heavy(&why))?;
+                (Value::String(text), held)
             }
         }
     };
-    Ok(Answer {
+    let answer = Answer {
         status: status.as_u16(),
         body,
-    })
+    };
+    Ok((answer, held))
 }
 
 /// An Extra Horizon list answer: `{"page": {"total", "offset", "limit"}, "data": [...]}`.
@@ -408,11 +416,11 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("would take over 64 MB once read"),
+                .contains("MB once read, half of the function's 128 MB"),
             "{error}"
         );
         let text = " ".repeat(2_000_000).into_bytes();
-        let Ok(answer) = read_answer(received(text), "Extra Horizon GET /x") else {
+        let Ok((answer, _)) = read_answer(received(text), "Extra Horizon GET /x") else {
             panic!("a long text is refused");
         };
         assert!(answer.body.is_string(), "a long text is kept as text");

@@ -223,7 +223,9 @@ impl Redactor {
     /// the memory left for answers can hold once read.
     fn text_or_json(&self, text: &str) -> String {
         match AnswerMemory::read(text.as_bytes()) {
-            Ok(inner @ (Value::Object(_) | Value::Array(_))) => self.value(inner).to_string(),
+            Ok((inner @ (Value::Object(_) | Value::Array(_)), _held)) => {
+                self.value(inner).to_string()
+            }
             _ => self.redact(text),
         }
     }

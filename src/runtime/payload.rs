@@ -69,7 +69,7 @@ pub fn function_memory(memory_mb: i32) -> usize {
 /// Whether a text of `length` bytes could take over `most` once read, and
 /// so must be weighed before it is: shorter ones cannot.
 fn could_take_over(length: usize, most: usize) -> bool {
-    length.saturating_mul(MOST_BYTES_PER_TEXT_BYTE) > most
+    most_weight(length) > most
 }
 
 /// The function's memory in MB, as Lambda sets it in
@@ -123,17 +123,32 @@ pub(crate) fn decode_weighed(bytes: &[u8]) -> Result<Value, Error> {
     parse(utf8(bytes)?, EVENT)
 }
 
+/// The most that JSON text of `length` bytes can take once read: an
+/// upper bound, found without reading it.
+pub(crate) fn most_weight(length: usize) -> usize {
+    length.saturating_mul(MOST_BYTES_PER_TEXT_BYTE)
+}
+
+/// What `bytes`, JSON from an upstream, take once read, if at most `most`,
+/// found without keeping any of it.
+pub(crate) fn weight_within(bytes: &[u8], most: usize) -> Result<usize, Weighed> {
+    weigh(upstream_text(bytes)?, most)
+}
+
 /// `bytes`, JSON from an upstream, read if what its values take once read
 /// is at most `most` bytes: the value and that weight, found as it is
-/// built (a long text weighed first, keeping nothing).
-pub(crate) fn read_within(bytes: &[u8], most: usize) -> Result<(Value, usize), Weighed> {
-    let text = std::str::from_utf8(bytes).map_err(|error| {
+/// built; what was built is dropped once it would be more.
+pub(crate) fn build_within(bytes: &[u8], most: usize) -> Result<(Value, usize), Weighed> {
+    build(upstream_text(bytes)?, most)
+}
+
+fn upstream_text(bytes: &[u8]) -> Result<&str, Weighed> {
+    std::str::from_utf8(bytes).map_err(|error| {
         Weighed::Json(serde::de::Error::custom(format!(
             "not UTF-8 (invalid byte at offset {})",
             error.valid_up_to()
         )))
-    })?;
-    read(text, most)
+    })
 }
 
 /// What a text of `length` bytes read as one JSON string takes.
@@ -221,7 +236,8 @@ impl Allowance {
 pub(crate) struct Megabytes(pub usize);
 
 impl Megabytes {
-    fn tenths(&self) -> usize {
+    /// The number of tenths of a MB written.
+    pub(crate) fn tenths(&self) -> usize {
         match self.0 * 10 / (1024 * 1024) {
             tenths if tenths >= 100 => tenths / 10 * 10,
             tenths => tenths,
@@ -236,7 +252,7 @@ impl std::fmt::Display for Megabytes {
 }
 
 /// A number of tenths, written as a decimal number.
-struct Tenths(usize);
+pub(crate) struct Tenths(pub usize);
 
 impl std::fmt::Display for Tenths {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -261,7 +277,7 @@ fn parse(text: &str, what: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|error| Error::invalid_event(describe(&error, what)))
 }
 
-/// Why [`weigh`] or [`read_within`] stopped.
+/// Why [`weigh`] or [`build`] stopped.
 #[derive(Debug)]
 pub(crate) enum Weighed {
     /// The text would take more than it was to weigh.
