@@ -14,7 +14,10 @@
 //! unread. What an answer takes ([`Held`]) is kept by the request it was
 //! read for (an invocation, an SQS record: [`AnswerMemory::held_in`])
 //! until that ends, or given back as soon as it is dropped (an answer
-//! asked again, a result redacted).
+//! asked again, a result redacted). A call made outside any request (by a
+//! task of one's own) keeps its answers only while it is made
+//! ([`AnswerMemory::held_in_call`]: an `all_pages` call's pages together);
+//! the answer it returns is then the task's, and no longer counted.
 
 use crate::runtime::payload::{self, Megabytes, Tenths, Weighed};
 use serde_json::Value;
@@ -23,11 +26,13 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// What one request's answers have taken from the allowance, given back
-/// when the request ends.
+/// What one request's (or call's) answers have taken from the allowance,
+/// given back when it ends.
 #[derive(Debug)]
 pub(crate) struct AnswerMemory {
     taken: Cell<usize>,
+    /// A call's: what it took passes to the request it is made in, if any.
+    call: bool,
 }
 
 tokio::task_local! {
@@ -53,7 +58,7 @@ pub(crate) enum Unread {
 }
 
 /// The upper bound up to which an answer is reserved at it rather than
-/// weighed first: 1 MB, a text of 6.9 KB.
+/// weighed first: 1 MiB, a text of 6.7 KiB.
 const SHORT: usize = 1024 * 1024;
 
 /// The allowance of the whole process: what is left of it.
@@ -73,23 +78,37 @@ impl AnswerMemory {
     pub(crate) fn held_in<F: Future>(work: F) -> impl Future<Output = F::Output> {
         let request = AnswerMemory {
             taken: Cell::new(0),
+            call: false,
         };
         REQUEST.scope(request, work)
+    }
+
+    /// Runs `work`, one call's (its pages'), the answers read for it kept
+    /// by the request it is made in, if any, else until it ends.
+    pub(crate) fn held_in_call<F: Future>(work: F) -> impl Future<Output = F::Output> {
+        let call = AnswerMemory {
+            taken: Cell::new(0),
+            call: true,
+        };
+        REQUEST.scope(call, work)
     }
 
     /// Reads `bytes`, an upstream's JSON answer, if what it takes once read
     /// is left: the value, and what it takes.
     pub(crate) fn read(bytes: &[u8]) -> Result<(Value, Held), Unread> {
         let bound = payload::most_weight(bytes.len());
-        let mut held = match bound <= SHORT {
-            true => Held::reserve(bound),
-            false => match payload::weight_within(bytes, left().load(Ordering::Relaxed)) {
-                Ok(weight) => Held::reserve(weight),
-                Err(Weighed::Over) => Err(over()),
+        let short = (bound <= SHORT)
+            .then(|| Held::reserve(bound).ok())
+            .flatten();
+        let mut held = match short {
+            Some(held) => held,
+            // Long, or its upper bound is more than is left.
+            None => match payload::weight_within(bytes, left().load(Ordering::Relaxed)) {
+                Ok(weight) => Held::reserve(weight).map_err(Unread::Over)?,
+                Err(Weighed::Over) => return Err(Unread::Over(over())),
                 Err(Weighed::Json(_)) => return Err(Unread::NotJson),
             },
-        }
-        .map_err(Unread::Over)?;
+        };
         match payload::build_within(bytes, held.weight) {
             Ok((value, weight)) => {
                 held.give_back(held.weight - weight);
@@ -110,7 +129,16 @@ impl AnswerMemory {
 
 impl Drop for AnswerMemory {
     fn drop(&mut self) {
-        left().fetch_add(self.taken.get(), Ordering::Relaxed);
+        let taken = self.taken.get();
+        // Dropped once its work has ended: the request around it, if any,
+        // is the one in scope.
+        let passed = self.call
+            && REQUEST
+                .try_with(|request| request.taken.set(request.taken.get() + taken))
+                .is_ok();
+        if !passed {
+            left().fetch_add(taken, Ordering::Relaxed);
+        }
     }
 }
 
@@ -205,7 +233,7 @@ mod tests {
     // One test for all: the allowance is the process's, and tests run at
     // once would share it.
     #[tokio::test]
-    async fn the_answers_of_the_requests_held_share_half_the_memory_until_they_end() {
+    async fn the_answers_of_the_requests_and_calls_held_share_half_the_memory_until_they_end() {
         let thirty = numbers_of(30);
         let before = left().load(Ordering::Relaxed);
         let (first, second, third) = AnswerMemory::held_in(async {
@@ -249,6 +277,35 @@ mod tests {
         assert!(one.0.is_ok() && other.is_ok());
         let why = over(one.1.unwrap_err());
         assert!(why.contains("(30 MB of them this request's)"), "{why}");
+
+        // A call's answers pass to the request it is made in, else end with
+        // it (a task's calls, one after the other).
+        let third = AnswerMemory::held_in(async {
+            for _ in 0..2 {
+                AnswerMemory::held_in_call(async { kept(AnswerMemory::read(&thirty)) })
+                    .await
+                    .unwrap();
+            }
+            kept(AnswerMemory::read(&thirty))
+        })
+        .await;
+        assert!(third.is_err(), "the calls' answers are the request's");
+        for _ in 0..3 {
+            AnswerMemory::held_in_call(async { kept(AnswerMemory::read(&thirty)) })
+                .await
+                .unwrap();
+        }
+
+        // A short answer whose upper bound is more than is left is weighed.
+        let filler = AnswerMemory::hold_text(left().load(Ordering::Relaxed) - 200_000).unwrap();
+        let short = format!(r#"{{"a": "{}"}}"#, "x".repeat(2_000));
+        assert!(AnswerMemory::read(short.as_bytes()).is_ok());
+        let html = format!("<html>{}</html>", "x".repeat(2_000));
+        assert!(matches!(
+            AnswerMemory::read(html.as_bytes()),
+            Err(Unread::NotJson)
+        ));
+        drop(filler);
 
         // Outside a request: an answer holds its share while it lives, and
         // a kept one is given back at once.

@@ -104,14 +104,19 @@ impl Client {
     /// Sends a request checked by [`super::Request::prepare`], all pages of
     /// it when it asks for them.
     pub async fn send(&self, prepared: &Prepared, deadline: Instant) -> Result<Answer, Error> {
-        if prepared.all_pages {
-            self.all_pages(prepared, deadline).await
-        } else {
-            let url = prepared.url(&self.inner.host);
-            self.send_one(&prepared.method, url, prepared.body.as_ref(), deadline)
-                .await
-                .map(|(answer, _)| answer)
-        }
+        // The answers are held by the request this call is made for (an
+        // invocation's, an SQS record's), else while it is made.
+        AnswerMemory::held_in_call(async {
+            if prepared.all_pages {
+                self.all_pages(prepared, deadline).await
+            } else {
+                let url = prepared.url(&self.inner.host);
+                self.send_one(&prepared.method, url, prepared.body.as_ref(), deadline)
+                    .await
+                    .map(|(answer, _)| answer)
+            }
+        })
+        .await
     }
 
     /// The first page, then the remaining ones concurrently, merged in order

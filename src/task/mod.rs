@@ -95,7 +95,6 @@ pub use context::{Context, Exh, ExhCall, Hexonet, HexonetCall, List, ListPage};
 pub use event::{Event, FromPayload, Task};
 pub use failure::{Failure, TaskError};
 
-use crate::answer_memory::AnswerMemory;
 use crate::config::Config;
 use crate::envelope::{self, Correlation, Reply};
 use crate::error::{abridged, LambdaError};
@@ -356,18 +355,12 @@ impl<P: FromPayload + Send + 'static, F: TaskFn<P>> crate::runtime::Function for
             let answered = async {
                 let payload =
                     P::from_payload(payload).map_err(|error| LambdaError::from(&error))?;
-                // The answers the task reads are held until its result is
-                // written.
-                let reply = AnswerMemory::held_in(async {
-                    let result = handler
-                        .call(payload, ctx)
-                        .await
-                        .map_err(|error| LambdaError::of(&error))?;
-                    Reply::of(&result).map_err(|error| LambdaError::from(&error))
-                })
-                .await?;
-                reply
-                    .redacted(redactor)
+                let result = handler
+                    .call(payload, ctx)
+                    .await
+                    .map_err(|error| LambdaError::of(&error))?;
+                Reply::of(&result)
+                    .and_then(|reply| reply.redacted(redactor))
                     .map_err(|error| LambdaError::from(&error))
             };
             match answered.await {
