@@ -187,10 +187,11 @@ fn over() -> String {
     let held = Megabytes(whole()).tenths() - left.tenths();
     let mine = REQUEST
         .try_with(|request| {
-            format!(
-                " ({} MB of them this request's)",
-                Megabytes(request.taken.get())
-            )
+            let taken = Megabytes(request.taken.get());
+            match request.call {
+                true => format!(" ({taken} MB of them this call's)"),
+                false => format!(" ({taken} MB of them this request's)"),
+            }
         })
         .unwrap_or_default();
     let held = match held {

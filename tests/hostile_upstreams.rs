@@ -357,7 +357,7 @@ async fn the_answers_held_at_once_share_half_the_memory() {
                 "MB once read, half of the function's 128 MB, what is left of it with the \
                  answers held at once taking"
             )
-            && error.contains("(60 MB of them this request's)"),
+            && error.contains("(60 MB of them this call's)"),
         "{error:.400}"
     );
     assert_eq!(
