@@ -129,15 +129,11 @@ impl AnswerMemory {
 
 impl Drop for AnswerMemory {
     fn drop(&mut self) {
-        let taken = self.taken.get();
         // Dropped once its work has ended: the request around it, if any,
         // is the one in scope.
-        let passed = self.call
-            && REQUEST
-                .try_with(|request| request.taken.set(request.taken.get() + taken))
-                .is_ok();
-        if !passed {
-            left().fetch_add(taken, Ordering::Relaxed);
+        match self.call {
+            true => keep_for_request(self.taken.get()),
+            false => give_back(self.taken.get()),
         }
     }
 }
@@ -161,16 +157,12 @@ impl Held {
     /// Keeps what the answer takes until the request it was read for ends
     /// (gives it back now if it was read for none).
     pub(crate) fn keep(mut self) {
-        let weight = std::mem::take(&mut self.weight);
-        let kept = REQUEST.try_with(|request| request.taken.set(request.taken.get() + weight));
-        if kept.is_err() {
-            left().fetch_add(weight, Ordering::Relaxed);
-        }
+        keep_for_request(std::mem::take(&mut self.weight));
     }
 
     fn give_back(&mut self, weight: usize) {
         self.weight -= weight;
-        left().fetch_add(weight, Ordering::Relaxed);
+        give_back(weight);
     }
 }
 
@@ -178,6 +170,20 @@ impl Drop for Held {
     fn drop(&mut self) {
         self.give_back(self.weight);
     }
+}
+
+/// Adds `weight` to what the request in scope holds until it ends; gives
+/// it back if there is none.
+fn keep_for_request(weight: usize) {
+    let kept = REQUEST.try_with(|request| request.taken.set(request.taken.get() + weight));
+    if kept.is_err() {
+        give_back(weight);
+    }
+}
+
+/// Gives `weight` back to the allowance.
+fn give_back(weight: usize) {
+    left().fetch_add(weight, Ordering::Relaxed);
 }
 
 /// Why an answer that would take more than is left is refused.
