@@ -674,11 +674,15 @@ mod with_the_sandbox {
             ok_body(&invocation.expect_response());
         }
         assert_eq!(sandbox.recorded_requests().len(), INVOCATIONS);
+        // One connection per invocation in flight at once, and a few more at
+        // most: hyper-util's pool races a new connect against waiting for an
+        // idle connection, and a connect it started but did not need still
+        // ends in the pool (seen once: 5 connections for 4 workers under load).
+        let most = 2 * mode.concurrency();
         assert!(
-            (1..=mode.concurrency()).contains(&proxy.connections()),
-            "{INVOCATIONS} warm invocations opened {} connections; expected 1 per invocation in flight at once (at most {})",
+            (1..=most).contains(&proxy.connections()),
+            "{INVOCATIONS} warm invocations opened {} connections; expected about 1 per invocation in flight at once (at most {most})",
             proxy.connections(),
-            mode.concurrency()
         );
         runtime.assert_no_rejections();
         function.stop();
